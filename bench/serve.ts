@@ -1,0 +1,82 @@
+// `bun run serve --backend NAME`: one server backend in the foreground.
+// Prints exactly one line `listening HOST:PORT backend=NAME` once it accepts
+// connections; on SIGINT/SIGTERM closes every socket, prints a one-line
+// summary and exits 0. SIGUSR1 prints a `stats {json}` line and keeps serving.
+import { writeSync } from "node:fs";
+import { ensureBuilt } from "../ffi/build.ts";
+import { parseOrExit, type FlagSpec } from "./lib/args.ts";
+import { DEFAULT_MAX_FRAME } from "./lib/frame.ts";
+
+ensureBuilt();
+const { SysError } = await import("../ffi/errno.ts");
+const { BACKENDS, BACKEND_NAMES } = await import("./server/backends.ts");
+const { defaultConfig, summaryLine } = await import("./server/core.ts");
+const { handlerFor, MODES } = await import("./server/modes.ts");
+const net = await import("../ffi/net.ts");
+
+const SPECS: Record<string, FlagSpec> = {
+  backend: { type: "string", help: "server backend", choices: BACKEND_NAMES, placeholder: "NAME" },
+  host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
+  port: { type: "int", help: "TCP port, 0 for an ephemeral one", default: 0, min: 0, max: 65535 },
+  mode: { type: "string", help: "what each frame is answered with", choices: MODES, default: "echo" },
+  cpu: { type: "int", help: "pin the event loop thread to this CPU", min: 0, placeholder: "N" },
+  "max-frame": { type: "int", help: "largest payload accepted, bytes; larger closes the connection", default: DEFAULT_MAX_FRAME, min: 0, max: 1 << 30 },
+  "max-pending": { type: "int", help: "unsent bytes held per connection before it is closed", min: 1024 },
+};
+
+const cmd = "bun run serve";
+const args = parseOrExit(process.argv.slice(2), cmd, "Runs one server backend in the foreground.", SPECS);
+const fail = (msg: string): never => {
+  process.stderr.write(`serve: ${msg}\n`);
+  process.exit(2);
+};
+if (!args.backend) fail(`--backend is required (one of ${BACKEND_NAMES.join(", ")}); see --help`);
+const backend = BACKENDS[args.backend as string];
+const avail = backend.availability();
+if (!avail.available) fail(`backend ${backend.name} is unavailable here: ${avail.reason}. Hint: ${avail.hint}`);
+if (args.cpu !== undefined) {
+  try {
+    net.pinThisThread(args.cpu as number);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
+const maxFrame = args["max-frame"] as number;
+const cfg = defaultConfig({
+  host: args.host as string,
+  port: args.port as number,
+  maxFrame,
+  handler: handlerFor(args.mode as string),
+  ...(args["max-pending"] ? { maxPendingBytes: args["max-pending"] as number } : { maxPendingBytes: 4 * maxFrame + 64 * 1024 }),
+});
+
+let server;
+try {
+  server = backend.start(cfg);
+} catch (e) {
+  const err = e as Error & { code?: string; errno?: number };
+  if (e instanceof SysError && e.code === "EADDRINUSE") fail(`${e.message}: port ${cfg.port} is in use; pick another --port or 0`);
+  if (err.code === "EADDRINUSE") fail(`listen ${cfg.host}:${cfg.port}: EADDRINUSE: port ${cfg.port} is in use; pick another --port or 0`);
+  fail(err.message);
+}
+const srv = server!;
+// Written synchronously: the uring and epoll loops hold the thread, and a
+// buffered console.log could sit unflushed.
+writeSync(1, `listening ${srv.host}:${srv.port} backend=${srv.backend}\n`);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  srv.stop();
+  await srv.done;
+  writeSync(1, `${summaryLine(srv.backend, srv.stats)} signal=${signal}\n`);
+  process.exit(0);
+};
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGUSR1", () => {
+  writeSync(1, `stats ${JSON.stringify({ backend: srv.backend, pid: process.pid, ...srv.stats })}\n`);
+});
+await srv.done;

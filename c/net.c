@@ -1,0 +1,237 @@
+/*
+ * Socket shims: thin wrappers over the BSD socket calls the benchmark needs.
+ * Every function returns >= 0 on success or -errno; nothing prints or exits.
+ *
+ * Build: scripts/setup.sh compiles each c/NAME.c to build/NAME.so
+ *   (gcc -O2 -fPIC -shared c/NAME.c -o build/NAME.so -luring)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fill_addr(const char *host, int port, struct sockaddr_in *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((unsigned short)port);
+	if (inet_pton(AF_INET, host, &sa->sin_addr) == 1)
+		return 0;
+	/* "localhost" and other names: resolve once, IPv4 only, no DNS in the hot path. */
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return -EINVAL;
+	sa->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Listening socket, non-blocking so that an epoll loop can drain accept(). */
+int net_listen(const char *host, int port, int backlog)
+{
+	struct sockaddr_in sa;
+	int fd, one = 1, ret;
+
+	if (port < 0 || port > 65535)
+		return -EINVAL;
+	ret = fill_addr(host, port, &sa);
+	if (ret < 0)
+		return ret;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, backlog) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int net_bound_port(int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	return ntohs(sa.sin_port);
+}
+
+/* Non-blocking accept with TCP_NODELAY set, so every backend's sockets match. */
+int net_accept_nb(int lfd)
+{
+	int one = 1, fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Blocking connect with TCP_NODELAY already set: what the measuring client uses. */
+int net_connect(const char *host, int port)
+{
+	struct sockaddr_in sa;
+	int fd, one = 1, ret;
+
+	ret = fill_addr(host, port, &sa);
+	if (ret < 0)
+		return ret;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int net_set_nodelay(int fd, int on)
+{
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0 ? -errno : 0;
+}
+
+int net_get_nodelay(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) < 0 ? -errno : on;
+}
+
+int net_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+/* A blocking client must not hang on a dead server: reads give -EAGAIN after ms. */
+int net_set_recv_timeout(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ? -errno : 0;
+}
+
+int net_set_send_timeout(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ? -errno : 0;
+}
+
+/* SO_LINGER 0: close sends RST, for the "dropped abruptly" fault tests. */
+int net_set_linger0(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0 ? -errno : 0;
+}
+
+long net_read(int fd, void *buf, long len)
+{
+	ssize_t n = read(fd, buf, (size_t)len);
+	return n < 0 ? -errno : n;
+}
+
+long net_write(int fd, const void *buf, long len)
+{
+	/* MSG_NOSIGNAL: a peer that went away is -EPIPE, not a dead benchmark. */
+	ssize_t n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
+long net_recv(int fd, void *buf, long len, int flags)
+{
+	ssize_t n = recv(fd, buf, (size_t)len, flags);
+	return n < 0 ? -errno : n;
+}
+
+long net_send(int fd, const void *buf, long len, int flags)
+{
+	ssize_t n = send(fd, buf, (size_t)len, flags | MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
+/* Write all of buf on a blocking socket; returns len or -errno. */
+long net_write_all(int fd, const void *buf, long len)
+{
+	const char *p = buf;
+	long done = 0;
+
+	while (done < len) {
+		ssize_t n = send(fd, p + done, (size_t)(len - done), MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		done += n;
+	}
+	return done;
+}
+
+int net_shutdown(int fd, int how)
+{
+	return shutdown(fd, how) < 0 ? -errno : 0;
+}
+
+int net_close(int fd)
+{
+	return close(fd) < 0 ? -errno : 0;
+}
+
+/* Pins the calling thread only (tid 0), which is the thread running the JS loop. */
+int net_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0 || cpu >= CPU_SETSIZE)
+		return -EINVAL;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+int net_current_cpu(void)
+{
+	int c = sched_getcpu();
+	return c < 0 ? -errno : c;
+}
+
+/* CLOCK_MONOTONIC in ns, for C loops that must agree with the JS clock. */
+long net_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Trivial function for measuring the cost of one bun:ffi crossing. */
+int net_noop(int x)
+{
+	return x + 1;
+}

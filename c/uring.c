@@ -1,0 +1,293 @@
+/*
+ * liburing shims. Rings live in a small table and are named by an index, so the
+ * JS side never holds a pointer into liburing's struct. Every function returns
+ * >= 0 or -errno and never prints or exits.
+ *
+ * Built against Debian 12's liburing 2.3: helpers newer than that (for example
+ * io_uring_setup_buf_ring, 2.4) are not used; the kernel may be much newer, so
+ * callers probe before relying on an opcode or a setup flag.
+ *
+ * Build: scripts/setup.sh (see c/net.c)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <liburing.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define UR_MAX_RINGS 64
+
+struct ur_slot {
+	struct io_uring ring;
+	int used;
+};
+
+static struct ur_slot slots[UR_MAX_RINGS];
+
+/* Completion as the JS loop reads it: 16 bytes, tag first. */
+struct ur_cqe_out {
+	uint64_t tag;
+	int32_t res;
+	uint32_t flags;
+};
+
+static struct io_uring *ring_of(int h)
+{
+	if (h < 0 || h >= UR_MAX_RINGS || !slots[h].used)
+		return NULL;
+	return &slots[h].ring;
+}
+
+/*
+ * flags are IORING_SETUP_* as the kernel defines them. sq_idle_ms and sq_cpu
+ * only matter with IORING_SETUP_SQPOLL (sq_cpu < 0: let the kernel choose).
+ */
+int ur_create(unsigned entries, unsigned flags, unsigned sq_idle_ms, int sq_cpu)
+{
+	struct io_uring_params p;
+	int h, ret;
+
+	for (h = 0; h < UR_MAX_RINGS; h++)
+		if (!slots[h].used)
+			break;
+	if (h == UR_MAX_RINGS)
+		return -EMFILE;
+	memset(&p, 0, sizeof(p));
+	p.flags = flags;
+	if (flags & IORING_SETUP_SQPOLL) {
+		p.sq_thread_idle = sq_idle_ms;
+		if (sq_cpu >= 0) {
+			p.flags |= IORING_SETUP_SQ_AFF;
+			p.sq_thread_cpu = (unsigned)sq_cpu;
+		}
+	}
+	ret = io_uring_queue_init_params(entries, &slots[h].ring, &p);
+	if (ret < 0)
+		return ret;
+	slots[h].used = 1;
+	return h;
+}
+
+int ur_destroy(int h)
+{
+	struct io_uring *r = ring_of(h);
+
+	if (!r)
+		return -EBADF;
+	io_uring_queue_exit(r);
+	slots[h].used = 0;
+	return 0;
+}
+
+/* The ring's own fd, for counting and for /proc inspection. */
+int ur_ring_fd(int h)
+{
+	struct io_uring *r = ring_of(h);
+	return r ? r->ring_fd : -EBADF;
+}
+
+/* Features the kernel reported at setup (IORING_FEAT_*). */
+int ur_features(int h)
+{
+	struct io_uring *r = ring_of(h);
+	return r ? (int)r->features : -EBADF;
+}
+
+/*
+ * Gets an SQE, submitting what is queued first when the SQ is full: a burst of
+ * more operations than entries then costs one extra io_uring_enter instead of
+ * an error the event loop would have to handle.
+ */
+static struct io_uring_sqe *get_sqe(struct io_uring *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
+
+	if (!sqe) {
+		io_uring_submit(r);
+		sqe = io_uring_get_sqe(r);
+	}
+	return sqe;
+}
+
+int ur_prep_accept(int h, int fd, uint64_t tag)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_sqe *sqe;
+
+	if (!r)
+		return -EBADF;
+	if (!(sqe = get_sqe(r)))
+		return -EBUSY;
+	io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+/* buf must stay valid and unmoved until the completion with this tag is reaped. */
+int ur_prep_recv(int h, int fd, void *buf, unsigned len, uint64_t tag)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_sqe *sqe;
+
+	if (!r)
+		return -EBADF;
+	if (!(sqe = get_sqe(r)))
+		return -EBUSY;
+	io_uring_prep_recv(sqe, fd, buf, len, 0);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+/* buf must stay valid and unchanged until the completion with this tag is reaped. */
+int ur_prep_send(int h, int fd, const void *buf, unsigned len, uint64_t tag)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_sqe *sqe;
+
+	if (!r)
+		return -EBADF;
+	if (!(sqe = get_sqe(r)))
+		return -EBUSY;
+	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+int ur_prep_close(int h, int fd, uint64_t tag)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_sqe *sqe;
+
+	if (!r)
+		return -EBADF;
+	if (!(sqe = get_sqe(r)))
+		return -EBUSY;
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+int ur_prep_nop(int h, uint64_t tag)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_sqe *sqe;
+
+	if (!r)
+		return -EBADF;
+	if (!(sqe = get_sqe(r)))
+		return -EBUSY;
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+/* Cancels every request on fd (kernel 5.19+); used before a forced close. */
+int ur_prep_cancel_fd(int h, int fd, uint64_t tag)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_sqe *sqe;
+
+	if (!r)
+		return -EBADF;
+	if (!(sqe = get_sqe(r)))
+		return -EBUSY;
+	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+int ur_submit(int h)
+{
+	struct io_uring *r = ring_of(h);
+	return r ? io_uring_submit(r) : -EBADF;
+}
+
+int ur_submit_and_wait(int h, unsigned wait_nr)
+{
+	struct io_uring *r = ring_of(h);
+	return r ? io_uring_submit_and_wait(r, wait_nr) : -EBADF;
+}
+
+/* Copies up to max completions into out (struct ur_cqe_out each) and marks them seen. */
+int ur_reap(int h, void *out, unsigned max)
+{
+	struct io_uring *r = ring_of(h);
+	struct ur_cqe_out *o = out;
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	if (!r)
+		return -EBADF;
+	io_uring_for_each_cqe(r, head, cqe) {
+		if (n == max)
+			break;
+		o[n].tag = cqe->user_data;
+		o[n].res = cqe->res;
+		o[n].flags = cqe->flags;
+		n++;
+	}
+	io_uring_cq_advance(r, n);
+	return (int)n;
+}
+
+/*
+ * One event-loop step in one FFI crossing: submit everything queued, wait for
+ * at least wait_nr completions (at most timeout_ms; < 0 waits without limit),
+ * then reap up to max of them into out. With IORING_FEAT_EXT_ARG (5.11+) the
+ * submit, the wait and the timeout are a single io_uring_enter.
+ * Returns the number reaped; a timeout or a signal is 0, not an error.
+ */
+int ur_run(int h, unsigned wait_nr, int timeout_ms, void *out, unsigned max)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_cqe *cqe = NULL;
+	int ret;
+
+	if (!r)
+		return -EBADF;
+	if (timeout_ms < 0) {
+		ret = io_uring_submit_and_wait(r, wait_nr);
+	} else {
+		struct __kernel_timespec ts = {
+			.tv_sec = timeout_ms / 1000,
+			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+		};
+		ret = io_uring_submit_and_wait_timeout(r, &cqe, wait_nr, &ts, NULL);
+	}
+	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY)
+		return ret;
+	return ur_reap(h, out, max);
+}
+
+/* 1 when the kernel supports opcode op, 0 when not, -errno when probing failed. */
+int ur_probe_op(int op)
+{
+	struct io_uring_probe *p = io_uring_get_probe();
+	int ok;
+
+	if (!p)
+		return -ENOSYS;
+	ok = io_uring_opcode_supported(p, op);
+	io_uring_free_probe(p);
+	return ok ? 1 : 0;
+}
+
+/* Creates and destroys a ring with these setup flags: 0 when the kernel accepts them. */
+int ur_probe_setup(unsigned flags)
+{
+	struct io_uring ring;
+	struct io_uring_params p;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = flags;
+	if (flags & IORING_SETUP_SQPOLL)
+		p.sq_thread_idle = 10;
+	ret = io_uring_queue_init_params(4, &ring, &p);
+	if (ret < 0)
+		return ret;
+	io_uring_queue_exit(&ring);
+	return 0;
+}

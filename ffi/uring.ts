@@ -1,0 +1,202 @@
+// bun:ffi bindings for c/uring.c (liburing). Loaded lazily: when liburing or
+// io_uring itself is unavailable, `uringStatus()` says why and every other
+// backend still runs.
+import { dlopen } from "bun:ffi";
+import { libPath } from "./build.ts";
+import { check, EPERM, ENOSYS, errnoName, SysError } from "./errno.ts";
+import { NativeBuffer } from "./memory.ts";
+
+export const IORING_SETUP_SQPOLL = 1 << 1;
+export const IORING_SETUP_COOP_TASKRUN = 1 << 8;
+export const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
+export const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
+export const IORING_FEAT_EXT_ARG = 1 << 8;
+export const IORING_CQE_F_BUFFER = 1 << 0;
+export const IORING_CQE_F_MORE = 1 << 1;
+export const Op = { NOP: 0, ACCEPT: 13, ASYNC_CANCEL: 14, CLOSE: 19, SEND: 26, RECV: 27 } as const;
+
+const SYMBOLS = {
+  ur_create: { args: ["u32", "u32", "u32", "i32"], returns: "i32" },
+  ur_destroy: { args: ["i32"], returns: "i32" },
+  ur_ring_fd: { args: ["i32"], returns: "i32" },
+  ur_features: { args: ["i32"], returns: "i32" },
+  ur_prep_accept: { args: ["i32", "i32", "u64"], returns: "i32" },
+  ur_prep_recv: { args: ["i32", "i32", "ptr", "u32", "u64"], returns: "i32" },
+  ur_prep_send: { args: ["i32", "i32", "ptr", "u32", "u64"], returns: "i32" },
+  ur_prep_close: { args: ["i32", "i32", "u64"], returns: "i32" },
+  ur_prep_nop: { args: ["i32", "u64"], returns: "i32" },
+  ur_prep_cancel_fd: { args: ["i32", "i32", "u64"], returns: "i32" },
+  ur_submit: { args: ["i32"], returns: "i32" },
+  ur_submit_and_wait: { args: ["i32", "u32"], returns: "i32" },
+  ur_reap: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  ur_run: { args: ["i32", "u32", "i32", "ptr", "u32"], returns: "i32" },
+  ur_probe_op: { args: ["i32"], returns: "i32" },
+  ur_probe_setup: { args: ["u32"], returns: "i32" },
+} as const;
+
+type UringSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+
+let lib: UringSymbols | undefined;
+let loadError: string | undefined;
+
+/** Set IOURING_BENCH_FORCE_NO_URING=1 to act as if the kernel refused io_uring (EPERM). */
+function forcedOff(): boolean {
+  return process.env.IOURING_BENCH_FORCE_NO_URING === "1";
+}
+
+function symbols(): UringSymbols {
+  if (lib) return lib;
+  if (loadError) throw new Error(loadError);
+  try {
+    lib = dlopen(libPath("uring"), SYMBOLS).symbols;
+    return lib;
+  } catch (e) {
+    loadError = `liburing shim not loadable (${(e as Error).message}); install it with: sudo apt-get install -y liburing-dev && npm run setup`;
+    throw new Error(loadError);
+  }
+}
+
+export interface UringStatus {
+  available: boolean;
+  errno?: number;
+  reason?: string;
+  hint?: string;
+}
+
+const HINTS: Record<number, string> = {
+  [EPERM]:
+    "io_uring is refused: check `sysctl kernel.io_uring_disabled` (0 allows it) and any seccomp filter (containers often block io_uring_setup)",
+  [ENOSYS]: "the kernel has no io_uring (needs Linux 5.1+; this suite uses features of 5.19+)",
+  12: "out of locked memory for the ring: raise `ulimit -l` or use fewer entries",
+  22: "the kernel rejected these setup flags; it may be too old for them",
+};
+
+export function hintFor(errno: number): string {
+  return HINTS[errno] ?? "see io_uring_setup(2)";
+}
+
+/** Whether a ring can be created here at all, with the errno and a hint when not. */
+export function uringStatus(): UringStatus {
+  if (forcedOff()) {
+    return { available: false, errno: EPERM, reason: "io_uring_queue_init: EPERM (forced by IOURING_BENCH_FORCE_NO_URING=1)", hint: hintFor(EPERM) };
+  }
+  let s: UringSymbols;
+  try {
+    s = symbols();
+  } catch (e) {
+    return { available: false, errno: ENOSYS, reason: (e as Error).message, hint: "sudo apt-get install -y liburing-dev && npm run setup" };
+  }
+  const ret = s.ur_probe_setup(0);
+  if (ret < 0) {
+    const err = -ret;
+    return { available: false, errno: err, reason: `io_uring_queue_init: ${errnoName(err)}`, hint: hintFor(err) };
+  }
+  return { available: true };
+}
+
+/** 0 when a ring with these IORING_SETUP_* flags can be created, else the errno. */
+export function probeSetupFlags(flags: number): number {
+  if (forcedOff()) return EPERM;
+  const ret = symbols().ur_probe_setup(flags);
+  return ret < 0 ? -ret : 0;
+}
+
+/** Whether the kernel supports an opcode (Op.*). */
+export function probeOp(op: number): boolean {
+  return symbols().ur_probe_op(op) === 1;
+}
+
+export interface RingOptions {
+  flags?: number;
+  /** SQPOLL only: how long the kernel thread polls before sleeping, ms. */
+  sqIdleMs?: number;
+  /** SQPOLL only: CPU for the kernel thread (-1: any). */
+  sqCpu?: number;
+}
+
+export const CQ_BATCH = 1024;
+
+/**
+ * An io_uring instance and the buffer completions are reaped into (allocated
+ * once). After run()/reap() returns n, completion i has tag tagLo(i)/tagHi(i),
+ * result res(i) and flags flags(i).
+ */
+export class Ring implements Disposable {
+  readonly handle: number;
+  readonly features: number;
+  readonly #s: UringSymbols;
+  readonly #cqBuf = new NativeBuffer(CQ_BATCH * 16);
+  readonly #cqAddr = this.#cqBuf.addr;
+  readonly cq = new Int32Array(this.#cqBuf.bytes.buffer);
+  #closed = false;
+
+  constructor(entries = 256, opts: RingOptions = {}) {
+    if (forcedOff()) throw new SysError("io_uring_queue_init", EPERM, "forced by IOURING_BENCH_FORCE_NO_URING=1");
+    this.#s = symbols();
+    const ret = this.#s.ur_create(entries, opts.flags ?? 0, opts.sqIdleMs ?? 1000, opts.sqCpu ?? -1);
+    if (ret < 0) throw new SysError("io_uring_queue_init", -ret, hintFor(-ret));
+    this.handle = ret;
+    this.features = this.#s.ur_features(ret);
+  }
+
+  get ringFd(): number {
+    return this.#s.ur_ring_fd(this.handle);
+  }
+
+  // The prep* calls queue an SQE; nothing reaches the kernel until submit()/run().
+  // They return 0 or -errno (-EBUSY when the SQ is full even after a submit).
+  prepAccept(fd: number, tag: number): number {
+    return this.#s.ur_prep_accept(this.handle, fd, tag);
+  }
+  /** Safety: [addr, addr+len) must be a live NativeBuffer region, untouched until this tag completes. */
+  prepRecv(fd: number, addr: number, len: number, tag: number): number {
+    return this.#s.ur_prep_recv(this.handle, fd, addr as any, len, tag);
+  }
+  /** Safety: [addr, addr+len) must be a live NativeBuffer region, unchanged until this tag completes. */
+  prepSend(fd: number, addr: number, len: number, tag: number): number {
+    return this.#s.ur_prep_send(this.handle, fd, addr as any, len, tag);
+  }
+  prepClose(fd: number, tag: number): number {
+    return this.#s.ur_prep_close(this.handle, fd, tag);
+  }
+  prepNop(tag: number): number {
+    return this.#s.ur_prep_nop(this.handle, tag);
+  }
+  prepCancelFd(fd: number, tag: number): number {
+    return this.#s.ur_prep_cancel_fd(this.handle, fd, tag);
+  }
+  submit(): number {
+    return check("io_uring_submit", this.#s.ur_submit(this.handle));
+  }
+  /**
+   * One loop step, one FFI crossing: submit what is queued, wait for waitNr
+   * completions (timeoutMs < 0: no limit), reap up to max into `cq`.
+   */
+  run(waitNr: number, timeoutMs: number, max = CQ_BATCH): number {
+    return check("io_uring_submit_and_wait", this.#s.ur_run(this.handle, waitNr, timeoutMs, this.#cqAddr as any, max));
+  }
+  /** Reaps what is ready without entering the kernel. */
+  reap(max = CQ_BATCH): number {
+    return check("io_uring_peek_cqe", this.#s.ur_reap(this.handle, this.#cqAddr as any, max));
+  }
+  tagLo(i: number): number {
+    return this.cq[i * 4] >>> 0;
+  }
+  tagHi(i: number): number {
+    return this.cq[i * 4 + 1] >>> 0;
+  }
+  res(i: number): number {
+    return this.cq[i * 4 + 2];
+  }
+  flags(i: number): number {
+    return this.cq[i * 4 + 3] >>> 0;
+  }
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#s.ur_destroy(this.handle);
+  }
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Sets up what a fresh Debian machine lacks, and does nothing when all is there:
+#   1. a C compiler and liburing's headers (apt-get when root; else the command to run),
+#   2. npm dependencies (Bun itself comes from the npm package "bun"),
+#   3. the shims: each c/NAME.c compiled to build/NAME.so when the source is newer.
+# Environment: IOURING_BENCH_SKIP_APT=1 never calls apt-get; SETUP_QUIET=1 prints only problems.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { [ "${SETUP_QUIET:-0}" = 1 ] || echo "setup: $*" >&2; }
+
+missing_pkgs=()
+command -v gcc >/dev/null 2>&1 || missing_pkgs+=(gcc libc6-dev)
+[ -f /usr/include/liburing.h ] || missing_pkgs+=(liburing-dev)
+command -v taskset >/dev/null 2>&1 || missing_pkgs+=(util-linux)
+# Optional tools: used when present, never required.
+optional_pkgs=()
+command -v perf >/dev/null 2>&1 || optional_pkgs+=(linux-perf)
+command -v strace >/dev/null 2>&1 || optional_pkgs+=(strace)
+
+if [ ${#missing_pkgs[@]} -gt 0 ] || { [ ${#optional_pkgs[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && [ ! -f build/.optional-tried ]; }; then
+  if [ "$(id -u)" = 0 ] && [ "${IOURING_BENCH_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing_pkgs[*]} ${optional_pkgs[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    if [ ${#missing_pkgs[@]} -gt 0 ]; then
+      apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
+    fi
+    if [ ${#optional_pkgs[@]} -gt 0 ]; then
+      apt-get install -y -qq "${optional_pkgs[@]}" >/dev/null 2>&1 || say "optional ${optional_pkgs[*]} not installed; syscall counts will say n/a"
+    fi
+    mkdir -p build && touch build/.optional-tried
+  elif [ ${#missing_pkgs[@]} -gt 0 ]; then
+    echo "setup: missing ${missing_pkgs[*]}." >&2
+    echo "setup: run:  sudo apt-get update && sudo apt-get install -y ${missing_pkgs[*]}" >&2
+    exit 2
+  fi
+fi
+
+# npm dependencies: install when node_modules is absent or older than the lock file.
+if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error >&2; else npm install --no-audit --no-fund --loglevel=error >&2; fi
+fi
+
+mkdir -p build
+for src in c/*.c; do
+  name=$(basename "$src" .c)
+  out="build/$name.so"
+  if [ ! -f "$out" ] || [ "$src" -nt "$out" ] || [ scripts/setup.sh -nt "$out" ]; then
+    say "compiling $src"
+    libs=""
+    case "$name" in uring*|c-uring*) libs="-luring" ;; esac
+    gcc -O2 -g -Wall -Wextra -fPIC -shared "$src" -o "$out.tmp" $libs
+    mv "$out.tmp" "$out"
+  fi
+done
