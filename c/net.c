@@ -235,3 +235,44 @@ int net_noop(int x)
 {
 	return x + 1;
 }
+
+/*
+ * Reference client loop in C: `iters` ping-pongs of the frame in send[0..len)
+ * on a blocking socket, each round trip's ns stored in out_ns. The response
+ * must equal the request byte for byte. Used to measure what the TypeScript
+ * client adds per round trip. Returns round trips done, or -errno
+ * (-EPROTO for a wrong answer, -ECONNRESET when the peer closed).
+ */
+long net_pingpong_c(int fd, const void *send, long len, void *recv, long cap, int iters, long *out_ns)
+{
+	struct timespec t0, t1;
+	char *r = recv;
+	int i;
+
+	if (cap < len)
+		return -EINVAL;
+	for (i = 0; i < iters; i++) {
+		long got = 0, w;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		w = net_write_all(fd, send, len);
+		if (w < 0)
+			return w;
+		while (got < len) {
+			ssize_t n = read(fd, r + got, (size_t)(cap - got));
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			if (n == 0)
+				return -ECONNRESET;
+			got += n;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (got != len || memcmp(send, recv, (size_t)len) != 0)
+			return -EPROTO;
+		out_ns[i] = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+	}
+	return iters;
+}

@@ -25,6 +25,7 @@ const { symbols: N } = dlopen(libPath("net"), {
   net_current_cpu: { args: [], returns: "i32" },
   net_now_ns: { args: [], returns: "i64_fast" },
   net_noop: { args: ["i32"], returns: "i32" },
+  net_pingpong_c: { args: ["i32", "ptr", "i64_fast", "ptr", "i64_fast", "i32", "ptr"], returns: "i64_fast" },
 });
 
 export const SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
@@ -88,6 +89,14 @@ export function currentCpu(): number {
   return N.net_current_cpu();
 }
 export const monotonicNs: () => number = N.net_now_ns as any;
+/**
+ * `iters` ping-pongs timed in C (the reference client). Safety: sendAddr/recvAddr/outNsAddr
+ * come from live NativeBuffers of at least len, cap and iters*8 bytes. Returns round trips or -errno.
+ */
+export function pingPongInC(fd: number, sendAddr: number, len: number, recvAddr: number, cap: number, iters: number, outNsAddr: number): number {
+  return N.net_pingpong_c(fd, sendAddr as any, len, recvAddr as any, cap, iters, outNsAddr as any) as number;
+}
+
 /** x + 1 in C: the cost of one bun:ffi crossing. */
 export const ffiNoop: (x: number) => number = N.net_noop;
 

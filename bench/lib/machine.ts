@@ -1,0 +1,82 @@
+// The machine context every report starts with: without it a latency figure
+// cannot be compared with anything.
+import { cpus, hostname, release } from "node:os";
+import { readFileSync } from "node:fs";
+import { ROOT } from "../../ffi/build.ts";
+
+export interface Placement {
+  mode: "cross" | "same" | "off";
+  /** CPU the server process is pinned to (taskset), or null when not pinned. */
+  serverCpu: number | null;
+  /** CPU the client's thread is pinned to (sched_setaffinity), or null. */
+  clientCpu: number | null;
+  note?: string;
+}
+
+export interface MachineContext {
+  date: string;
+  host: string;
+  kernel: string;
+  cpuModel: string;
+  cores: number;
+  virtualized: boolean;
+  bun: string;
+  liburing: string;
+  ioUringDisabledSysctl: string;
+  gitCommit: string;
+  placement: Placement;
+  argv: string[];
+}
+
+function run(cmd: string[]): string {
+  try {
+    const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "ignore", cwd: ROOT });
+    return r.exitCode === 0 ? r.stdout.toString().trim() : "";
+  } catch {
+    return "";
+  }
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return fallback;
+  }
+}
+
+export function machineContext(placement: Placement, argv: string[]): MachineContext {
+  const cpuinfo = readOr("/proc/cpuinfo", "");
+  const commit = run(["git", "rev-parse", "--short", "HEAD"]);
+  const dirty = run(["git", "status", "--porcelain", "--untracked-files=no"]) ? "-dirty" : "";
+  return {
+    date: new Date().toISOString(),
+    host: hostname(),
+    kernel: release(),
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    virtualized: /\bhypervisor\b/.test(cpuinfo),
+    bun: Bun.version,
+    liburing: run(["dpkg-query", "-W", "-f=${Version}", "liburing-dev"]) || "unknown",
+    ioUringDisabledSysctl: readOr("/proc/sys/kernel/io_uring_disabled", "n/a"),
+    gitCommit: commit ? commit + dirty : "unknown",
+    placement,
+    argv,
+  };
+}
+
+export function placementText(p: Placement): string {
+  if (p.mode === "off") return "off (not pinned; the scheduler places server and client)";
+  const what = p.mode === "cross" ? "cross-core" : "same core";
+  return `${what}: server on CPU ${p.serverCpu}, client on CPU ${p.clientCpu}${p.note ? ` (${p.note})` : ""}`;
+}
+
+export function contextLines(c: MachineContext): string[] {
+  return [
+    `machine   ${c.cpuModel}, ${c.cores} cores${c.virtualized ? ", virtual machine" : ""}, host ${c.host}`,
+    `kernel    Linux ${c.kernel} (kernel.io_uring_disabled=${c.ioUringDisabledSysctl})`,
+    `runtime   Bun ${c.bun}, liburing ${c.liburing}, iouring-bench ${c.gitCommit}`,
+    `placement ${placementText(c.placement)}`,
+    `date      ${c.date}`,
+  ];
+}

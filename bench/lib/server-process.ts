@@ -1,0 +1,214 @@
+// Server backends run as child processes (`bench/serve.ts`, or another
+// executable speaking the same stdout lines), optionally pinned with taskset.
+// Every child is tracked so that none outlives the benchmark, whether it ends
+// normally, throws, or is interrupted.
+import { join } from "node:path";
+import { ROOT } from "../../ffi/build.ts";
+
+const live = new Set<ServerProcess>();
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  const killAll = () => {
+    for (const s of live) s.kill();
+  };
+  process.on("exit", killAll);
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(sig, () => {
+      killAll();
+      process.stderr.write(`\nbench: interrupted by ${sig}; servers stopped\n`);
+      process.exit(130);
+    });
+  }
+}
+
+/** Reads a child's stdout as lines; waiters get the first line matching a predicate. */
+class LineReader {
+  readonly lines: string[] = [];
+  #waiters: { pred: (l: string) => boolean; resolve: (l: string) => void; from: number }[] = [];
+  closed = false;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    void this.#pump(stream);
+  }
+  async #pump(stream: ReadableStream<Uint8Array>) {
+    const dec = new TextDecoder();
+    let buf = "";
+    try {
+      for await (const chunk of stream) {
+        buf += dec.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          this.#push(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+        }
+      }
+    } catch {
+      // the child went away; waiters time out
+    }
+    if (buf) this.#push(buf);
+    this.closed = true;
+  }
+  #push(line: string) {
+    this.lines.push(line);
+    const idx = this.lines.length - 1;
+    this.#waiters = this.#waiters.filter((w) => {
+      if (idx >= w.from && w.pred(line)) {
+        w.resolve(line);
+        return false;
+      }
+      return true;
+    });
+  }
+  /** First line (from index `from` on) matching pred, or null after timeoutMs. */
+  wait(pred: (l: string) => boolean, timeoutMs: number, from = 0): Promise<string | null> {
+    for (let i = from; i < this.lines.length; i++) if (pred(this.lines[i])) return Promise.resolve(this.lines[i]);
+    return new Promise((resolve) => {
+      const w = { pred, resolve: (l: string) => (clearTimeout(t), resolve(l)), from };
+      const t = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((x) => x !== w);
+        resolve(null);
+      }, timeoutMs);
+      this.#waiters.push(w);
+    });
+  }
+}
+
+export interface ServerSpawnOptions {
+  backend: string;
+  mode?: string;
+  host?: string;
+  /** CPU to pin the whole server process to with taskset; undefined: not pinned. */
+  cpu?: number;
+  maxFrame?: number;
+  extraArgs?: string[];
+  /** Executable and arguments instead of `bun bench/serve.ts` (e.g. the tokio server). */
+  command?: string[];
+  env?: Record<string, string>;
+  startTimeoutMs?: number;
+}
+
+export class ServerStartError extends Error {}
+
+export class ServerProcess {
+  readonly backend: string;
+  readonly proc: ReturnType<typeof Bun.spawn>;
+  readonly host: string;
+  port = 0;
+  #out: LineReader;
+  #stderr = "";
+  exited = false;
+  exitCode: number | null = null;
+
+  private constructor(opts: ServerSpawnOptions) {
+    this.backend = opts.backend;
+    this.host = opts.host ?? "127.0.0.1";
+    const base = opts.command ?? [process.execPath, join(ROOT, "bench/serve.ts"), "--backend", opts.backend];
+    const args = [...base, "--host", this.host, "--port", "0"];
+    if (!opts.command) {
+      args.push("--mode", opts.mode ?? "echo");
+      if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
+    } else if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
+    args.push(...(opts.extraArgs ?? []));
+    const cmd = opts.cpu !== undefined ? ["taskset", "-c", String(opts.cpu), ...args] : args;
+    this.proc = Bun.spawn(cmd, {
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+      env: { ...process.env, ...(opts.env ?? {}) },
+    });
+    this.#out = new LineReader(this.proc.stdout as ReadableStream<Uint8Array>);
+    void (async () => {
+      const dec = new TextDecoder();
+      for await (const c of this.proc.stderr as ReadableStream<Uint8Array>) this.#stderr += dec.decode(c);
+    })().catch(() => {});
+    void this.proc.exited.then((code) => {
+      this.exited = true;
+      this.exitCode = code;
+      live.delete(this);
+    });
+    live.add(this);
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Starts a server and waits for its `listening HOST:PORT backend=NAME` line. */
+  static async start(opts: ServerSpawnOptions): Promise<ServerProcess> {
+    installExitHooks();
+    const s = new ServerProcess(opts);
+    const line = await Promise.race([
+      s.#out.wait((l) => l.startsWith("listening "), opts.startTimeoutMs ?? 15000),
+      s.proc.exited.then(() => null),
+    ]);
+    const m = line?.match(/^listening (\S+):(\d+) backend=(\S+)$/);
+    if (!m) {
+      s.kill();
+      await s.proc.exited;
+      const why = s.#stderr.trim().split("\n").slice(-3).join(" | ") || `no 'listening' line (exit ${s.exitCode})`;
+      throw new ServerStartError(`server ${opts.backend} did not start: ${why}`);
+    }
+    s.port = Number(m[2]);
+    return s;
+  }
+
+  /** Asks for a `stats {json}` line (SIGUSR1); null when none comes within timeoutMs. */
+  async stats(timeoutMs = 3000): Promise<Record<string, number> | null> {
+    if (this.exited) return null;
+    const from = this.#out.lines.length;
+    this.proc.kill("SIGUSR1");
+    const line = await this.#out.wait((l) => l.startsWith("stats "), timeoutMs, from);
+    return line ? JSON.parse(line.slice(6)) : null;
+  }
+
+  /**
+   * SIGTERM, then waits for the summary line and the exit; SIGKILL after
+   * timeoutMs. Returns the summary's fields (null if the server died first).
+   */
+  async stop(timeoutMs = 5000): Promise<{ summary: Record<string, string> | null; exitCode: number | null; killed: boolean }> {
+    let killed = false;
+    if (!this.exited) {
+      this.proc.kill("SIGTERM");
+      const t = setTimeout(() => {
+        killed = true;
+        this.proc.kill("SIGKILL");
+      }, timeoutMs);
+      await this.proc.exited;
+      clearTimeout(t);
+    }
+    // The pump may still be draining stdout after exit.
+    const line = await this.#out.wait((l) => l.startsWith("summary "), 200);
+    return { summary: line ? parseKv(line) : null, exitCode: this.exitCode, killed };
+  }
+
+  kill(): void {
+    if (!this.exited) {
+      try {
+        this.proc.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** `summary a=1 b=x` -> { a: "1", b: "x" } */
+export function parseKv(line: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of line.split(" ").slice(1)) {
+    const eq = part.indexOf("=");
+    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Pids of servers still running (for tests that check nothing is orphaned). */
+export function livePids(): number[] {
+  return [...live].map((s) => s.pid);
+}

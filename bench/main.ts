@@ -1,0 +1,159 @@
+// `bun run bench`: runs the scenarios against every selected backend,
+// alternating backends in rounds, then prints the machine context and one
+// table per scenario, and writes the JSON (the source of truth) to results/.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cpus } from "node:os";
+import { ensureBuilt, ROOT } from "../ffi/build.ts";
+import { parseOrExit, type FlagSpec } from "./lib/args.ts";
+
+try {
+  ensureBuilt();
+} catch (e) {
+  process.stderr.write(`bench: ${(e as Error).message.split("\n").slice(0, 4).join("\n")}\n`);
+  process.exit(2);
+}
+const net = await import("../ffi/net.ts");
+const { BACKENDS, BACKEND_NAMES } = await import("./server/backends.ts");
+const { ServerProcess } = await import("./lib/server-process.ts");
+const { machineContext } = await import("./lib/machine.ts");
+const { renderTerminalReport, renderMarkdownReport } = await import("./lib/report.ts");
+const { SCHEMA } = await import("./lib/results.ts");
+const { pingPongLatency, PING_PONG_DEFAULTS, PING_PONG_QUICK } = await import("./scenarios/ping-pong-latency.ts");
+import type { BenchResults, BackendInfoResult } from "./lib/results.ts";
+import type { Placement } from "./lib/machine.ts";
+import type { ServerProcess as ServerProcessT } from "./lib/server-process.ts";
+
+const SPECS: Record<string, FlagSpec> = {
+  quick: { type: "bool", help: "smoke run: fewer rounds and round trips (about a minute)" },
+  backends: { type: "list", help: "backends to compare", choices: BACKEND_NAMES, default: ["bun", "epoll", "uring"], placeholder: "a,b" },
+  baseline: { type: "string", help: "backend the others are compared with", choices: BACKEND_NAMES, default: "bun", placeholder: "NAME" },
+  scenarios: { type: "list", help: "scenarios to run", choices: ["1"], default: ["1"], placeholder: "1,..." },
+  placement: { type: "string", help: "CPU placement of server and client", choices: ["cross", "same", "off"], default: "cross" },
+  "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N" },
+  "client-cpu": { type: "int", help: "CPU for the client (cross)", default: 1, min: 0, placeholder: "N" },
+  rounds: { type: "int", help: "rounds; each visits every backend once (default 5, --quick 3)", min: 1, max: 1000, placeholder: "N" },
+  iterations: { type: "int", help: "measured round trips per backend, size and round (scenario 1)", min: 10, placeholder: "N" },
+  warmup: { type: "int", help: "discarded round trips before each measurement (scenario 1)", min: 0, placeholder: "N" },
+  sizes: { type: "list", help: "payload sizes in bytes (scenario 1)", default: ["10", "100", "1000"], placeholder: "a,b" },
+  client: { type: "string", help: "scenario 1 client loop: TypeScript, or the C reference loop", choices: ["ts", "c"], default: "ts" },
+  host: { type: "string", help: "address the servers listen on", default: "127.0.0.1" },
+  seed: { type: "int", help: "seed for payloads and bootstrap resampling", default: 1, min: 0 },
+  json: { type: "string", help: "also write the JSON results here", placeholder: "FILE" },
+  markdown: { type: "string", help: "write the report as markdown here", placeholder: "FILE" },
+};
+
+const cmd = "bun run bench";
+const args = parseOrExit(process.argv.slice(2), cmd, "Compares network backends on the guide's verification scenarios.", SPECS);
+const usage = (msg: string): never => {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+};
+
+const quick = Boolean(args.quick);
+const sizes = (args.sizes as string[]).map((s) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 1 << 20) usage(`--sizes: '${s}' is not a payload size in bytes (0 to 1048576)`);
+  return n;
+});
+const requested = args.backends as string[];
+const baseline = args.baseline as string;
+if (!requested.includes(baseline)) usage(`--baseline ${baseline} is not among --backends ${requested.join(",")}`);
+
+// Placement: the server process is pinned with taskset, the client's JS thread with sched_setaffinity.
+const ncpu = cpus().length;
+const warnings: string[] = [];
+let placement: Placement;
+const mode = args.placement as Placement["mode"];
+const serverCpu = args["server-cpu"] as number;
+const clientCpu = args["client-cpu"] as number;
+if (serverCpu >= ncpu || clientCpu >= ncpu) usage(`--server-cpu/--client-cpu must be below ${ncpu} (this machine's CPU count)`);
+if (mode === "cross" && ncpu < 2) {
+  placement = { mode: "same", serverCpu, clientCpu: serverCpu, note: "cross requested but only one CPU" };
+  warnings.push("Only one CPU: cross-core placement is impossible, ran same-core instead.");
+} else if (mode === "cross") {
+  if (serverCpu === clientCpu) usage("--placement cross needs different --server-cpu and --client-cpu");
+  placement = { mode, serverCpu, clientCpu };
+} else if (mode === "same") placement = { mode, serverCpu, clientCpu: serverCpu };
+else placement = { mode: "off", serverCpu: null, clientCpu: null };
+
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const context = machineContext(placement, process.argv.slice(2));
+const seed = args.seed as number;
+const rounds = (args.rounds as number | undefined) ?? (quick ? 3 : 5);
+if (rounds < 3) warnings.push(`Only ${rounds} round(s): confidence intervals need at least 3; re-run with --rounds 5 or more.`);
+
+// Which backends can run here.
+const backendInfo: BackendInfoResult[] = requested.map((name) => {
+  const b = BACKENDS[name];
+  const a = b.availability();
+  return { name, description: b.description, available: a.available, reason: a.reason, hint: a.hint };
+});
+for (const b of backendInfo) if (!b.available) warnings.push(`Backend ${b.name} skipped: ${b.reason}. ${b.hint}`);
+const runnable = backendInfo.filter((b) => b.available).map((b) => b.name);
+if (runnable.length === 0) usage("no requested backend can run here (see the reasons above)");
+if (!runnable.includes(baseline)) warnings.push(`Baseline ${baseline} is unavailable: no ratios are given.`);
+
+for (const l of [`iouring-bench: ${runnable.join(", ")} × scenario ${(args.scenarios as string[]).join(",")}, ${rounds} rounds, placement ${placement.mode}`]) log(l);
+
+const servers = new Map<string, ServerProcessT>();
+let exitCode = 0;
+const results: BenchResults = {
+  schema: SCHEMA,
+  context,
+  config: { quick, rounds, seed, sizes, backends: requested, baseline, client: args.client, placement: placement.mode },
+  backends: backendInfo,
+  baseline,
+  scenarios: [],
+  warnings,
+};
+try {
+  for (const name of runnable) {
+    try {
+      servers.set(name, await ServerProcess.start({ backend: name, host: args.host as string, cpu: placement.serverCpu ?? undefined }));
+    } catch (e) {
+      const info = backendInfo.find((b) => b.name === name)!;
+      info.available = false;
+      info.reason = (e as Error).message;
+      info.hint = "run `bun run serve --backend " + name + "` to see the error";
+      warnings.push(`Backend ${name} skipped: ${info.reason}`);
+    }
+  }
+  const started = runnable.filter((n) => servers.has(n));
+  if (started.length === 0) throw new Error("no server started");
+  if (placement.clientCpu !== null) net.pinThisThread(placement.clientCpu);
+
+  const ctx = { backends: started, servers, baseline, rounds, quick, seed, host: args.host as string, client: args.client as "ts" | "c", log };
+  const s1 = { ...(quick ? PING_PONG_QUICK : PING_PONG_DEFAULTS), sizes };
+  if (args.iterations !== undefined) s1.iterations = args.iterations as number;
+  if (args.warmup !== undefined) s1.warmup = args.warmup as number;
+  results.scenarios.push(await pingPongLatency(ctx, s1));
+} catch (e) {
+  warnings.push(`The run stopped early: ${(e as Error).message}`);
+  exitCode = 1;
+} finally {
+  for (const [name, s] of servers) {
+    const r = await s.stop();
+    const info = backendInfo.find((b) => b.name === name)!;
+    if (r.summary) info.serverSummary = r.summary;
+    if (r.killed || r.exitCode !== 0) warnings.push(`Server ${name} did not stop cleanly (exit ${r.exitCode}${r.killed ? ", killed" : ""}).`);
+  }
+}
+for (const s of results.scenarios)
+  for (const v of s.variants)
+    for (const b of v.backends)
+      if (b.failure || b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)
+        warnings.push(`Scenario ${s.id} ${v.key}: ${b.backend} had errors; its figures are not comparable. Check the server log with \`bun run serve --backend ${b.backend}\`.`);
+
+console.log(renderTerminalReport(results));
+const stamp = context.date.replace(/[:.]/g, "-");
+const resultsDir = join(ROOT, "results");
+mkdirSync(resultsDir, { recursive: true });
+const jsonText = JSON.stringify(results, null, 2) + "\n";
+const jsonPath = join(resultsDir, `bench-${stamp}.json`);
+writeFileSync(jsonPath, jsonText);
+writeFileSync(join(resultsDir, "latest.json"), jsonText);
+if (args.json) writeFileSync(args.json as string, jsonText);
+if (args.markdown) writeFileSync(args.markdown as string, renderMarkdownReport(results));
+log(`\nresults: ${jsonPath}${args.json ? `, ${args.json}` : ""}${args.markdown ? `, ${args.markdown}` : ""}`);
+process.exit(exitCode);

@@ -1,0 +1,16 @@
+// What every scenario receives: the running servers, the rounds to make, and where to log.
+import type { ServerProcess } from "../lib/server-process.ts";
+
+export interface RunContext {
+  /** Backends to measure, in the order each round visits them. */
+  backends: string[];
+  servers: Map<string, ServerProcess>;
+  baseline: string;
+  rounds: number;
+  quick: boolean;
+  seed: number;
+  host: string;
+  /** Client choice for scenario 1: the TypeScript loop, or the C reference loop. */
+  client: "ts" | "c";
+  log: (msg: string) => void;
+}

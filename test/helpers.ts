@@ -1,0 +1,125 @@
+// Test helpers: real server processes and a client built on Bun.connect (an
+// implementation independent of the servers' own socket code).
+import type { Socket } from "bun";
+import { encodeFrame, FrameDecoder } from "../bench/lib/frame.ts";
+import { ServerProcess, type ServerSpawnOptions } from "../bench/lib/server-process.ts";
+import { uringStatus } from "../ffi/uring.ts";
+
+export const URING = uringStatus();
+export const URING_SKIP_REASON = URING.available ? "" : `io_uring unavailable: ${URING.reason}`;
+
+export function startServer(backend: string, opts: Partial<ServerSpawnOptions> = {}): Promise<ServerProcess> {
+  return ServerProcess.start({ backend, ...opts });
+}
+
+/** A framed connection: send payloads, await whole answers in order. */
+export class FramedClient {
+  readonly decoder: FrameDecoder;
+  readonly received: Uint8Array[] = [];
+  closed = false;
+  #socket!: Socket<undefined>;
+  #waiters: { count: number; resolve: () => void }[] = [];
+  #closeWaiters: (() => void)[] = [];
+  #pending: Uint8Array[] = [];
+
+  private constructor(maxFrame: number) {
+    this.decoder = new FrameDecoder(maxFrame);
+  }
+
+  static async connect(port: number, host = "127.0.0.1", maxFrame = 1 << 20): Promise<FramedClient> {
+    const c = new FramedClient(maxFrame);
+    c.#socket = await Bun.connect({
+      hostname: host,
+      port,
+      socket: {
+        data: (_s, chunk) => {
+          for (const f of c.decoder.push(chunk)) c.received.push(f);
+          c.#wake();
+        },
+        drain: (s) => c.#flush(s),
+        close: () => {
+          c.closed = true;
+          c.#wake();
+          for (const w of c.#closeWaiters) w();
+        },
+        error: () => {},
+      },
+    });
+    return c;
+  }
+
+  #wake() {
+    this.#waiters = this.#waiters.filter((w) => {
+      if (this.received.length >= w.count || this.closed) {
+        w.resolve();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  #flush(s: Socket<undefined>) {
+    while (this.#pending.length) {
+      const head = this.#pending[0];
+      const n = s.write(head);
+      if (n === head.length) this.#pending.shift();
+      else {
+        if (n > 0) this.#pending[0] = head.subarray(n);
+        return;
+      }
+    }
+  }
+
+  /** Writes raw bytes (may be a partial frame, several frames, garbage). */
+  writeRaw(bytes: Uint8Array): void {
+    this.#pending.push(bytes);
+    if (this.#pending.length === 1) this.#flush(this.#socket);
+  }
+
+  send(payload: Uint8Array): void {
+    this.writeRaw(encodeFrame(payload));
+  }
+
+  /** Resolves once `count` answers in total have arrived (or the connection closed), else rejects after timeoutMs. */
+  waitFor(count: number, timeoutMs = 10000): Promise<Uint8Array[]> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${count} answers (have ${this.received.length}, closed=${this.closed})`)), timeoutMs);
+      const w = { count, resolve: () => (clearTimeout(t), resolve(this.received)) };
+      this.#waiters.push(w);
+      this.#wake();
+    });
+  }
+
+  waitClosed(timeoutMs = 5000): Promise<boolean> {
+    if (this.closed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      this.#closeWaiters.push(() => (clearTimeout(t), resolve(true)));
+    });
+  }
+
+  shutdownWrite(): void {
+    this.#socket.shutdown(true);
+  }
+
+  close(): void {
+    this.#socket.end();
+  }
+}
+
+/** Deterministic bytes for payload i of size n. */
+export function payload(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = (seed * 2654435761) >>> 0;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
