@@ -10,10 +10,14 @@ export const SCHEMA = "iouring-bench/1";
 /** One backend in one round of one variant. */
 export interface RoundResult {
   round: number;
-  /** Latency in µs (latency scenarios). */
+  /** Latency in µs (latency scenarios; scenario 4: from each request's intended send time). */
   latency?: LatencySummary;
+  /** Scenario 4: latency from the actual send time (what a closed-loop tool would report), µs. */
+  uncorrected?: LatencySummary;
   /** Completed requests per second (throughput scenarios). */
   throughput?: number;
+  /** Scenario-specific figures of this round (names documented in the README), e.g. connect_p50_us. */
+  extra?: Record<string, number>;
   errors: ClientErrors;
 }
 
@@ -22,6 +26,10 @@ export interface BackendResult {
   rounds: RoundResult[];
   /** Percentiles over every sample of every round, µs. */
   pooled?: LatencySummary;
+  /** Scenario 4: pooled percentiles from the actual send time, µs. */
+  pooledUncorrected?: LatencySummary;
+  /** Medians over rounds of each `extra` figure. */
+  extra?: Record<string, number>;
   /** Round-level figure compared across backends: median of the rounds' p50 (latency) or throughput. */
   headline: number;
   /** 95% bootstrap interval of the headline over the rounds. */
@@ -61,6 +69,32 @@ export interface BackendInfoResult {
   serverSummary?: Record<string, string>;
 }
 
+export type CriterionStatus = "PASS" | "FAIL" | "INCONCLUSIVE" | "INVALID" | "NOT EVALUATED";
+export type Verdict = "PROCEED" | "DO NOT PROCEED" | "INCONCLUSIVE" | "NOT EVALUATED";
+
+export interface Criterion {
+  id: string;
+  name: string;
+  metric: string;
+  threshold_pct: number;
+  /** Candidate's improvement over the baseline, % (positive: better). */
+  improvement_pct: number | null;
+  ci95: [number, number] | null;
+  status: CriterionStatus;
+  note: string;
+}
+
+export interface Gate {
+  baseline: string;
+  candidate: string;
+  verdict: Verdict;
+  /** Why, in one sentence; for INCONCLUSIVE, how many rounds would likely settle it. */
+  reason: string;
+  criteria: Criterion[];
+  /** The guide's Phase 0 check: epoll against the baseline, expected 15-30% better. */
+  phase0?: { backend: string; expected_pct: [number, number]; rows: Criterion[] };
+}
+
 export interface BenchResults {
   schema: string;
   context: MachineContext;
@@ -68,5 +102,6 @@ export interface BenchResults {
   backends: BackendInfoResult[];
   baseline: string;
   scenarios: ScenarioResult[];
+  gate?: Gate;
   warnings: string[];
 }
