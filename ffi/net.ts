@@ -1,6 +1,6 @@
 // bun:ffi bindings for c/net.c (sockets, CPU pinning, clock). With ffi/epoll.ts
 // and ffi/uring.ts, the only modules that hold raw addresses.
-import { dlopen } from "bun:ffi";
+import { dlopen, FFIType } from "bun:ffi";
 import { libPath } from "./build.ts";
 import { check } from "./errno.ts";
 import { cString } from "./memory.ts";
@@ -16,16 +16,16 @@ const { symbols: N } = dlopen(libPath("net"), {
   net_set_recv_timeout: { args: ["i32", "i32"], returns: "i32" },
   net_set_send_timeout: { args: ["i32", "i32"], returns: "i32" },
   net_set_linger0: { args: ["i32"], returns: "i32" },
-  net_read: { args: ["i32", "ptr", "i64_fast"], returns: "i64_fast" },
-  net_write: { args: ["i32", "ptr", "i64_fast"], returns: "i64_fast" },
-  net_write_all: { args: ["i32", "ptr", "i64_fast"], returns: "i64_fast" },
+  net_read: { args: ["i32", "ptr", FFIType.i64_fast], returns: FFIType.i64_fast },
+  net_write: { args: ["i32", "ptr", FFIType.i64_fast], returns: FFIType.i64_fast },
+  net_write_all: { args: ["i32", "ptr", FFIType.i64_fast], returns: FFIType.i64_fast },
   net_shutdown: { args: ["i32", "i32"], returns: "i32" },
   net_close: { args: ["i32"], returns: "i32" },
   net_pin_cpu: { args: ["i32"], returns: "i32" },
   net_current_cpu: { args: [], returns: "i32" },
-  net_now_ns: { args: [], returns: "i64_fast" },
+  net_now_ns: { args: [], returns: FFIType.i64_fast },
   net_noop: { args: ["i32"], returns: "i32" },
-  net_pingpong_c: { args: ["i32", "ptr", "i64_fast", "ptr", "i64_fast", "i32", "ptr"], returns: "i64_fast" },
+  net_pingpong_c: { args: ["i32", "ptr", FFIType.i64_fast, "ptr", FFIType.i64_fast, "i32", "ptr"], returns: FFIType.i64_fast },
 });
 
 export const SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;

@@ -112,18 +112,19 @@ export class ServerProcess {
     } else if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
     args.push(...(opts.extraArgs ?? []));
     const cmd = opts.cpu !== undefined ? ["taskset", "-c", String(opts.cpu), ...args] : args;
-    this.proc = Bun.spawn(cmd, {
+    const proc = Bun.spawn(cmd, {
       stdout: "pipe",
       stderr: "pipe",
       stdin: "ignore",
       env: { ...process.env, ...(opts.env ?? {}) },
     });
-    this.#out = new LineReader(this.proc.stdout as ReadableStream<Uint8Array>);
+    this.proc = proc;
+    this.#out = new LineReader(proc.stdout as ReadableStream<Uint8Array>);
     void (async () => {
       const dec = new TextDecoder();
-      for await (const c of this.proc.stderr as ReadableStream<Uint8Array>) this.#stderr += dec.decode(c);
+      for await (const c of proc.stderr as ReadableStream<Uint8Array>) this.#stderr += dec.decode(c);
     })().catch(() => {});
-    void this.proc.exited.then((code) => {
+    void proc.exited.then((code) => {
       this.exited = true;
       this.exitCode = code;
       live.delete(this);
