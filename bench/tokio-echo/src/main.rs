@@ -1,0 +1,390 @@
+//! tokio-echo: the reference echo server on the real Tokio stack.
+//!
+//! Frames are tokio-util's `LengthDelimitedCodec` default: a 4-byte big-endian
+//! payload length, then the payload (the same wire protocol as bench/lib/frame.ts).
+//! Each frame's payload is sent back as a frame.
+//!
+//! Lines on stdout, as `bun run serve` prints them for the TypeScript backends:
+//!   listening HOST:PORT backend=tokio                  once it accepts connections
+//!   stats {json}                                       on SIGUSR1, then it keeps serving
+//!   summary backend=tokio ... signal=SIGTERM           on SIGTERM/SIGINT, then exit 0
+//!
+//! Stays within rustc 1.63 (Debian 12) and the crate versions Debian ships.
+
+use std::io::{self, IoSlice, Write};
+use std::pin::Pin;
+use std::process;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use futures_util::future::{self, Either};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::{mpsc, watch};
+use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
+
+const BACKEND: &str = "tokio";
+const DEFAULT_MAX_FRAME: usize = 1 << 20;
+const MAX_MAX_FRAME: usize = 1 << 30;
+
+const USAGE: &str = "usage: tokio-echo [--host ADDR] [--port N] [--max-frame N] [--threads N]
+
+Echo server on Tokio + tokio-util's LengthDelimitedCodec (4-byte big-endian length prefix).
+
+  --host ADDR      address to listen on (default 127.0.0.1)
+  --port N         TCP port, 0 for an ephemeral one (default 0)
+  --max-frame N    largest payload accepted, bytes; larger closes the connection (default 1048576)
+  --threads N      1 = current_thread runtime (default); N > 1 = multi_thread runtime with N workers
+  -h, --help       this text
+
+Prints `listening HOST:PORT backend=tokio`; SIGUSR1 prints a `stats {json}` line;
+SIGTERM/SIGINT closes every connection, prints a `summary ...` line and exits 0.
+";
+
+/// Counters shared by every connection; read by the SIGUSR1 and exit lines.
+struct Stats {
+    connections: AtomicU64,
+    active: AtomicU64,
+    frames: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    oversize: AtomicU64,
+    io_errors: AtomicU64,
+}
+
+static STATS: Stats = Stats {
+    connections: AtomicU64::new(0),
+    active: AtomicU64::new(0),
+    frames: AtomicU64::new(0),
+    bytes_in: AtomicU64::new(0),
+    bytes_out: AtomicU64::new(0),
+    oversize: AtomicU64::new(0),
+    io_errors: AtomicU64::new(0),
+};
+
+fn get(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+struct Options {
+    host: String,
+    port: u16,
+    max_frame: usize,
+    threads: usize,
+}
+
+fn usage_error(msg: &str) -> ! {
+    eprintln!("tokio-echo: {}", msg);
+    eprint!("{}", USAGE);
+    process::exit(2);
+}
+
+fn parse_num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(flag: &str, v: &str, min: T, max: T) -> T {
+    match v.parse::<T>() {
+        Ok(n) if n >= min && n <= max => n,
+        _ => usage_error(&format!("{} wants an integer from {} to {}, got {:?}", flag, min, max, v)),
+    }
+}
+
+fn parse_args() -> Options {
+    let mut o = Options { host: "127.0.0.1".to_string(), port: 0, max_frame: DEFAULT_MAX_FRAME, threads: 1 };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            print!("{}", USAGE);
+            let _ = io::stdout().flush();
+            process::exit(0);
+        }
+        // Both `--flag VALUE` and `--flag=VALUE`.
+        let (flag, inline) = match arg.find('=') {
+            Some(i) if arg.starts_with("--") => (arg[..i].to_string(), Some(arg[i + 1..].to_string())),
+            _ => (arg.clone(), None),
+        };
+        if !matches!(flag.as_str(), "--host" | "--port" | "--max-frame" | "--threads") {
+            usage_error(&format!("unknown argument {:?}", arg));
+        }
+        let value = match inline.or_else(|| args.next()) {
+            Some(v) => v,
+            None => usage_error(&format!("{} needs a value", flag)),
+        };
+        match flag.as_str() {
+            "--host" => {
+                if value.is_empty() {
+                    usage_error("--host needs a non-empty address");
+                }
+                o.host = value
+            }
+            "--port" => o.port = parse_num(&flag, &value, 0u16, u16::MAX),
+            "--max-frame" => o.max_frame = parse_num(&flag, &value, 0usize, MAX_MAX_FRAME),
+            "--threads" => o.threads = parse_num(&flag, &value, 1usize, 1024),
+            _ => unreachable!(),
+        }
+    }
+    o
+}
+
+/// One line to stdout, flushed at once (the harness reads it from a pipe).
+fn say(line: &str) {
+    let out = io::stdout();
+    let mut out = out.lock();
+    let _ = writeln!(out, "{}", line);
+    let _ = out.flush();
+}
+
+fn stats_json() -> String {
+    format!(
+        "{{\"backend\":\"{}\",\"pid\":{},\"connections\":{},\"active\":{},\"frames\":{},\"bytesIn\":{},\"bytesOut\":{},\"oversize\":{},\"overflow\":0,\"ioErrors\":{},\"rejected\":0,\"processingNs\":0}}",
+        BACKEND,
+        process::id(),
+        get(&STATS.connections),
+        get(&STATS.active),
+        get(&STATS.frames),
+        get(&STATS.bytes_in),
+        get(&STATS.bytes_out),
+        get(&STATS.oversize),
+        get(&STATS.io_errors),
+    )
+}
+
+fn summary_line(signal: &str) -> String {
+    let oversize = get(&STATS.oversize);
+    let io_errors = get(&STATS.io_errors);
+    format!(
+        "summary backend={} connections={} frames={} errors={} oversize={} overflow=0 io_errors={} rejected=0 bytes_in={} bytes_out={} processing_ns=0 signal={}",
+        BACKEND,
+        get(&STATS.connections),
+        get(&STATS.frames),
+        oversize + io_errors,
+        oversize,
+        io_errors,
+        get(&STATS.bytes_in),
+        get(&STATS.bytes_out),
+        signal,
+    )
+}
+
+/// The accepted socket, counting the bytes that really cross it (bytes_in and
+/// bytes_out are wire bytes, headers included, as in the TypeScript backends).
+struct Counted(TcpStream);
+
+impl AsyncRead for Counted {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.get_mut().0).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = r {
+            bump(&STATS.bytes_in, (buf.filled().len() - before) as u64);
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.get_mut().0).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = r {
+            bump(&STATS.bytes_out, n as u64);
+        }
+        r
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = r {
+            bump(&STATS.bytes_out, n as u64);
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+fn is_oversize(e: &io::Error) -> bool {
+    e.get_ref().map_or(false, |inner| inner.is::<LengthDelimitedCodecError>())
+}
+
+fn count_error(e: &io::Error) {
+    if is_oversize(e) {
+        bump(&STATS.oversize, 1);
+    } else {
+        bump(&STATS.io_errors, 1);
+    }
+}
+
+/// Echoes frames until EOF or an error. Answers are fed into Framed's write
+/// buffer and flushed once no further complete frame is ready, so pipelined
+/// requests leave in batches (as the TypeScript backends do).
+async fn echo(stream: TcpStream, max_frame: usize) {
+    let codec = LengthDelimitedCodec::builder().max_frame_length(max_frame).new_codec();
+    let mut framed = Framed::new(Counted(stream), codec);
+    loop {
+        let mut next = match framed.next().await {
+            Some(r) => Some(r),
+            None => return, // EOF between frames: a clean close.
+        };
+        let mut eof = false;
+        while let Some(r) = next.take() {
+            let payload: BytesMut = match r {
+                Ok(p) => p,
+                Err(e) => {
+                    count_error(&e);
+                    if is_oversize(&e) {
+                        // Best effort: answers to the frames before it still go out.
+                        let _ = framed.flush().await;
+                    }
+                    return;
+                }
+            };
+            bump(&STATS.frames, 1);
+            if let Err(e) = framed.feed(payload.freeze()).await {
+                count_error(&e);
+                return;
+            }
+            next = match framed.next().now_or_never() {
+                Some(Some(r)) => Some(r),
+                Some(None) => {
+                    eof = true;
+                    None
+                }
+                None => None, // nothing more ready yet
+            };
+        }
+        if let Err(e) = framed.flush().await {
+            count_error(&e);
+            return;
+        }
+        if eof {
+            return;
+        }
+    }
+}
+
+/// One connection: echo until done or until shutdown is announced; dropping
+/// the Framed closes the socket. `_alive` is dropped last, telling the main
+/// task that this connection is gone.
+async fn connection(stream: TcpStream, max_frame: usize, mut shutdown: watch::Receiver<bool>, _alive: mpsc::Sender<()>) {
+    let stop = async move {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = future::select(Box::pin(echo(stream, max_frame)), Box::pin(stop)).await;
+    STATS.active.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn accept_loop(listener: TcpListener, max_frame: usize, shutdown: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => {
+                bump(&STATS.connections, 1);
+                bump(&STATS.active, 1);
+                if stream.set_nodelay(true).is_err() {
+                    bump(&STATS.io_errors, 1);
+                }
+                tokio::spawn(connection(stream, max_frame, shutdown.clone(), alive.clone()));
+            }
+            Err(_) => {
+                // EMFILE, ECONNABORTED and the like: count it, let the others run, go on.
+                bump(&STATS.io_errors, 1);
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}
+
+async fn recv_signal(mut s: Signal, name: &'static str) -> &'static str {
+    s.recv().await;
+    name
+}
+
+fn signal_or_exit(kind: SignalKind, name: &str) -> Signal {
+    match signal(kind) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tokio-echo: cannot handle {}: {}", name, e);
+            process::exit(1);
+        }
+    }
+}
+
+async fn serve(o: Options) -> i32 {
+    // Handlers first, so that a signal sent right after the listening line is ours.
+    let term = signal_or_exit(SignalKind::terminate(), "SIGTERM");
+    let int = signal_or_exit(SignalKind::interrupt(), "SIGINT");
+    let mut usr1 = signal_or_exit(SignalKind::user_defined1(), "SIGUSR1");
+
+    let listener = match TcpListener::bind((o.host.as_str(), o.port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            let hint = if e.kind() == io::ErrorKind::AddrInUse { format!("; port {} is in use, pick another --port or 0", o.port) } else { String::new() };
+            eprintln!("tokio-echo: listen {}:{}: {}{}", o.host, o.port, e, hint);
+            return 2;
+        }
+    };
+    let port = match listener.local_addr() {
+        Ok(a) => a.port(),
+        Err(e) => {
+            eprintln!("tokio-echo: local address: {}", e);
+            return 1;
+        }
+    };
+    say(&format!("listening {}:{} backend={}", o.host, port, BACKEND));
+
+    tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
+            say(&format!("stats {}", stats_json()));
+        }
+    });
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let stop = future::select(Box::pin(recv_signal(term, "SIGTERM")), Box::pin(recv_signal(int, "SIGINT")));
+    let (signal_name, accepting) = match future::select(Box::pin(accept_loop(listener, o.max_frame, shutdown_rx, alive_tx)), stop).await {
+        Either::Left(((), _)) => unreachable!("the accept loop never ends"),
+        Either::Right((Either::Left((name, _)), accepting)) | Either::Right((Either::Right((name, _)), accepting)) => (name, accepting),
+    };
+    // Stop accepting: this drops the listener (and the loop's channel ends).
+    drop(accepting);
+    // Close every connection, and wait until each task has let go of its socket.
+    let _ = shutdown_tx.send(true);
+    let _ = alive_rx.recv().await; // None once every sender is dropped
+    say(&summary_line(signal_name));
+    0
+}
+
+fn main() {
+    let o = parse_args();
+    let rt = if o.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_io().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(o.threads).enable_io().build()
+    };
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tokio-echo: cannot start the runtime: {}", e);
+            process::exit(1);
+        }
+    };
+    let code = rt.block_on(serve(o));
+    drop(rt);
+    process::exit(code);
+}
