@@ -20,7 +20,23 @@ const { machineContext } = await import("./lib/machine.ts");
 const { renderTerminalReport, renderMarkdownReport } = await import("./lib/report.ts");
 const { SCHEMA } = await import("./lib/results.ts");
 const { pingPongLatency, PING_PONG_DEFAULTS, PING_PONG_QUICK } = await import("./scenarios/ping-pong-latency.ts");
-import type { BenchResults, BackendInfoResult } from "./lib/results.ts";
+const { persistentThroughput, PERSISTENT_DEFAULTS, PERSISTENT_QUICK } = await import("./scenarios/persistent-throughput.ts");
+const { connectionReuse, REUSE_DEFAULTS, REUSE_QUICK } = await import("./scenarios/connection-reuse.ts");
+const { latencyUnderLoad, LOAD_DEFAULTS, LOAD_QUICK } = await import("./scenarios/latency-under-load.ts");
+const { requestOverhead, OVERHEAD_DEFAULTS, OVERHEAD_QUICK } = await import("./scenarios/request-overhead.ts");
+const { throughputStress, STRESS_DEFAULTS, STRESS_QUICK } = await import("./scenarios/throughput-stress.ts");
+import type { BenchResults, BackendInfoResult, ScenarioResult as ScenarioResultT } from "./lib/results.ts";
+import type { RawSamples } from "./scenarios/common.ts";
+
+const SCENARIO_NAMES: Record<number, string> = {
+  1: "Single ping-pong latency",
+  2: "Persistent-connection throughput",
+  3: "Connection reuse impact",
+  4: "Latency percentiles under load",
+  5: "Request-response overhead",
+  6: "Throughput stress",
+};
+const rawSamples: { s1: RawSamples; s4: RawSamples } = { s1: new Map(), s4: new Map() };
 import type { Placement } from "./lib/machine.ts";
 import type { ServerProcess as ServerProcessT } from "./lib/server-process.ts";
 
@@ -28,7 +44,7 @@ const SPECS: Record<string, FlagSpec> = {
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (about a minute)" },
   backends: { type: "list", help: "backends to compare", choices: BACKEND_NAMES, default: ["bun", "epoll", "uring"], placeholder: "a,b" },
   baseline: { type: "string", help: "backend the others are compared with", choices: BACKEND_NAMES, default: "bun", placeholder: "NAME" },
-  scenarios: { type: "list", help: "scenarios to run", choices: ["1"], default: ["1"], placeholder: "1,..." },
+  scenarios: { type: "list", help: "scenarios to run", choices: ["1", "2", "3", "4", "5", "6"], default: ["1", "2", "3", "4", "5", "6"], placeholder: "1,4,..." },
   placement: { type: "string", help: "CPU placement of server and client", choices: ["cross", "same", "off"], default: "cross" },
   "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N" },
   "client-cpu": { type: "int", help: "CPU for the client (cross)", default: 1, min: 0, placeholder: "N" },
@@ -37,6 +53,9 @@ const SPECS: Record<string, FlagSpec> = {
   warmup: { type: "int", help: "discarded round trips before each measurement (scenario 1)", min: 0, placeholder: "N" },
   sizes: { type: "list", help: "payload sizes in bytes (scenario 1)", default: ["10", "100", "1000"], placeholder: "a,b" },
   client: { type: "string", help: "scenario 1 client loop: TypeScript, or the C reference loop", choices: ["ts", "c"], default: "ts" },
+  window: { type: "int", help: "requests in flight on the connection (scenario 2)", default: 16, min: 1, max: 4096, placeholder: "W" },
+  connections: { type: "int", help: "connections of the open-loop load (scenario 4)", default: 8, min: 1, max: 10000, placeholder: "C" },
+  rate: { type: "number", help: "open-loop rate, requests/s (scenario 4; default: half the lowest capacity)", min: 1, placeholder: "R" },
   host: { type: "string", help: "address the servers listen on", default: "127.0.0.1" },
   seed: { type: "int", help: "seed for payloads and bootstrap resampling", default: 1, min: 0 },
   json: { type: "string", help: "also write the JSON results here", placeholder: "FILE" },
@@ -94,14 +113,14 @@ const runnable = backendInfo.filter((b) => b.available).map((b) => b.name);
 if (runnable.length === 0) usage("no requested backend can run here (see the reasons above)");
 if (!runnable.includes(baseline)) warnings.push(`Baseline ${baseline} is unavailable: no ratios are given.`);
 
-for (const l of [`iouring-bench: ${runnable.join(", ")} × scenario ${(args.scenarios as string[]).join(",")}, ${rounds} rounds, placement ${placement.mode}`]) log(l);
+log(`iouring-bench: ${runnable.join(", ")} × scenarios ${(args.scenarios as string[]).join(",")}, ${rounds} rounds, placement ${placement.mode}`);
 
 const servers = new Map<string, ServerProcessT>();
 let exitCode = 0;
 const results: BenchResults = {
   schema: SCHEMA,
   context,
-  config: { quick, rounds, seed, sizes, backends: requested, baseline, client: args.client, placement: placement.mode },
+  config: { quick, rounds, seed, sizes, scenarios: args.scenarios, window: args.window, connections: args.connections, rate: args.rate ?? null, backends: requested, baseline, client: args.client, placement: placement.mode },
   backends: backendInfo,
   baseline,
   scenarios: [],
@@ -123,11 +142,31 @@ try {
   if (started.length === 0) throw new Error("no server started");
   if (placement.clientCpu !== null) net.pinThisThread(placement.clientCpu);
 
-  const ctx = { backends: started, servers, baseline, rounds, quick, seed, host: args.host as string, client: args.client as "ts" | "c", log };
-  const s1 = { ...(quick ? PING_PONG_QUICK : PING_PONG_DEFAULTS), sizes };
-  if (args.iterations !== undefined) s1.iterations = args.iterations as number;
-  if (args.warmup !== undefined) s1.warmup = args.warmup as number;
-  results.scenarios.push(await pingPongLatency(ctx, s1));
+  const spawnServer = (backend: string, mode: string) => ServerProcess.start({ backend, mode, host: args.host as string, cpu: placement.serverCpu ?? undefined });
+  const ctx = { backends: started, servers, baseline, rounds, quick, seed, host: args.host as string, client: args.client as "ts" | "c", log, spawnServer };
+  const wanted = new Set(args.scenarios as string[]);
+  const run = async (id: number, f: () => Promise<ScenarioResultT>) => {
+    if (!wanted.has(String(id))) return;
+    const t0 = performance.now();
+    try {
+      results.scenarios.push(await f());
+    } catch (e) {
+      results.scenarios.push({ id, name: SCENARIO_NAMES[id], status: "failed", note: (e as Error).message, variants: [] });
+      warnings.push(`Scenario ${id} failed: ${(e as Error).message}`);
+    }
+    log(`scenario ${id}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+  await run(1, () => {
+    const o = { ...(quick ? PING_PONG_QUICK : PING_PONG_DEFAULTS), sizes };
+    if (args.iterations !== undefined) o.iterations = args.iterations as number;
+    if (args.warmup !== undefined) o.warmup = args.warmup as number;
+    return pingPongLatency(ctx, o, rawSamples.s1);
+  });
+  await run(2, () => persistentThroughput(ctx, { ...(quick ? PERSISTENT_QUICK : PERSISTENT_DEFAULTS), window: args.window as number }));
+  await run(3, () => connectionReuse(ctx, quick ? REUSE_QUICK : REUSE_DEFAULTS));
+  await run(4, () => latencyUnderLoad(ctx, { ...(quick ? LOAD_QUICK : LOAD_DEFAULTS), connections: args.connections as number, rate: args.rate as number | undefined }, rawSamples.s4));
+  await run(5, () => requestOverhead(ctx, quick ? OVERHEAD_QUICK : OVERHEAD_DEFAULTS));
+  await run(6, () => throughputStress(ctx, quick ? STRESS_QUICK : STRESS_DEFAULTS));
 } catch (e) {
   warnings.push(`The run stopped early: ${(e as Error).message}`);
   exitCode = 1;
@@ -144,6 +183,14 @@ for (const s of results.scenarios)
     for (const b of v.backends)
       if (b.failure || b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)
         warnings.push(`Scenario ${s.id} ${v.key}: ${b.backend} had errors; its figures are not comparable. Check the server log with \`bun run serve --backend ${b.backend}\`.`);
+
+for (const s of results.scenarios.filter((x) => x.id === 4))
+  for (const b of s.variants[0]?.backends ?? []) {
+    const lag = b.extra?.client_lag_p99_us;
+    const p99 = b.pooled?.p99;
+    if (lag !== undefined && p99 !== undefined && lag > 0.5 * p99)
+      warnings.push(`Scenario 4 ${b.backend}: the client itself sent late (lag p99 ${lag.toFixed(0)} µs against a p99 of ${p99.toFixed(0)} µs); the tail is partly the client's. Lower --rate or give the client an idle CPU.`);
+  }
 
 console.log(renderTerminalReport(results));
 const stamp = context.date.replace(/[:.]/g, "-");

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 int ep_create(void)
@@ -28,11 +29,23 @@ int ep_ctl(int epfd, int op, int fd, unsigned int events, uint64_t data)
  * copied rather than handed over, keeping the JS side free of layout quirks).
  * EINTR is returned as 0 events so that a signal only wakes the loop.
  */
+static int copy_out(struct epoll_event *evs, int n, void *out)
+{
+	uint32_t *o = out;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		o[i * 4] = evs[i].events;
+		o[i * 4 + 1] = 0;
+		*(uint64_t *)(o + i * 4 + 2) = evs[i].data.u64;
+	}
+	return n;
+}
+
 int ep_wait(int epfd, void *out, int max, int timeout_ms)
 {
 	struct epoll_event evs[256];
-	uint32_t *o = out;
-	int n, i;
+	int n;
 
 	if (max > 256)
 		max = 256;
@@ -41,10 +54,32 @@ int ep_wait(int epfd, void *out, int max, int timeout_ms)
 	n = epoll_wait(epfd, evs, max, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	for (i = 0; i < n; i++) {
-		o[i * 4] = evs[i].events;
-		o[i * 4 + 1] = 0;
-		*(uint64_t *)(o + i * 4 + 2) = evs[i].data.u64;
+	return copy_out(evs, n, out);
+}
+
+/*
+ * As ep_wait with a timeout in ns (epoll_pwait2, Linux 5.11+; glibc 2.35+):
+ * an open-loop client must sleep until the next send time, and a millisecond
+ * timeout would round every gap shorter than 1 ms to a busy poll or a late send.
+ * timeout_ns < 0 waits without limit.
+ */
+int ep_wait_ns(int epfd, void *out, int max, long timeout_ns)
+{
+	struct epoll_event evs[256];
+	struct timespec ts, *tsp = NULL;
+	int n;
+
+	if (max > 256)
+		max = 256;
+	if (max <= 0)
+		return -EINVAL;
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000L;
+		ts.tv_nsec = timeout_ns % 1000000000L;
+		tsp = &ts;
 	}
-	return n;
+	n = epoll_pwait2(epfd, evs, max, tsp, NULL);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return copy_out(evs, n, out);
 }

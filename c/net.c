@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -213,6 +214,16 @@ int net_pin_cpu(int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+/*
+ * Timer slack of the calling thread in ns. The default 50 us lets the kernel
+ * defer a timed wake-up by that much, which would shift an open-loop client's
+ * send times; 1 ns asks for the wake-up when it is due.
+ */
+int net_set_timerslack(long ns)
+{
+	return prctl(PR_SET_TIMERSLACK, (unsigned long)ns, 0, 0, 0) < 0 ? -errno : 0;
 }
 
 int net_current_cpu(void)

@@ -1,5 +1,5 @@
 // bun:ffi bindings for c/epoll.c.
-import { dlopen } from "bun:ffi";
+import { dlopen, FFIType } from "bun:ffi";
 import { libPath } from "./build.ts";
 import { check } from "./errno.ts";
 import { NativeBuffer } from "./memory.ts";
@@ -9,6 +9,7 @@ const { symbols: E } = dlopen(libPath("epoll"), {
   ep_create: { args: [], returns: "i32" },
   ep_ctl: { args: ["i32", "i32", "i32", "u32", "u64"], returns: "i32" },
   ep_wait: { args: ["i32", "ptr", "i32", "i32"], returns: "i32" },
+  ep_wait_ns: { args: ["i32", "ptr", "i32", FFIType.i64_fast], returns: "i32" },
 });
 
 export const EPOLLIN = 0x001, EPOLLOUT = 0x004, EPOLLERR = 0x008, EPOLLHUP = 0x010, EPOLLRDHUP = 0x2000;
@@ -36,6 +37,10 @@ export class Epoll implements Disposable {
   /** Waits up to timeoutMs (-1: forever); returns the count of events, 0 on timeout or signal. */
   wait(timeoutMs: number, max = MAX_EVENTS): number {
     return check("epoll_wait", E.ep_wait(this.fd, this.#events.addr, max, timeoutMs));
+  }
+  /** As wait() with a timeout in ns (epoll_pwait2); < 0 waits without limit. */
+  waitNs(timeoutNs: number, max = MAX_EVENTS): number {
+    return check("epoll_pwait2", E.ep_wait_ns(this.fd, this.#events.addr, max, timeoutNs));
   }
   /** Tag of event i (the low 32 bits of epoll_data). */
   tag(i: number): number {

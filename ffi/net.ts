@@ -23,6 +23,7 @@ const { symbols: N } = dlopen(libPath("net"), {
   net_close: { args: ["i32"], returns: "i32" },
   net_pin_cpu: { args: ["i32"], returns: "i32" },
   net_current_cpu: { args: [], returns: "i32" },
+  net_set_timerslack: { args: [FFIType.i64_fast], returns: "i32" },
   net_now_ns: { args: [], returns: FFIType.i64_fast },
   net_noop: { args: ["i32"], returns: "i32" },
   net_pingpong_c: { args: ["i32", "ptr", FFIType.i64_fast, "ptr", FFIType.i64_fast, "i32", "ptr"], returns: FFIType.i64_fast },
@@ -84,6 +85,10 @@ export function close(fd: number): number {
 /** Pins the calling thread (the JS thread) to one CPU. */
 export function pinThisThread(cpu: number): void {
   check(`sched_setaffinity cpu ${cpu}`, N.net_pin_cpu(cpu), "is that CPU online? see nproc");
+}
+/** Timer slack of the calling thread, ns (1: wake timed waits when due). */
+export function setTimerSlack(ns: number): void {
+  check("prctl PR_SET_TIMERSLACK", N.net_set_timerslack(ns));
 }
 export function currentCpu(): number {
   return N.net_current_cpu();

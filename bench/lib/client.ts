@@ -34,7 +34,10 @@ export function errorCount(e: ClientErrors): number {
 }
 
 export class PingPongClient implements Disposable {
-  readonly socket: net.TcpSocket;
+  socket: net.TcpSocket;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #timeoutMs: number;
   readonly #send: NativeBuffer;
   readonly #recv: NativeBuffer;
   #frameLen = 0;
@@ -44,6 +47,9 @@ export class PingPongClient implements Disposable {
 
   /** timeoutMs bounds every read and write: a dead server is a timeout, not a hang. */
   constructor(host: string, port: number, maxPayload: number, timeoutMs = 5000, seed = 7) {
+    this.#host = host;
+    this.#port = port;
+    this.#timeoutMs = timeoutMs;
     this.socket = net.TcpSocket.connect(host, port);
     net.setRecvTimeout(this.socket.fd, timeoutMs);
     net.setSendTimeout(this.socket.fd, timeoutMs);
@@ -104,6 +110,60 @@ export class PingPongClient implements Disposable {
   }
 
   /**
+   * Closes the connection and opens a new one, keeping the buffers. Returns
+   * the time connect() took in ns (the socket options set after it are not counted).
+   */
+  reconnect(): number {
+    this.socket.close();
+    const t0 = Bun.nanoseconds();
+    const fd = net.connect(this.#host, this.#port);
+    const t1 = Bun.nanoseconds();
+    this.socket = new net.TcpSocket(fd);
+    net.setRecvTimeout(fd, this.#timeoutMs);
+    net.setSendTimeout(fd, this.#timeoutMs);
+    return t1 - t0;
+  }
+
+  /**
+   * Sends one frame holding `payload` and reads one whole answer frame of any
+   * length (request-response modes). Returns ns or an RT_* code; the answer's
+   * payload is then lastAnswer().
+   */
+  request(payload: Uint8Array): number {
+    const len = HEADER_BYTES + payload.length;
+    if (len > this.#send.size) throw new Error(`payload ${payload.length} exceeds the client's buffer`);
+    writeLength(this.#send.bytes, 0, payload.length);
+    this.#send.bytes.set(payload, HEADER_BYTES);
+    const fd = this.socket.fd;
+    const rb = this.#recv.bytes;
+    const t0 = Bun.nanoseconds();
+    const w = net.writeAllRaw(fd, this.#send.addr, len);
+    if (w < 0) return w === -11 ? RT_TIMEOUT : RT_IO;
+    let got = 0;
+    let need = HEADER_BYTES;
+    for (;;) {
+      const r = net.readRaw(fd, this.#recv.addr + got, this.#recv.size - got);
+      if (r <= 0) return r === 0 ? RT_CLOSED : r === -11 ? RT_TIMEOUT : RT_IO;
+      got += r;
+      if (got >= HEADER_BYTES) {
+        need = HEADER_BYTES + readLength(rb, 0);
+        if (got >= need || need > this.#recv.size) break;
+      }
+    }
+    const t1 = Bun.nanoseconds();
+    if (got !== need) return RT_MISMATCH;
+    this.#answerLen = need - HEADER_BYTES;
+    return t1 - t0;
+  }
+
+  #answerLen = 0;
+
+  /** Payload of the answer to the last request() (a view, valid until the next call). */
+  lastAnswer(): Uint8Array {
+    return this.#recv.bytes.subarray(HEADER_BYTES, HEADER_BYTES + this.#answerLen);
+  }
+
+  /**
    * The same loop in C (net_pingpong_c), for measuring what this TypeScript
    * client adds. Uses the current payload without sequence numbers.
    */
@@ -117,6 +177,13 @@ export class PingPongClient implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+export function addErrors(into: ClientErrors, e: ClientErrors): void {
+  into.timeout += e.timeout;
+  into.closed += e.closed;
+  into.mismatch += e.mismatch;
+  into.io += e.io;
 }
 
 /** Adds an RT_* code to a ClientErrors tally. */

@@ -1,6 +1,6 @@
 // Turning per-round measurements into the compared figures: the headline per
 // backend with its bootstrap interval, and the ratio to the baseline.
-import { noErrors, type ClientErrors } from "./client.ts";
+import { addErrors, noErrors, type ClientErrors } from "./client.ts";
 import type { BackendResult, RoundResult } from "./results.ts";
 import { bootstrapOneSample, bootstrapTwoSample, median } from "./stats.ts";
 
@@ -11,12 +11,7 @@ export function roundHeadline(r: RoundResult): number {
 
 export function sumErrors(rounds: RoundResult[]): ClientErrors {
   const e = noErrors();
-  for (const r of rounds) {
-    e.timeout += r.errors.timeout;
-    e.closed += r.errors.closed;
-    e.mismatch += r.errors.mismatch;
-    e.io += r.errors.io;
-  }
+  for (const r of rounds) addErrors(e, r.errors);
   return e;
 }
 

@@ -13,4 +13,6 @@ export interface RunContext {
   /** Client choice for scenario 1: the TypeScript loop, or the C reference loop. */
   client: "ts" | "c";
   log: (msg: string) => void;
+  /** Starts another server of a backend (e.g. in order mode), placed like the others. */
+  spawnServer: (backend: string, mode: string) => Promise<ServerProcess>;
 }

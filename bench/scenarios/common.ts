@@ -1,0 +1,112 @@
+// The round structure every scenario shares: each round visits every backend
+// in turn; a backend whose server died is marked failed and skipped from then
+// on; an exception in one measurement becomes an error in that round, not the
+// end of the run. Afterwards the rounds are pooled and compared to the baseline.
+import { noErrors } from "../lib/client.ts";
+import type { BackendResult, RoundResult, VariantResult } from "../lib/results.ts";
+import { compareToBaseline, sumErrors } from "../lib/rounds.ts";
+import type { ServerProcess } from "../lib/server-process.ts";
+import { median, summarize } from "../lib/stats.ts";
+import type { RunContext } from "./context.ts";
+
+/** Raw latency samples in ns per variant and backend, one array per round: for pooling and plots. */
+export type RawSamples = Map<string, Map<string, Float64Array[]>>;
+
+export function newVariant(
+  ctx: RunContext,
+  key: string,
+  label: string,
+  params: Record<string, number | string>,
+  metric: string,
+  higherIsBetter: boolean,
+): VariantResult {
+  return {
+    key,
+    label,
+    params,
+    metric,
+    higherIsBetter,
+    backends: ctx.backends.map((b): BackendResult => ({ backend: b, rounds: [], headline: NaN, ci95: [NaN, NaN], errors: noErrors() })),
+  };
+}
+
+export function keepSamples(raw: RawSamples, variant: string, backend: string, samplesNs: Float64Array): void {
+  let byBackend = raw.get(variant);
+  if (!byBackend) raw.set(variant, (byBackend = new Map()));
+  let list = byBackend.get(backend);
+  if (!list) byBackend.set(backend, (list = []));
+  list.push(Float64Array.from(samplesNs));
+}
+
+export function concatSamples(parts: Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0));
+  let off = 0;
+  for (const a of parts) {
+    out.set(a, off);
+    off += a.length;
+  }
+  return out;
+}
+
+/**
+ * Runs `measure` for every round and backend; it returns the RoundResult of
+ * each variant key it measured. Servers that exited are not measured again.
+ */
+export async function runRounds(
+  ctx: RunContext,
+  scenario: number,
+  variants: VariantResult[],
+  measure: (backend: string, server: ServerProcess, round: number) => Promise<Record<string, RoundResult>> | Record<string, RoundResult>,
+  servers: Map<string, ServerProcess> = ctx.servers,
+): Promise<void> {
+  const failed = new Set<string>();
+  for (let round = 1; round <= ctx.rounds; round++) {
+    for (const [bi, backend] of ctx.backends.entries()) {
+      if (failed.has(backend)) continue;
+      const server = servers.get(backend);
+      if (!server || server.exited) {
+        failed.add(backend);
+        const why = server ? `server exited (code ${server.exitCode}) before round ${round}` : "server not started";
+        for (const v of variants) v.backends[bi].failure = why;
+        ctx.log(`scenario ${scenario}: ${backend}: ${why}`);
+        continue;
+      }
+      try {
+        const got = await measure(backend, server, round);
+        for (const v of variants) {
+          const r = got[v.key];
+          if (r) v.backends[bi].rounds.push(r);
+        }
+      } catch (e) {
+        ctx.log(`scenario ${scenario}: ${backend} round ${round}: ${(e as Error).message}`);
+        for (const v of variants) v.backends[bi].rounds.push({ round, errors: { ...noErrors(), io: 1 } });
+      }
+    }
+    ctx.log(`scenario ${scenario}: round ${round}/${ctx.rounds} done`);
+  }
+}
+
+/** Pools rounds, sums errors, takes medians of the extras and compares with the baseline. */
+export function finish(ctx: RunContext, variants: VariantResult[], raw?: RawSamples, rawUncorrected?: RawSamples): void {
+  for (const v of variants) {
+    for (const b of v.backends) {
+      b.errors = sumErrors(b.rounds);
+      const parts = raw?.get(v.key)?.get(b.backend);
+      if (parts) b.pooled = summarize(concatSamples(parts), 1e-3);
+      const partsU = rawUncorrected?.get(v.key)?.get(b.backend);
+      if (partsU) b.pooledUncorrected = summarize(concatSamples(partsU), 1e-3);
+      const names = new Set(b.rounds.flatMap((r) => Object.keys(r.extra ?? {})));
+      if (names.size) {
+        b.extra = {};
+        for (const n of names) b.extra[n] = median(b.rounds.map((r) => r.extra?.[n]).filter((x): x is number => x !== undefined && Number.isFinite(x)));
+      }
+      const measured = b.rounds.some((r) => (r.latency && r.latency.n > 0) || (r.throughput !== undefined && r.throughput > 0));
+      if (!b.failure && !measured) b.failure = "nothing measured";
+    }
+    compareToBaseline(v.backends, ctx.baseline, ctx.seed);
+  }
+}
+
+export function anyErrors(variants: VariantResult[]): boolean {
+  return variants.some((v) => v.backends.some((b) => b.failure || b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0));
+}
