@@ -22,6 +22,8 @@ const SPECS: Record<string, FlagSpec> = {
   cpu: { type: "int", help: "pin the event loop thread to this CPU", min: 0, placeholder: "N" },
   "max-frame": { type: "int", help: "largest payload accepted, bytes; larger closes the connection", default: DEFAULT_MAX_FRAME, min: 0, max: 1 << 30 },
   "max-pending": { type: "int", help: "unsent bytes held per connection before it is closed", min: 1024 },
+  buffers: { type: "int", help: "uring-multishot: provided buffers of 16 KiB (a power of two)", min: 1, max: 32768, placeholder: "N" },
+  "sqpoll-idle": { type: "int", help: "uring-sqpoll: ms the kernel thread polls before sleeping", min: 0, max: 60000, placeholder: "MS" },
 };
 
 const cmd = "bun run serve";
@@ -30,6 +32,7 @@ const fail = (msg: string): never => {
   process.stderr.write(`serve: ${msg}\n`);
   process.exit(2);
 };
+if (args.buffers !== undefined && ((args.buffers as number) & ((args.buffers as number) - 1)) !== 0) fail(`--buffers must be a power of two, not ${args.buffers}`);
 if (!args.backend) fail(`--backend is required (one of ${BACKEND_NAMES.join(", ")}); see --help`);
 const backend = BACKENDS[args.backend as string];
 const avail = backend.availability();
@@ -49,6 +52,8 @@ const cfg = defaultConfig({
   maxFrame,
   handler: handlerFor(args.mode as string),
   ...(args["max-pending"] ? { maxPendingBytes: args["max-pending"] as number } : { maxPendingBytes: 4 * maxFrame + 64 * 1024 }),
+  ...(args["sqpoll-idle"] !== undefined ? { sqpollIdleMs: args["sqpoll-idle"] as number } : {}),
+  ...(args.buffers !== undefined ? { providedBuffers: args.buffers as number } : {}),
 });
 
 let server;

@@ -19,8 +19,23 @@
 
 #define UR_MAX_RINGS 64
 
+/*
+ * A provided-buffer ring (kernel 5.19+): the kernel picks a buffer for each
+ * multishot recv completion, so no buffer is pinned per idle connection.
+ * liburing 2.3 has no io_uring_setup_buf_ring (2.4), so the ring memory is
+ * allocated and registered here.
+ */
+struct ur_bufs {
+	struct io_uring_buf_ring *br;
+	char *base;
+	unsigned entries;
+	unsigned size;
+	int bgid;
+};
+
 struct ur_slot {
 	struct io_uring ring;
+	struct ur_bufs bufs;
 	int used;
 };
 
@@ -70,14 +85,94 @@ int ur_create(unsigned entries, unsigned flags, unsigned sq_idle_ms, int sq_cpu)
 	return h;
 }
 
+static void free_bufs(struct ur_bufs *b)
+{
+	free(b->br);
+	free(b->base);
+	memset(b, 0, sizeof(*b));
+}
+
 int ur_destroy(int h)
 {
 	struct io_uring *r = ring_of(h);
 
 	if (!r)
 		return -EBADF;
+	/* Exiting the ring drops the buffer-ring registration with it. */
 	io_uring_queue_exit(r);
+	free_bufs(&slots[h].bufs);
 	slots[h].used = 0;
+	return 0;
+}
+
+/*
+ * Registers group bgid with `entries` buffers (a power of two) of `size` bytes
+ * each, all handed to the kernel. Returns 0 or -errno (-EINVAL on kernels
+ * before 5.19, which have no buffer rings).
+ */
+int ur_buf_ring_setup(int h, int bgid, unsigned entries, unsigned size)
+{
+	struct io_uring *r = ring_of(h);
+	struct ur_bufs *b;
+	struct io_uring_buf_reg reg;
+	unsigned i;
+	int ret;
+
+	if (!r)
+		return -EBADF;
+	if (!entries || (entries & (entries - 1)) || entries > 32768 || !size)
+		return -EINVAL;
+	b = &slots[h].bufs;
+	if (b->br)
+		return -EEXIST;
+	if (posix_memalign((void **)&b->br, 4096, entries * sizeof(struct io_uring_buf)))
+		return -ENOMEM;
+	b->base = malloc((size_t)entries * size);
+	if (!b->base) {
+		free_bufs(b);
+		return -ENOMEM;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (unsigned long)b->br;
+	reg.ring_entries = entries;
+	reg.bgid = (unsigned short)bgid;
+	ret = io_uring_register_buf_ring(r, &reg, 0);
+	if (ret < 0) {
+		free_bufs(b);
+		return ret;
+	}
+	b->entries = entries;
+	b->size = size;
+	b->bgid = bgid;
+	io_uring_buf_ring_init(b->br);
+	for (i = 0; i < entries; i++)
+		io_uring_buf_ring_add(b->br, b->base + (size_t)i * size, size, (unsigned short)i,
+				      io_uring_buf_ring_mask(entries), (int)i);
+	io_uring_buf_ring_advance(b->br, (int)entries);
+	return 0;
+}
+
+/* Address of the buffers' memory (entries * size bytes), owned by the ring; 0 if none. */
+long ur_buf_base(int h)
+{
+	struct io_uring *r = ring_of(h);
+	return r && slots[h].bufs.base ? (long)slots[h].bufs.base : 0;
+}
+
+/* Hands buffer bid back to the kernel once its bytes have been consumed. */
+int ur_buf_recycle(int h, unsigned bid)
+{
+	struct io_uring *r = ring_of(h);
+	struct ur_bufs *b;
+
+	if (!r)
+		return -EBADF;
+	b = &slots[h].bufs;
+	if (!b->br || bid >= b->entries)
+		return -EINVAL;
+	io_uring_buf_ring_add(b->br, b->base + (size_t)bid * b->size, b->size, (unsigned short)bid,
+			      io_uring_buf_ring_mask(b->entries), 0);
+	io_uring_buf_ring_advance(b->br, 1);
 	return 0;
 }
 
@@ -121,6 +216,45 @@ int ur_prep_accept(int h, int fd, uint64_t tag)
 	if (!(sqe = get_sqe(r)))
 		return -EBUSY;
 	io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+/* One SQE, a completion per accepted connection while IORING_CQE_F_MORE is set (5.19+). */
+int ur_prep_accept_multishot(int h, int fd, uint64_t tag)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_sqe *sqe;
+
+	if (!r)
+		return -EBADF;
+	if (!(sqe = get_sqe(r)))
+		return -EBUSY;
+	io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+/*
+ * Multishot recv into the provided-buffer ring (6.0+): a completion per
+ * arrival, the buffer id in cqe->flags >> 16. It ends (no IORING_CQE_F_MORE)
+ * on EOF, on error, or with -ENOBUFS when every buffer is in use; the caller
+ * then recycles buffers and arms it again.
+ */
+int ur_prep_recv_multishot(int h, int fd, uint64_t tag)
+{
+	struct io_uring *r = ring_of(h);
+	struct io_uring_sqe *sqe;
+
+	if (!r)
+		return -EBADF;
+	if (!slots[h].bufs.br)
+		return -EINVAL;
+	if (!(sqe = get_sqe(r)))
+		return -EBUSY;
+	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = (unsigned short)slots[h].bufs.bgid;
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;
 }

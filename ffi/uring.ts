@@ -1,7 +1,8 @@
 // bun:ffi bindings for c/uring.c (liburing). Loaded lazily: when liburing or
 // io_uring itself is unavailable, `uringStatus()` says why and every other
 // backend still runs.
-import { dlopen } from "bun:ffi";
+import { dlopen, toArrayBuffer } from "bun:ffi";
+import { release } from "node:os";
 import { libPath } from "./build.ts";
 import { check, EPERM, ENOSYS, errnoName, SysError } from "./errno.ts";
 import { NativeBuffer } from "./memory.ts";
@@ -31,6 +32,11 @@ const SYMBOLS = {
   ur_reap: { args: ["i32", "ptr", "u32"], returns: "i32" },
   ur_run: { args: ["i32", "u32", "i32", "ptr", "u32"], returns: "i32" },
   ur_probe_op: { args: ["i32"], returns: "i32" },
+  ur_prep_accept_multishot: { args: ["i32", "i32", "u64"], returns: "i32" },
+  ur_prep_recv_multishot: { args: ["i32", "i32", "u64"], returns: "i32" },
+  ur_buf_ring_setup: { args: ["i32", "i32", "u32", "u32"], returns: "i32" },
+  ur_buf_base: { args: ["i32"], returns: "ptr" },
+  ur_buf_recycle: { args: ["i32", "u32"], returns: "i32" },
   ur_probe_setup: { args: ["u32"], returns: "i32" },
 } as const;
 
@@ -101,6 +107,27 @@ export function probeSetupFlags(flags: number): number {
   return ret < 0 ? -ret : 0;
 }
 
+/**
+ * 0 when multishot recv with a provided-buffer ring works here, else an errno.
+ * Buffer rings are 5.19+, multishot recv 6.0+: older kernels reject the
+ * registration or the recv flag with EINVAL.
+ */
+export function probeMultishot(): number {
+  if (forcedOff()) return EPERM;
+  const m = release().match(/^(\d+)\./);
+  if (m && Number(m[1]) < 6) return 22;
+  let ring: Ring | undefined;
+  try {
+    ring = new Ring(4);
+    ring.setupBuffers(2, 64);
+    return 0;
+  } catch (e) {
+    return e instanceof SysError ? e.errno : ENOSYS;
+  } finally {
+    ring?.close();
+  }
+}
+
 /** Whether the kernel supports an opcode (Op.*). */
 export function probeOp(op: number): boolean {
   return symbols().ur_probe_op(op) === 1;
@@ -164,6 +191,31 @@ export class Ring implements Disposable {
   }
   prepCancelFd(fd: number, tag: number): number {
     return this.#s.ur_prep_cancel_fd(this.handle, fd, tag);
+  }
+  /** One SQE that completes once per accepted connection (IORING_CQE_F_MORE while it stays armed). */
+  prepAcceptMultishot(fd: number, tag: number): number {
+    return this.#s.ur_prep_accept_multishot(this.handle, fd, tag);
+  }
+  /** Multishot recv into the provided buffers (setupBuffers first); buffer id in flags >>> 16. */
+  prepRecvMultishot(fd: number, tag: number): number {
+    return this.#s.ur_prep_recv_multishot(this.handle, fd, tag);
+  }
+  /**
+   * Registers `entries` provided buffers of `size` bytes (memory owned by C,
+   * freed with the ring) and returns a view of them. The view is valid until
+   * close(); a buffer's bytes are stable until it is recycled.
+   */
+  setupBuffers(entries: number, size: number): Uint8Array {
+    check("io_uring_register_buf_ring", this.#s.ur_buf_ring_setup(this.handle, 0, entries, size), "buffer rings need Linux 5.19+");
+    const base = this.#s.ur_buf_base(this.handle);
+    if (!base) throw new Error("ur_buf_base: no buffers");
+    this.#buffers = new Uint8Array(toArrayBuffer(base, 0, entries * size));
+    return this.#buffers;
+  }
+  #buffers?: Uint8Array;
+  /** Gives buffer bid back to the kernel; its bytes must not be read afterwards. */
+  recycleBuffer(bid: number): number {
+    return this.#s.ur_buf_recycle(this.handle, bid);
   }
   submit(): number {
     return check("io_uring_submit", this.#s.ur_submit(this.handle));

@@ -144,15 +144,17 @@ export interface ServerStats {
   rejected: number;
   /** Time spent turning frames into answers (parse, match, serialize), ns. */
   processingNs: number;
+  /** uring-multishot: times a multishot recv ended because every provided buffer was in use. */
+  noBuffers: number;
 }
 
 export function newStats(): ServerStats {
-  return { connections: 0, active: 0, frames: 0, bytesIn: 0, bytesOut: 0, oversize: 0, overflow: 0, ioErrors: 0, rejected: 0, processingNs: 0 };
+  return { connections: 0, active: 0, frames: 0, bytesIn: 0, bytesOut: 0, oversize: 0, overflow: 0, ioErrors: 0, rejected: 0, processingNs: 0, noBuffers: 0 };
 }
 
 export function summaryLine(backend: string, s: ServerStats): string {
   const errors = s.oversize + s.overflow + s.ioErrors;
-  return `summary backend=${backend} connections=${s.connections} frames=${s.frames} errors=${errors} oversize=${s.oversize} overflow=${s.overflow} io_errors=${s.ioErrors} rejected=${s.rejected} bytes_in=${s.bytesIn} bytes_out=${s.bytesOut} processing_ns=${Math.round(s.processingNs)}`;
+  return `summary backend=${backend} connections=${s.connections} frames=${s.frames} errors=${errors} oversize=${s.oversize} overflow=${s.overflow} io_errors=${s.ioErrors} rejected=${s.rejected} bytes_in=${s.bytesIn} bytes_out=${s.bytesOut} processing_ns=${Math.round(s.processingNs)} no_buffers=${s.noBuffers}`;
 }
 
 /** Turns one complete frame (header included, at buf[off..off+len)) into its answer, appended to out. */
@@ -174,6 +176,10 @@ export interface ServerConfig {
   maxFrame: number;
   /** Unsent output above this closes the connection (a client that sends but never reads). */
   maxPendingBytes: number;
+  /** uring-sqpoll: how long the kernel's submission thread polls before it sleeps, ms. */
+  sqpollIdleMs?: number;
+  /** uring-multishot: provided buffers in the ring (a power of two). */
+  providedBuffers?: number;
 }
 
 export function defaultConfig(partial: Partial<ServerConfig> = {}): ServerConfig {

@@ -4,7 +4,8 @@
 // is one io_uring_enter that submits everything queued and waits for at least
 // one completion, then reaps up to CQ_BATCH completions in the same FFI call.
 import * as net from "../../ffi/net.ts";
-import { CQ_BATCH, Ring, type RingOptions } from "../../ffi/uring.ts";
+import { ENOBUFS } from "../../ffi/errno.ts";
+import { CQ_BATCH, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, Ring, type RingOptions } from "../../ffi/uring.ts";
 import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
 
 const WAIT_MS = 20;
@@ -37,6 +38,8 @@ export interface UringServerOptions {
   backend?: string;
   ring?: RingOptions;
   entries?: number;
+  /** Multishot accept and multishot recv into a ring of provided buffers. */
+  multishot?: { buffers: number; bufferSize: number };
 }
 
 export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {}): Server {
@@ -49,6 +52,17 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     throw e;
   }
   const port = net.boundPort(lfd);
+  const multishot = opts.multishot;
+  let provided: Uint8Array | undefined;
+  if (multishot) {
+    try {
+      provided = ring.setupBuffers(multishot.buffers, multishot.bufferSize);
+    } catch (e) {
+      ring.close();
+      net.close(lfd);
+      throw e;
+    }
+  }
   const pool = new BufferPool();
   const stats = newStats();
   const slots: (Conn | undefined)[] = [];
@@ -60,6 +74,11 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   };
 
   const armRecv = (c: Conn) => {
+    if (multishot) {
+      if (!c.recvArmed) queue(ring.prepRecvMultishot(c.fd, c.slot * (1 << OP_BITS) + OP_RECV), "recv multishot");
+      c.recvArmed = true;
+      return;
+    }
     const room = c.in.prepare();
     queue(ring.prepRecv(c.fd, c.in.freeAddr, room, c.slot * (1 << OP_BITS) + OP_RECV), "recv");
     c.recvArmed = true;
@@ -90,8 +109,9 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     stats.active--;
   };
 
-  const onAccept = (res: number) => {
-    if (running) queue(ring.prepAccept(lfd, OP_ACCEPT), "accept");
+  const onAccept = (res: number, flags: number) => {
+    // A multishot accept stays armed while the kernel sets F_MORE.
+    if (running && !(multishot && flags & IORING_CQE_F_MORE)) queue(multishot ? ring.prepAcceptMultishot(lfd, OP_ACCEPT) : ring.prepAccept(lfd, OP_ACCEPT), "accept");
     if (res < 0) {
       stats.ioErrors++;
       return;
@@ -105,8 +125,37 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     armRecv(c);
   };
 
-  const onRecv = (c: Conn, res: number) => {
-    c.recvArmed = false;
+  const onRecv = (c: Conn, res: number, flags: number) => {
+    if (multishot) {
+      if (flags & IORING_CQE_F_BUFFER) {
+        const bid = flags >>> 16;
+        // Copied out at once: a frame may span buffers, and the buffer goes straight back to the kernel.
+        if (res > 0 && !c.closing) c.in.append(provided!.subarray(bid * multishot.bufferSize, bid * multishot.bufferSize + res));
+        ring.recycleBuffer(bid);
+      }
+      if (!(flags & IORING_CQE_F_MORE)) c.recvArmed = false;
+      // Every provided buffer was in use: the multishot recv ended; buffers are back now, so re-arm.
+      if (res === -ENOBUFS) {
+        stats.noBuffers++;
+        if (c.closing) return beginClose(c);
+        armRecv(c);
+        return;
+      }
+      if (c.closing) return beginClose(c);
+      if (res > 0) {
+        stats.bytesIn += res;
+        if (!processFrames(c.in, c.out, cfg, stats)) return beginClose(c);
+        if (c.out.len > 0) {
+          if (!c.sendArmed) startSend(c);
+          else if (c.out.len + c.flight.len - c.flightOff > cfg.maxPendingBytes) {
+            stats.overflow++;
+            return beginClose(c);
+          }
+        }
+        if (!c.recvArmed) armRecv(c);
+        return;
+      }
+    } else c.recvArmed = false;
     if (c.closing) return beginClose(c);
     if (res <= 0) {
       if (res < 0) stats.ioErrors++;
@@ -148,7 +197,8 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     else if (c.eof) beginClose(c);
   };
 
-  for (let i = 0; i < ACCEPTS_ARMED; i++) queue(ring.prepAccept(lfd, OP_ACCEPT), "accept");
+  if (multishot) queue(ring.prepAcceptMultishot(lfd, OP_ACCEPT), "accept multishot");
+  else for (let i = 0; i < ACCEPTS_ARMED; i++) queue(ring.prepAccept(lfd, OP_ACCEPT), "accept");
 
   const loop = async () => {
     while (running) {
@@ -159,13 +209,18 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
           const tag = ring.tagLo(i);
           const op = tag & ((1 << OP_BITS) - 1);
           const res = ring.res(i);
+          const flags = ring.flags(i);
           if (op === OP_ACCEPT) {
-            onAccept(res);
+            onAccept(res, flags);
             continue;
           }
           const c = slots[tag >>> OP_BITS];
-          if (!c) continue;
-          if (op === OP_RECV) onRecv(c, res);
+          if (!c) {
+            // A late completion for a closed connection may still carry a provided buffer.
+            if (multishot && flags & IORING_CQE_F_BUFFER) ring.recycleBuffer(flags >>> 16);
+            continue;
+          }
+          if (op === OP_RECV) onRecv(c, res, flags);
           else if (op === OP_SEND) onSend(c, res);
         }
       }
