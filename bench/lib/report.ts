@@ -1,7 +1,8 @@
 // Renders BenchResults (the JSON) as tables for the terminal and markdown.
 import { errorCount } from "./client.ts";
 import { contextLines } from "./machine.ts";
-import type { BenchResults, BackendResult, ScenarioResult, VariantResult } from "./results.ts";
+import type { BenchResults, BackendResult, Criterion, Gate, ScenarioResult, VariantResult } from "./results.ts";
+import { median } from "./stats.ts";
 import { renderMarkdown, renderTerminal, type Table } from "./table.ts";
 
 export function fmtNum(x: number | undefined, digits = 1): string {
@@ -65,10 +66,288 @@ export function latencyTable(s: ScenarioResult, v: VariantResult, baseline: stri
   };
 }
 
+/** A count per second: whole numbers with thousands separators. */
+export function fmtRate(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return "n/a";
+  return Math.round(x).toLocaleString("en-US");
+}
+
+/** The headline (median over rounds) with its 95% interval. */
+function headlineCell(b: BackendResult | undefined, fmt: (x: number) => string): string {
+  if (!b || b.failure || !Number.isFinite(b.headline)) return "n/a";
+  const [lo, hi] = b.ci95;
+  return Number.isFinite(lo) && Number.isFinite(hi) ? `${fmt(b.headline)} [${fmt(lo)}, ${fmt(hi)}]` : fmt(b.headline);
+}
+
+/** A scenario-specific figure: the backend's median over rounds, else the median of its rounds' values. */
+export function extraOf(b: BackendResult | undefined, key: string): number | undefined {
+  if (!b) return undefined;
+  const v = b.extra?.[key];
+  if (v !== undefined && Number.isFinite(v)) return v;
+  const xs = b.rounds.map((r) => r.extra?.[key]).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return xs.length ? median(xs) : undefined;
+}
+
+function paramsText(v: VariantResult): string {
+  const e = Object.entries(v.params);
+  return e.length ? ` Parameters: ${e.map(([k, x]) => `${k} ${x}`).join(", ")}.` : "";
+}
+
+function roundsOf(vs: (VariantResult | undefined)[]): number {
+  return Math.max(0, ...vs.flatMap((v) => (v ? v.backends.map((b) => b.rounds.length) : [])));
+}
+
+/** Backends of several variants, in first-seen order. */
+function backendNames(vs: (VariantResult | undefined)[]): string[] {
+  return [...new Set(vs.flatMap((v) => (v ? v.backends.map((b) => b.backend) : [])))];
+}
+
+/** Scenarios 2 and 6: throughput per backend. */
+export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: string): Table {
+  return {
+    title: `Scenario ${s.id}: ${s.name}, ${v.label} (msg/s)`,
+    columns: [
+      { name: "backend", align: "left" },
+      { name: "throughput [95% CI]" },
+      { name: "slowest round" },
+      { name: "fastest round" },
+      { name: `vs ${baseline} [95% CI]` },
+      { name: "errors", align: "left" },
+    ],
+    rows: v.backends.map((b) => {
+      const t = b.rounds.map((r) => r.throughput).filter((x): x is number => x !== undefined && Number.isFinite(x));
+      return [
+        b.backend,
+        headlineCell(b, fmtRate),
+        t.length ? fmtRate(Math.min(...t)) : "n/a",
+        t.length ? fmtRate(Math.max(...t)) : "n/a",
+        fmtRatio(b, baseline),
+        errorsCell(b),
+      ];
+    }),
+    notes: [
+      `Completed messages per second: median over ${roundsOf([v])} rounds with a 95% bootstrap interval. Ratio: against ${baseline}'s median; above 1.00 is faster.${paramsText(v)}`,
+    ],
+  };
+}
+
+function combinedErrors(parts: [string, BackendResult | undefined][]): string {
+  const cells = parts.filter(([, b]) => b).map(([k, b]) => [k, errorsCell(b!)] as const);
+  if (cells.every(([, c]) => c === "0")) return "0";
+  return cells.filter(([, c]) => c !== "0").map(([k, c]) => `${k}: ${c}`).join("; ");
+}
+
+/** Scenario 3: a new connection per request against a reused one. */
+export function connectionTable(s: ScenarioResult, baseline: string): Table {
+  const nv = s.variants.find((v) => v.key === "new-connection");
+  const rv = s.variants.find((v) => v.key === "reused-connection");
+  const ms = (x: number) => fmtNum(x);
+  return {
+    title: `Scenario ${s.id}: ${s.name}, time per request (µs)`,
+    columns: [
+      { name: "backend", align: "left" },
+      { name: "new connection p50 [95% CI]" },
+      { name: "reused p50 [95% CI]" },
+      { name: "new ÷ reused" },
+      { name: "connect p50" },
+      { name: "connect p99" },
+      { name: `new vs ${baseline}` },
+      { name: `reused vs ${baseline}` },
+      { name: "errors", align: "left" },
+    ],
+    rows: backendNames([nv, rv]).map((name) => {
+      const n = nv?.backends.find((b) => b.backend === name);
+      const r = rv?.backends.find((b) => b.backend === name);
+      const ok = (b?: BackendResult) => b && !b.failure && Number.isFinite(b.headline);
+      const ratio = ok(n) && ok(r) && r!.headline > 0 ? (n!.headline / r!.headline).toFixed(2) : "n/a";
+      return [
+        name,
+        headlineCell(n, ms),
+        headlineCell(r, ms),
+        ratio,
+        fmtNum(extraOf(n, "connect_p50_us")),
+        fmtNum(extraOf(n, "connect_p99_us")),
+        n ? fmtRatio(n, baseline) : "n/a",
+        r ? fmtRatio(r, baseline) : "n/a",
+        combinedErrors([["new", n], ["reused", r]]),
+      ];
+    }),
+    notes: [
+      `Median over ${roundsOf([nv, rv])} rounds of each round's p50 time per request, with a 95% bootstrap interval. connect p50/p99: medians over rounds of the connection set-up time (new connection only). new ÷ reused: what a fresh connection costs against a reused one. Ratios vs ${baseline}: below 1.00 is faster.`,
+    ],
+  };
+}
+
+/** Scenario 4: open-loop latency, corrected (from the intended send time) and uncorrected. */
+export function openLoopTable(s: ScenarioResult, v: VariantResult, baseline: string): Table {
+  const rates = v.backends.map((b) => `${b.backend} ${fmtRate(extraOf(b, "rate_per_s"))}`).join(", ");
+  return {
+    title: `Scenario ${s.id}: ${s.name}, ${v.label} (µs)`,
+    columns: [
+      { name: "backend", align: "left" },
+      { name: "p50 [95% CI]" },
+      { name: "p95" },
+      { name: "p99" },
+      { name: "p99.9" },
+      { name: "max" },
+      { name: "uncorr. p50" },
+      { name: "uncorr. p95" },
+      { name: "uncorr. p99" },
+      { name: "uncorr. p99.9" },
+      { name: "uncorr. max" },
+      { name: `p50 vs ${baseline} [95% CI]` },
+      { name: "errors", align: "left" },
+    ],
+    rows: v.backends.map((b) => {
+      const p = b.pooled;
+      const u = b.pooledUncorrected;
+      return [
+        b.backend,
+        headlineCell(b, (x) => fmtNum(x)),
+        fmtNum(p?.p95),
+        fmtNum(p?.p99),
+        fmtNum(p?.p999),
+        fmtNum(p?.max),
+        fmtNum(u?.p50),
+        fmtNum(u?.p95),
+        fmtNum(u?.p99),
+        fmtNum(u?.p999),
+        fmtNum(u?.max),
+        fmtRatio(b, baseline),
+        errorsCell(b),
+      ];
+    }),
+    notes: [
+      `Corrected latency counts from each request's intended send time, so a stalled server is charged for the requests it delayed; uncorrected counts from the actual send time, as a closed-loop tool would. p50: median over ${roundsOf([v])} rounds of the round p50 with a 95% bootstrap interval; the other percentiles are over all samples of all rounds.`,
+      `Rate, requests/s (median over rounds): ${rates}.`,
+    ],
+  };
+}
+
+/** The guide's claim for the network share of end-to-end latency, %. */
+export const GUIDE_NETWORK_SHARE: [number, number] = [75, 80];
+
+/** Scenario 5: request-response overhead, echo against order matching. */
+export function overheadTable(s: ScenarioResult, baseline: string): Table {
+  const ev = s.variants.find((v) => v.key === "echo");
+  const ov = s.variants.find((v) => v.key === "order");
+  const [clo, chi] = GUIDE_NETWORK_SHARE;
+  const ms = (x: number) => fmtNum(x);
+  return {
+    title: `Scenario ${s.id}: ${s.name}, time per request (µs)`,
+    columns: [
+      { name: "backend", align: "left" },
+      { name: "echo RT p50 [95% CI]" },
+      { name: "order RT p50 [95% CI]" },
+      { name: "server processing" },
+      { name: "network share, %" },
+      { name: "guide's claim, %", align: "left" },
+      { name: `echo vs ${baseline}` },
+      { name: `order vs ${baseline}` },
+      { name: "errors", align: "left" },
+    ],
+    rows: backendNames([ev, ov]).map((name) => {
+      const e = ev?.backends.find((b) => b.backend === name);
+      const o = ov?.backends.find((b) => b.backend === name);
+      const pick = (key: string) => extraOf(o, key) ?? extraOf(e, key);
+      const share = pick("network_share_pct");
+      const where = share === undefined ? "" : share < clo ? " (below)" : share > chi ? " (above)" : " (within)";
+      return [
+        name,
+        headlineCell(e, ms),
+        headlineCell(o, ms),
+        fmtNum(pick("server_processing_us")),
+        fmtNum(share),
+        `${clo}-${chi}${where}`,
+        e ? fmtRatio(e, baseline) : "n/a",
+        o ? fmtRatio(o, baseline) : "n/a",
+        combinedErrors([["echo", e], ["order", o]]),
+      ];
+    }),
+    notes: [
+      `RT: median over ${roundsOf([ev, ov])} rounds of the round p50 round-trip time, with a 95% bootstrap interval. Server processing: the server's own time per request (median over rounds). Network share: the part of the order round trip not spent processing, against the guide's claim that network I/O is ${clo}-${chi}% of end-to-end latency. Ratios vs ${baseline}: below 1.00 is faster.`,
+    ],
+  };
+}
+
+/** The tables of one scenario, chosen by its id (unknown ids: one generic table per variant). */
+export function tablesForScenario(s: ScenarioResult, baseline: string): Table[] {
+  if (s.variants.length === 0) return [];
+  if (s.id === 3) return [connectionTable(s, baseline)];
+  if (s.id === 5) return [overheadTable(s, baseline)];
+  return s.variants.map((v) => {
+    if (s.id === 4) return openLoopTable(s, v, baseline);
+    if (s.id === 2 || s.id === 6 || v.higherIsBetter) return throughputTable(s, v, baseline);
+    return latencyTable(s, v, baseline);
+  });
+}
+
 export function scenarioTables(r: BenchResults): Table[] {
-  const out: Table[] = [];
-  for (const s of r.scenarios) for (const v of s.variants) out.push(latencyTable(s, v, r.baseline));
-  return out;
+  return r.scenarios.flatMap((s) => tablesForScenario(s, r.baseline));
+}
+
+/** One line per scenario that failed, was skipped or carries a note. */
+export function scenarioStatusLines(r: BenchResults): string[] {
+  return r.scenarios
+    .filter((s) => s.status !== "ok" || s.variants.length === 0)
+    .map((s) => `Scenario ${s.id} (${s.name}): ${s.status}${s.note ? `: ${s.note}` : ""}`);
+}
+
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+
+function improvementCells(c: Criterion): [string, string] {
+  return [c.improvement_pct === null ? "n/a" : signed(c.improvement_pct), c.ci95 ? `[${signed(c.ci95[0])}, ${signed(c.ci95[1])}]` : "n/a"];
+}
+
+/** The decision gate: one row per criterion. */
+export function gateTable(g: Gate): Table {
+  return {
+    title: `Decision gate: ${g.candidate} vs ${g.baseline} (improvement, %)`,
+    columns: [
+      { name: "id", align: "left" },
+      { name: "criterion", align: "left" },
+      { name: "threshold" },
+      { name: "improvement" },
+      { name: "95% CI" },
+      { name: "status", align: "left" },
+      { name: "note", align: "left" },
+    ],
+    rows: g.criteria.map((c) => [c.id, c.name, `> ${c.threshold_pct}`, ...improvementCells(c), c.status, c.note]),
+    notes: [
+      `Improvement: positive means ${g.candidate} is better than ${g.baseline}. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it; INCONCLUSIVE: the interval spans it. The guide proceeds on 2 or more PASS.`,
+    ],
+  };
+}
+
+/** The guide's Phase 0 check: the epoll server against the baseline, expected 15-30% better. */
+export function phase0Table(g: Gate): Table | undefined {
+  const p = g.phase0;
+  if (!p) return undefined;
+  const [lo, hi] = p.expected_pct;
+  return {
+    title: `Phase 0 check: ${p.backend} vs ${g.baseline} (improvement, %)`,
+    columns: [
+      { name: "id", align: "left" },
+      { name: "metric", align: "left" },
+      { name: "expected" },
+      { name: "improvement" },
+      { name: "95% CI" },
+      { name: "status", align: "left" },
+      { name: "note", align: "left" },
+    ],
+    rows: p.rows.map((c) => [c.id, c.name, `${lo}-${hi}`, ...improvementCells(c), c.status, c.note]),
+    notes: [`The guide expects a non-blocking epoll server to be ${lo}-${hi}% better than the current implementation. Status is against ${lo}%: PASS when the whole interval is above it.`],
+  };
+}
+
+export function verdictText(g: Gate): string {
+  return `Verdict (${g.candidate} vs ${g.baseline}): ${g.verdict}. ${g.reason}`;
+}
+
+function gateTables(r: BenchResults): Table[] {
+  if (!r.gate) return [];
+  const p0 = phase0Table(r.gate);
+  return [...(p0 ? [p0] : []), gateTable(r.gate)];
 }
 
 function backendLines(r: BenchResults): string[] {
@@ -78,8 +357,18 @@ function backendLines(r: BenchResults): string[] {
 export function renderTerminalReport(r: BenchResults): string {
   const parts = [contextLines(r.context).join("\n"), ["backends", ...backendLines(r)].join("\n")];
   for (const t of scenarioTables(r)) parts.push(renderTerminal(t));
+  const status = scenarioStatusLines(r);
+  if (status.length) parts.push(status.join("\n"));
   if (r.warnings.length) parts.push(["warnings:", ...r.warnings.map((w) => `  - ${w}`)].join("\n"));
+  for (const t of gateTables(r)) parts.push(renderTerminal(t));
+  if (r.gate) parts.push(verdictText(r.gate));
   return parts.join("\n\n");
+}
+
+/** The gate as markdown: Phase 0 table, gate table and verdict. */
+export function renderGateMarkdown(g: Gate): string {
+  const p0 = phase0Table(g);
+  return [...(p0 ? [renderMarkdown(p0)] : []), renderMarkdown(gateTable(g)), `**Verdict (${g.candidate} vs ${g.baseline}): ${g.verdict}.** ${g.reason}`].join("\n\n");
 }
 
 export function renderMarkdownReport(r: BenchResults): string {
@@ -95,6 +384,9 @@ export function renderMarkdownReport(r: BenchResults): string {
     }),
   ].join("\n");
   const tables = scenarioTables(r).map((t) => renderMarkdown(t));
+  const status = scenarioStatusLines(r);
+  const statusMd = status.length ? status.map((l) => `- ${l}`).join("\n") : "";
   const warn = r.warnings.length ? ["#### Warnings", "", ...r.warnings.map((w) => `- ${w}`)].join("\n") : "";
-  return [parts, ...tables, warn].filter(Boolean).join("\n\n") + "\n";
+  const gate = r.gate ? renderGateMarkdown(r.gate) : "";
+  return [parts, ...tables, statusMd, warn, gate].filter(Boolean).join("\n\n") + "\n";
 }

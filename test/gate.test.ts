@@ -1,0 +1,349 @@
+// The decision gate on synthetic results with known answers: every criterion
+// status, every verdict, C3's both-must-pass rule, seeded determinism and the
+// rounds estimate of an INCONCLUSIVE verdict.
+import { describe, expect, test } from "bun:test";
+import { evaluateGate, evaluateGatePairs } from "../bench/lib/gate.ts";
+import type { MachineContext } from "../bench/lib/machine.ts";
+import type { BackendInfoResult, BackendResult, BenchResults, Criterion, Gate, RoundResult, ScenarioResult, VariantResult } from "../bench/lib/results.ts";
+import { seededRandom } from "../bench/lib/stats.ts";
+
+// ---- synthetic results ----
+const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
+
+/** n values uniformly spread in center ± spread, reproducibly. */
+function around(center: number, spread: number, n: number, seed: number): number[] {
+  const rnd = seededRandom(seed);
+  return Array.from({ length: n }, () => center + (rnd() * 2 - 1) * spread);
+}
+
+function lat(p50: number, p95 = p50 * 1.5, p99 = p50 * 2): RoundResult["latency"] {
+  return { n: 1000, p50, p95, p99, p999: p99 * 1.5, mean: p50 * 1.1, min: p50 * 0.8, max: p99 * 3 };
+}
+
+function backend(name: string, rounds: RoundResult[], more: Partial<BackendResult> = {}): BackendResult {
+  return { backend: name, rounds, headline: NaN, ci95: [NaN, NaN], errors: noErr(), ...more };
+}
+
+function variant(key: string, backends: BackendResult[], higherIsBetter = false): VariantResult {
+  return { key, label: key, params: {}, metric: higherIsBetter ? "throughput, msg/s" : "p50 latency, µs", higherIsBetter, backends };
+}
+
+/** Per backend: the per-round p50 values of the 100B variant; 10B and 1000B are scaled copies. */
+function s1(per: Record<string, number[]>): ScenarioResult {
+  const sizes: [string, number][] = [["10B", 0.9], ["100B", 1], ["1000B", 1.3]];
+  return {
+    id: 1,
+    name: "Single ping-pong latency",
+    status: "ok",
+    variants: sizes.map(([key, k]) => variant(key, Object.entries(per).map(([b, xs]) => backend(b, xs.map((x, i) => ({ round: i + 1, latency: lat(x * k), errors: noErr() })))))),
+  };
+}
+
+function throughputScenario(id: 2 | 6, per: Record<string, number[]>): ScenarioResult {
+  const key = id === 2 ? "window" : "stress";
+  const name = id === 2 ? "Persistent-connection throughput" : "Throughput stress";
+  return {
+    id,
+    name,
+    status: "ok",
+    variants: [variant(key, Object.entries(per).map(([b, xs]) => backend(b, xs.map((x, i) => ({ round: i + 1, throughput: x, errors: noErr() })))), true)],
+  };
+}
+
+/** Per backend: per-round [p95, p99] of the corrected latency. */
+function s4(per: Record<string, { p95: number[]; p99: number[] }>): ScenarioResult {
+  return {
+    id: 4,
+    name: "Latency percentiles under load",
+    status: "ok",
+    variants: [
+      variant(
+        "open-loop",
+        Object.entries(per).map(([b, v]) =>
+          backend(
+            b,
+            v.p95.map((p95, i) => ({ round: i + 1, latency: lat(p95 / 2, p95, v.p99[i]), uncorrected: lat(p95 / 2.2, p95 * 0.8, v.p99[i] * 0.7), extra: { rate_per_s: 20000 }, errors: noErr() })),
+          ),
+        ),
+      ),
+    ],
+  };
+}
+
+const CONTEXT: MachineContext = {
+  date: "2026-01-01T00:00:00.000Z",
+  host: "test",
+  kernel: "6.1.0",
+  cpuModel: "Test CPU",
+  cores: 4,
+  virtualized: false,
+  bun: "1.4.5",
+  liburing: "2.3",
+  ioUringDisabledSysctl: "0",
+  gitCommit: "abc1234",
+  placement: { mode: "cross", serverCpu: 0, clientCpu: 1 },
+  argv: [],
+};
+
+function info(name: string, available = true): BackendInfoResult {
+  return { name, description: `${name} backend`, available, reason: available ? undefined : "io_uring_setup: EPERM", hint: available ? undefined : "set kernel.io_uring_disabled=0" };
+}
+
+function results(scenarios: ScenarioResult[], backends: BackendInfoResult[] = [info("bun"), info("uring")]): BenchResults {
+  return { schema: "iouring-bench/1", context: CONTEXT, config: {}, backends, baseline: "bun", scenarios, warnings: [] };
+}
+
+const N = 8;
+const base1 = around(100, 2, N, 1);
+const s1Of = (cand: number[], extra: Record<string, number[]> = {}) => s1({ bun: base1, uring: cand, ...extra });
+const C1_PASS = around(80, 2, N, 2); // ~20% faster, threshold 10
+const C1_FAIL = around(99, 2, N, 3); // ~1%
+const C1_INC = around(89, 12, N, 4); // ~11% with a wide spread
+
+const baseTp = around(10000, 200, N, 5);
+const s2Of = (cand: number[], extra: Record<string, number[]> = {}) => throughputScenario(2, { bun: baseTp, uring: cand, ...extra });
+const s6Of = (cand: number[], extra: Record<string, number[]> = {}) => throughputScenario(6, { bun: baseTp, uring: cand, ...extra });
+const TP_PASS = around(13000, 200, N, 6); // +30%: passes C2 (15) and C4 (20)
+const TP_FAIL = around(10300, 200, N, 7); // +3%
+const C2_INC = around(11700, 1500, N, 8); // ~+17% with a wide spread, threshold 15
+
+const baseP95 = around(200, 4, N, 9);
+const baseP99 = around(400, 8, N, 10);
+const P95_PASS = around(150, 4, N, 11); // 25%
+const P99_PASS = around(300, 8, N, 12); // 25%
+const P99_FAIL = around(390, 8, N, 13); // 2.5%
+const P99_INC = around(340, 60, N, 14); // ~15% with a wide spread
+const s4Of = (p95: number[], p99: number[]) => s4({ bun: { p95: baseP95, p99: baseP99 }, uring: { p95, p99 } });
+
+const SEED = { seed: 1, iterations: 2000 };
+const gateOf = (scenarios: ScenarioResult[], backends?: BackendInfoResult[]) => evaluateGate(results(scenarios, backends), "bun", "uring", SEED);
+const byId = (g: Gate, id: string): Criterion => g.criteria.find((c) => c.id === id)!;
+
+/** All four criteria at chosen outcomes. */
+function allFour(o: { c1: number[]; c2: number[]; c3: [number[], number[]]; c4: number[] }): ScenarioResult[] {
+  return [s1Of(o.c1), s2Of(o.c2), s4Of(o.c3[0], o.c3[1]), s6Of(o.c4)];
+}
+
+describe("criterion status", () => {
+  test("C1: PASS, FAIL, INCONCLUSIVE from the geometric mean over sizes", () => {
+    const pass = byId(gateOf([s1Of(C1_PASS)]), "C1");
+    expect(pass.status).toBe("PASS");
+    expect(pass.improvement_pct!).toBeGreaterThan(17);
+    expect(pass.improvement_pct!).toBeLessThan(23);
+    expect(pass.ci95![0]).toBeGreaterThan(10);
+    expect(pass.ci95![0]).toBeLessThanOrEqual(pass.improvement_pct!);
+    expect(pass.ci95![1]).toBeGreaterThanOrEqual(pass.improvement_pct!);
+    expect(pass.note).toContain("10B");
+    expect(pass.note).toContain("1000B");
+    expect(byId(gateOf([s1Of(C1_FAIL)]), "C1").status).toBe("FAIL");
+    const inc = byId(gateOf([s1Of(C1_INC)]), "C1");
+    expect(inc.status).toBe("INCONCLUSIVE");
+    expect(inc.ci95![0]).toBeLessThan(10);
+    expect(inc.ci95![1]).toBeGreaterThan(10);
+  });
+
+  test("C1 is the geometric mean of the per-size ratios of medians", () => {
+    const r = results([s1({ bun: [100, 100, 100], uring: [80, 80, 80] })]);
+    // Make the sizes differ: 10B 0.5, 100B 0.8, 1000B 1.0 of the baseline.
+    const [v10, , v1000] = r.scenarios[0].variants;
+    for (const rr of v10.backends[1].rounds) rr.latency!.p50 = v10.backends[0].rounds[0].latency!.p50 * 0.5;
+    for (const rr of v1000.backends[1].rounds) rr.latency!.p50 = v1000.backends[0].rounds[0].latency!.p50;
+    const c1 = byId(evaluateGate(r, "bun", "uring", SEED), "C1");
+    expect(c1.improvement_pct!).toBeCloseTo((1 - Math.cbrt(0.5 * 0.8 * 1)) * 100, 9);
+  });
+
+  test("C2 and C4: throughput, higher is better, thresholds 15% and 20%", () => {
+    const g = gateOf([s2Of(TP_PASS), s6Of(TP_PASS)]);
+    expect(byId(g, "C2").status).toBe("PASS");
+    expect(byId(g, "C4").status).toBe("PASS");
+    expect(byId(g, "C2").improvement_pct!).toBeGreaterThan(25);
+    const f = gateOf([s2Of(TP_FAIL), s6Of(TP_FAIL)]);
+    expect(byId(f, "C2").status).toBe("FAIL");
+    expect(byId(f, "C4").status).toBe("FAIL");
+    expect(byId(gateOf([s2Of(C2_INC)]), "C2").status).toBe("INCONCLUSIVE");
+    // 23% passes C2's 15% but not C4's 20% for sure.
+    const mid = around(12300, 1500, N, 21);
+    expect(byId(gateOf([s6Of(mid)]), "C4").status).toBe("INCONCLUSIVE");
+  });
+
+  test("INVALID: errors or a failure in either backend, naming the backend and the errors", () => {
+    const s = s2Of(TP_PASS);
+    const cand = s.variants[0].backends[1];
+    cand.errors.timeout = 3;
+    cand.rounds[2].errors.timeout = 3;
+    const c2 = byId(gateOf([s]), "C2");
+    expect(c2.status).toBe("INVALID");
+    expect(c2.note).toContain("uring");
+    expect(c2.note).toContain("3 timeout");
+    expect(c2.improvement_pct).toBeNull();
+
+    const s1b = s1Of(C1_PASS);
+    s1b.variants[1].backends[0].failure = "server exited (code 1) before round 3";
+    const c1 = byId(gateOf([s1b]), "C1");
+    expect(c1.status).toBe("INVALID");
+    expect(c1.note).toContain("bun 100B");
+    expect(c1.note).toContain("server exited");
+
+    const failed = { ...s6Of(TP_PASS), status: "failed" as const, note: "the load generator crashed" };
+    const c4 = byId(gateOf([failed]), "C4");
+    expect(c4.status).toBe("INVALID");
+    expect(c4.note).toContain("load generator crashed");
+  });
+
+  test("NOT EVALUATED: scenario missing or skipped, backend missing, with the reason", () => {
+    const g = gateOf([s1Of(C1_PASS), { id: 2, name: "Persistent-connection throughput", status: "skipped", note: "not selected with --scenarios", variants: [] }]);
+    expect(byId(g, "C2").status).toBe("NOT EVALUATED");
+    expect(byId(g, "C2").note).toContain("skipped: not selected");
+    expect(byId(g, "C3").status).toBe("NOT EVALUATED");
+    expect(byId(g, "C3").note).toBe("scenario 4 was not run");
+    expect(byId(g, "C4").note).toBe("scenario 6 was not run");
+
+    const onlyBase = throughputScenario(2, { bun: baseTp });
+    const c2 = byId(gateOf([onlyBase], [info("bun"), info("uring"), info("epoll")]), "C2");
+    expect(c2.status).toBe("NOT EVALUATED");
+    expect(c2.note).toContain("uring");
+  });
+});
+
+describe("C3: p95 and p99 must both pass", () => {
+  test("both pass: PASS, the smaller improvement is reported", () => {
+    const smallerP99 = around(310, 8, N, 15); // ~22.5% < p95's 25%
+    const c3 = byId(gateOf([s4Of(P95_PASS, smallerP99)]), "C3");
+    expect(c3.status).toBe("PASS");
+    expect(c3.improvement_pct!).toBeGreaterThan(20);
+    expect(c3.improvement_pct!).toBeLessThan(24);
+    expect(c3.note).toMatch(/p95 \+2\d\.\d% \[.*\] PASS; p99 \+2\d\.\d% \[.*\] PASS/);
+  });
+
+  test("p95 passes, p99 fails: FAIL", () => {
+    const c3 = byId(gateOf([s4Of(P95_PASS, P99_FAIL)]), "C3");
+    expect(c3.status).toBe("FAIL");
+    expect(c3.improvement_pct!).toBeLessThan(5); // p99's, the smaller
+    expect(c3.note).toContain("p95");
+    expect(c3.note).toContain("FAIL");
+  });
+
+  test("p95 passes, p99 inconclusive: INCONCLUSIVE", () => {
+    const c3 = byId(gateOf([s4Of(P95_PASS, P99_INC)]), "C3");
+    expect(c3.status).toBe("INCONCLUSIVE");
+    expect(c3.note).toContain("PASS");
+    expect(c3.note).toContain("INCONCLUSIVE");
+  });
+
+  test("p95 fails, p99 passes: FAIL", () => {
+    expect(byId(gateOf([s4Of(around(195, 4, N, 16), P99_PASS)]), "C3").status).toBe("FAIL");
+  });
+});
+
+describe("verdict", () => {
+  test("PROCEED with 2 or more PASS", () => {
+    const g = gateOf(allFour({ c1: C1_PASS, c2: TP_PASS, c3: [P95_PASS, P99_FAIL], c4: TP_FAIL }));
+    expect(g.criteria.map((c) => c.status)).toEqual(["PASS", "PASS", "FAIL", "FAIL"]);
+    expect(g.verdict).toBe("PROCEED");
+    expect(g.reason).toContain("C1 and C2");
+  });
+
+  test("DO NOT PROCEED when PASS + INCONCLUSIVE < 2", () => {
+    const g = gateOf(allFour({ c1: C1_PASS, c2: TP_FAIL, c3: [P95_PASS, P99_FAIL], c4: TP_FAIL }));
+    expect(g.criteria.map((c) => c.status)).toEqual(["PASS", "FAIL", "FAIL", "FAIL"]);
+    expect(g.verdict).toBe("DO NOT PROCEED");
+    const none = gateOf(allFour({ c1: C1_FAIL, c2: TP_FAIL, c3: [P95_PASS, P99_FAIL], c4: TP_FAIL }));
+    expect(none.verdict).toBe("DO NOT PROCEED");
+  });
+
+  test("INCONCLUSIVE otherwise, with the rounds that would likely settle it", () => {
+    const g = gateOf(allFour({ c1: C1_PASS, c2: C2_INC, c3: [P95_PASS, P99_FAIL], c4: TP_FAIL }));
+    expect(g.criteria.map((c) => c.status)).toEqual(["PASS", "INCONCLUSIVE", "FAIL", "FAIL"]);
+    expect(g.verdict).toBe("INCONCLUSIVE");
+    const m = g.reason.match(/about (\d+) rounds \(--rounds (\d+)/);
+    expect(m).not.toBeNull();
+    expect(m![1]).toBe(m![2]);
+    const n = Number(m![1]);
+    // The side of C2's interval facing the threshold, scaled by sqrt(8/n), clears 15%.
+    const c2 = byId(g, "C2");
+    const est = c2.improvement_pct!;
+    const side = est > 15 ? est - c2.ci95![0] : c2.ci95![1] - est;
+    expect(n).toBe(Math.max(N + 1, Math.ceil(N * (side / Math.abs(est - 15)) ** 2)));
+    expect(side * Math.sqrt(N / n)).toBeLessThan(Math.abs(est - 15));
+    expect(g.reason).toContain("C2");
+  });
+
+  test("INCONCLUSIVE from C3's open percentile carries a rounds estimate too", () => {
+    const g = gateOf(allFour({ c1: C1_PASS, c2: TP_FAIL, c3: [P95_PASS, P99_INC], c4: TP_FAIL }));
+    expect(g.verdict).toBe("INCONCLUSIVE");
+    expect(g.reason).toMatch(/about \d+ rounds \(--rounds \d+/);
+  });
+
+  test("criteria not evaluated that could still decide it keep the verdict INCONCLUSIVE", () => {
+    const g = gateOf([s1Of(C1_PASS)]);
+    expect(g.criteria.map((c) => c.status)).toEqual(["PASS", "NOT EVALUATED", "NOT EVALUATED", "NOT EVALUATED"]);
+    expect(g.verdict).toBe("INCONCLUSIVE");
+    expect(g.reason).toContain("C2, C3 and C4");
+    // Two passes decide it whatever the rest would say.
+    expect(gateOf([s1Of(C1_PASS), s2Of(TP_PASS)]).verdict).toBe("PROCEED");
+    // Three failures decide it too: one missing criterion cannot make two.
+    const three = gateOf([s1Of(C1_FAIL), s2Of(TP_FAIL), s4Of(P95_PASS, P99_FAIL)]);
+    expect(three.verdict).toBe("DO NOT PROCEED");
+  });
+
+  test("NOT EVALUATED when io_uring is unavailable or nothing could be evaluated", () => {
+    const unavailable = gateOf([s1({ bun: base1 })], [info("bun"), info("uring", false)]);
+    expect(unavailable.verdict).toBe("NOT EVALUATED");
+    expect(unavailable.reason).toContain("unavailable");
+    expect(unavailable.reason).toContain("EPERM");
+    const notRun = evaluateGate(results([s1Of(C1_PASS)], [info("bun")]), "bun", "uring", SEED);
+    expect(notRun.verdict).toBe("NOT EVALUATED");
+    const nothing = gateOf([]);
+    expect(nothing.verdict).toBe("NOT EVALUATED");
+    expect(nothing.reason).toContain("No criterion could be evaluated");
+    const self = evaluateGate(results([s1Of(C1_PASS)]), "uring", "uring", SEED);
+    expect(self.verdict).toBe("NOT EVALUATED");
+    expect(self.reason).toContain("baseline itself");
+    const invalid = s2Of(TP_PASS);
+    invalid.variants[0].backends[1].errors.io = 1;
+    expect(gateOf([invalid]).verdict).toBe("NOT EVALUATED");
+  });
+});
+
+describe("determinism and pairs", () => {
+  const scen = () => allFour({ c1: C1_INC, c2: C2_INC, c3: [P95_PASS, P99_INC], c4: TP_FAIL });
+  test("same seed, same gate; another seed, other intervals", () => {
+    const a = evaluateGate(results(scen()), "bun", "uring", { seed: 7, iterations: 1000 });
+    const b = evaluateGate(results(scen()), "bun", "uring", { seed: 7, iterations: 1000 });
+    const c = evaluateGate(results(scen()), "bun", "uring", { seed: 8, iterations: 1000 });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    expect(byId(a, "C1").ci95).not.toEqual(byId(c, "C1").ci95);
+    expect(byId(a, "C1").improvement_pct).toBe(byId(c, "C1").improvement_pct);
+  });
+
+  test("evaluateGatePairs evaluates each pair like evaluateGate", () => {
+    const epoll = around(85, 2, N, 30);
+    const r = results([s1Of(C1_PASS, { epoll })], [info("bun"), info("uring"), info("epoll")]);
+    const gates = evaluateGatePairs(r, [["bun", "uring"], ["epoll", "uring"]], 3);
+    expect(gates.map((g) => [g.baseline, g.candidate])).toEqual([["bun", "uring"], ["epoll", "uring"]]);
+    expect(JSON.stringify(gates[1])).toBe(JSON.stringify(evaluateGate(r, "epoll", "uring", { seed: 3 })));
+    expect(gates[1].phase0).toBeUndefined(); // the baseline is epoll itself
+  });
+});
+
+describe("phase 0: epoll against the baseline, expected 15-30%", () => {
+  const withEpoll = (epollCenter: number) =>
+    evaluateGate(results([s1Of(C1_PASS, { epoll: around(epollCenter, 1, N, 40) })], [info("bun"), info("uring"), info("epoll")]), "bun", "uring", SEED);
+  test("rows for the four metrics, threshold 15, band position in the note", () => {
+    const g = withEpoll(80);
+    expect(g.phase0!.backend).toBe("epoll");
+    expect(g.phase0!.expected_pct).toEqual([15, 30]);
+    expect(g.phase0!.rows.map((r) => r.id)).toEqual(["C1", "C2", "C3", "C4"]);
+    expect(g.phase0!.rows.every((r) => r.threshold_pct === 15)).toBe(true);
+    expect(g.phase0!.rows[0].status).toBe("PASS");
+    expect(g.phase0!.rows[0].note).toStartWith("expected 15-30%: within the band");
+    expect(g.phase0!.rows[1].status).toBe("NOT EVALUATED");
+  });
+  test("above and below the band", () => {
+    expect(withEpoll(60).phase0!.rows[0].note).toStartWith("expected 15-30%: above the band");
+    expect(withEpoll(95).phase0!.rows[0].note).toStartWith("expected 15-30%: below the band");
+  });
+  test("absent without an epoll backend", () => {
+    expect(gateOf([s1Of(C1_PASS)]).phase0).toBeUndefined();
+  });
+});
