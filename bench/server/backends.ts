@@ -1,6 +1,20 @@
 // The server backends by name: what each is, whether it can run here, how to start it.
-import { uringStatus, type UringStatus } from "../../ffi/uring.ts";
+import { errnoName } from "../../ffi/errno.ts";
+import {
+  hintFor,
+  IORING_SETUP_DEFER_TASKRUN,
+  IORING_SETUP_SINGLE_ISSUER,
+  IORING_SETUP_SQPOLL,
+  probeMultishot,
+  probeSetupFlags,
+  uringStatus,
+  type UringStatus,
+} from "../../ffi/uring.ts";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../../ffi/build.ts";
 import { startBunServer } from "./bun-server.ts";
+import { startCEpollServer, startCUringServer } from "./c-servers.ts";
 import type { Server, ServerConfig } from "./core.ts";
 import { startEpollServer } from "./epoll-server.ts";
 import { startUringServer } from "./uring-server.ts";
@@ -17,11 +31,67 @@ export interface Backend {
   description: string;
   availability(): Availability;
   start(cfg: ServerConfig): Server;
+  /** Modes it can serve (default: every mode). */
+  modes?: readonly string[];
+  /**
+   * For a server that is its own executable (tokio): the command to run. It
+   * takes --host, --port and --max-frame and prints the same lines as serve.
+   */
+  external?: () => string[];
+}
+
+/** Whether a backend serves a mode. */
+export function servesMode(b: Backend, mode: string): boolean {
+  return !b.modes || b.modes.includes(mode);
+}
+
+const TOKIO_BINARY = join(ROOT, "build/tokio-echo");
+const TOKIO_HINT = "bash scripts/build-tokio.sh (as root it installs cargo, librust-tokio-dev and librust-tokio-util-dev from Debian, then builds offline)";
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const f of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, f.name);
+    if (f.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+let tokioCached: Availability | undefined;
+/** Built and up to date, or built now when cargo and Debian's crates are present (never installs). */
+function tokioAvailability(): Availability {
+  if (tokioCached) return tokioCached;
+  const fresh = () => existsSync(TOKIO_BINARY) && statSync(TOKIO_BINARY).mtimeMs >= newestSource(join(ROOT, "bench/tokio-echo/src"));
+  if (fresh()) return (tokioCached = { available: true });
+  const r = Bun.spawnSync(["bash", join(ROOT, "scripts/build-tokio.sh")], {
+    env: { ...process.env, IOURING_BENCH_SKIP_APT: "1", SETUP_QUIET: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (r.exitCode === 0 && existsSync(TOKIO_BINARY)) return (tokioCached = { available: true });
+  const why = r.stderr.toString().trim().split("\n")[0] || `build exited ${r.exitCode}`;
+  return (tokioCached = { available: false, reason: `tokio server not built: ${why}`, hint: TOKIO_HINT });
 }
 
 const always = (): Availability => ({ available: true });
 let uringCached: UringStatus | undefined;
 const uring = (): Availability => (uringCached ??= uringStatus());
+
+/** Available when io_uring is and the probe returns 0; else the probe's errno with a hint. */
+function probed(what: string, probe: () => number, hint: string): () => Availability {
+  let cached: Availability | undefined;
+  return () => {
+    if (cached) return cached;
+    const base = uring();
+    if (!base.available) return (cached = base);
+    const errno = probe();
+    cached = errno === 0 ? { available: true } : { available: false, errno, reason: `${what}: ${errnoName(errno)}`, hint: errno === 22 ? hint : hintFor(errno) };
+    return cached;
+  };
+}
+
+const SQPOLL_IDLE_DEFAULT_MS = 100;
 
 export const BACKENDS: Record<string, Backend> = {
   bun: {
@@ -41,6 +111,53 @@ export const BACKENDS: Record<string, Backend> = {
     description: "TypeScript completion loop over liburing (one io_uring_enter per step)",
     availability: uring,
     start: (cfg) => startUringServer(cfg),
+  },
+  "uring-sqpoll": {
+    name: "uring-sqpoll",
+    description: "uring with SQPOLL: a kernel thread polls the submission queue (its CPU counts as the server's)",
+    availability: probed("io_uring_setup SQPOLL", () => probeSetupFlags(IORING_SETUP_SQPOLL), "SQPOLL for unprivileged users needs Linux 5.11+"),
+    start: (cfg) =>
+      startUringServer(cfg, { backend: "uring-sqpoll", ring: { flags: IORING_SETUP_SQPOLL, sqIdleMs: cfg.sqpollIdleMs ?? SQPOLL_IDLE_DEFAULT_MS } }),
+  },
+  "uring-defer": {
+    name: "uring-defer",
+    description: "uring with SINGLE_ISSUER and DEFER_TASKRUN: completions run only when the loop waits for them",
+    availability: probed(
+      "io_uring_setup SINGLE_ISSUER|DEFER_TASKRUN",
+      () => probeSetupFlags(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN),
+      "DEFER_TASKRUN needs Linux 6.1+",
+    ),
+    start: (cfg) => startUringServer(cfg, { backend: "uring-defer", ring: { flags: IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN } }),
+  },
+  "uring-multishot": {
+    name: "uring-multishot",
+    description: "uring with multishot accept and multishot recv into a provided-buffer ring",
+    availability: probed("multishot recv with a buffer ring", probeMultishot, "multishot recv needs Linux 6.0+ (buffer rings 5.19+)"),
+    start: (cfg) => startUringServer(cfg, { backend: "uring-multishot", multishot: { buffers: cfg.providedBuffers ?? 1024, bufferSize: 16 * 1024 } }),
+  },
+  "c-epoll": {
+    name: "c-epoll",
+    description: "the epoll loop written in C, started through bun:ffi; no FFI crossing per request",
+    availability: always,
+    modes: ["echo"],
+    start: startCEpollServer,
+  },
+  "c-uring": {
+    name: "c-uring",
+    description: "the io_uring loop written in C, started through bun:ffi; no FFI crossing per request",
+    availability: uring,
+    modes: ["echo"],
+    start: startCUringServer,
+  },
+  tokio: {
+    name: "tokio",
+    description: "Rust: Tokio current_thread runtime with tokio-util's LengthDelimitedCodec (the guide's current stack)",
+    availability: tokioAvailability,
+    modes: ["echo"],
+    external: () => [TOKIO_BINARY],
+    start: () => {
+      throw new Error("tokio is its own executable: start build/tokio-echo");
+    },
   },
 };
 
