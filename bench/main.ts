@@ -14,11 +14,15 @@ try {
   process.exit(2);
 }
 const net = await import("../ffi/net.ts");
-const { BACKENDS, BACKEND_NAMES } = await import("./server/backends.ts");
+const { BACKENDS, BACKEND_NAMES, servesMode } = await import("./server/backends.ts");
 const { ServerProcess } = await import("./lib/server-process.ts");
 const { machineContext } = await import("./lib/machine.ts");
 const { renderTerminalReport, renderMarkdownReport } = await import("./lib/report.ts");
 const { SCHEMA } = await import("./lib/results.ts");
+const { evaluateGatePairs } = await import("./lib/gate.ts");
+const { updateGuideFile } = await import("./lib/update-guide.ts");
+const { latencyDistributionSvg } = await import("./lib/svg.ts");
+const { concatSamples } = await import("./scenarios/common.ts");
 const { pingPongLatency, PING_PONG_DEFAULTS, PING_PONG_QUICK } = await import("./scenarios/ping-pong-latency.ts");
 const { persistentThroughput, PERSISTENT_DEFAULTS, PERSISTENT_QUICK } = await import("./scenarios/persistent-throughput.ts");
 const { connectionReuse, REUSE_DEFAULTS, REUSE_QUICK } = await import("./scenarios/connection-reuse.ts");
@@ -43,7 +47,9 @@ import type { ServerProcess as ServerProcessT } from "./lib/server-process.ts";
 const SPECS: Record<string, FlagSpec> = {
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (about a minute)" },
   backends: { type: "list", help: "backends to compare", choices: BACKEND_NAMES, default: ["bun", "epoll", "uring"], placeholder: "a,b" },
-  baseline: { type: "string", help: "backend the others are compared with", choices: BACKEND_NAMES, default: "bun", placeholder: "NAME" },
+  baseline: { type: "string", help: "backend the others are compared with, and the gate's baseline", choices: BACKEND_NAMES, default: "bun", placeholder: "NAME" },
+  candidate: { type: "string", help: "the gate's candidate", choices: BACKEND_NAMES, default: "uring", placeholder: "NAME" },
+  "gate-pairs": { type: "list", help: "more gates, as baseline:candidate pairs (the first gate, --baseline:--candidate, is the headline)", placeholder: "a:b,c:d" },
   scenarios: { type: "list", help: "scenarios to run", choices: ["1", "2", "3", "4", "5", "6"], default: ["1", "2", "3", "4", "5", "6"], placeholder: "1,4,..." },
   placement: { type: "string", help: "CPU placement of server and client", choices: ["cross", "same", "off"], default: "cross" },
   "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N" },
@@ -55,11 +61,14 @@ const SPECS: Record<string, FlagSpec> = {
   client: { type: "string", help: "scenario 1 client loop: TypeScript, or the C reference loop", choices: ["ts", "c"], default: "ts" },
   window: { type: "int", help: "requests in flight on the connection (scenario 2)", default: 16, min: 1, max: 4096, placeholder: "W" },
   connections: { type: "int", help: "connections of the open-loop load (scenario 4)", default: 8, min: 1, max: 10000, placeholder: "C" },
+  syscalls: { type: "string", help: "count syscalls per request with perf in an untimed pass (auto: on, off with --quick)", choices: ["auto", "on", "off"], default: "auto" },
   rate: { type: "number", help: "open-loop rate, requests/s (scenario 4; default: half the lowest capacity)", min: 1, placeholder: "R" },
   host: { type: "string", help: "address the servers listen on", default: "127.0.0.1" },
   seed: { type: "int", help: "seed for payloads and bootstrap resampling", default: 1, min: 0 },
   json: { type: "string", help: "also write the JSON results here", placeholder: "FILE" },
   markdown: { type: "string", help: "write the report as markdown here", placeholder: "FILE" },
+  "update-guide": { type: "string", help: "put the markdown report between <!-- iouring-bench:begin/end --> in FILE (appended when absent)", placeholder: "FILE" },
+  svg: { type: "string", help: "also write the latency distribution plot here (one is always written under results/)", placeholder: "FILE" },
 };
 
 const cmd = "bun run bench";
@@ -77,7 +86,14 @@ const sizes = (args.sizes as string[]).map((s) => {
 });
 const requested = args.backends as string[];
 const baseline = args.baseline as string;
+const candidate = args.candidate as string;
 if (!requested.includes(baseline)) usage(`--baseline ${baseline} is not among --backends ${requested.join(",")}`);
+const gatePairs: [string, string][] = [[baseline, candidate]];
+for (const p of (args["gate-pairs"] as string[] | undefined) ?? []) {
+  const [a, b, ...rest] = p.split(":");
+  if (!a || !b || rest.length || !BACKEND_NAMES.includes(a) || !BACKEND_NAMES.includes(b)) usage(`--gate-pairs: '${p}' is not baseline:candidate with known backends (${BACKEND_NAMES.join(", ")})`);
+  if (!gatePairs.some(([x, y]) => x === a && y === b)) gatePairs.push([a, b]);
+}
 
 // Placement: the server process is pinned with taskset, the client's JS thread with sched_setaffinity.
 const ncpu = cpus().length;
@@ -129,7 +145,7 @@ const results: BenchResults = {
 try {
   for (const name of runnable) {
     try {
-      servers.set(name, await ServerProcess.start({ backend: name, host: args.host as string, cpu: placement.serverCpu ?? undefined }));
+      servers.set(name, await ServerProcess.start({ backend: name, host: args.host as string, cpu: placement.serverCpu ?? undefined, command: BACKENDS[name].external?.() }));
     } catch (e) {
       const info = backendInfo.find((b) => b.name === name)!;
       info.available = false;
@@ -142,8 +158,13 @@ try {
   if (started.length === 0) throw new Error("no server started");
   if (placement.clientCpu !== null) net.pinThisThread(placement.clientCpu);
 
-  const spawnServer = (backend: string, mode: string) => ServerProcess.start({ backend, mode, host: args.host as string, cpu: placement.serverCpu ?? undefined });
-  const ctx = { backends: started, servers, baseline, rounds, quick, seed, host: args.host as string, client: args.client as "ts" | "c", log, spawnServer };
+  const spawnServer = async (backend: string, mode: string) => {
+    const b = BACKENDS[backend];
+    if (!servesMode(b, mode)) throw new Error(`${backend} serves ${b.modes!.join(", ")} only`);
+    return ServerProcess.start({ backend, mode, host: args.host as string, cpu: placement.serverCpu ?? undefined, command: b.external?.() });
+  };
+  const countSyscalls = args.syscalls === "on" || (args.syscalls === "auto" && !quick);
+  const ctx = { backends: started, servers, baseline, rounds, quick, seed, host: args.host as string, client: args.client as "ts" | "c", log, spawnServer, countSyscalls };
   const wanted = new Set(args.scenarios as string[]);
   const run = async (id: number, f: () => Promise<ScenarioResultT>) => {
     if (!wanted.has(String(id))) return;
@@ -181,8 +202,9 @@ try {
 for (const s of results.scenarios)
   for (const v of s.variants)
     for (const b of v.backends)
-      if (b.failure || b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)
+      if (b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)
         warnings.push(`Scenario ${s.id} ${v.key}: ${b.backend} had errors; its figures are not comparable. Check the server log with \`bun run serve --backend ${b.backend}\`.`);
+      else if (b.failure) warnings.push(`Scenario ${s.id} ${v.key}: ${b.backend} not measured: ${b.failure}.`);
 
 for (const s of results.scenarios.filter((x) => x.id === 4))
   for (const b of s.variants[0]?.backends ?? []) {
@@ -191,6 +213,10 @@ for (const s of results.scenarios.filter((x) => x.id === 4))
     if (lag !== undefined && p99 !== undefined && lag > 0.5 * p99)
       warnings.push(`Scenario 4 ${b.backend}: the client itself sent late (lag p99 ${lag.toFixed(0)} µs against a p99 of ${p99.toFixed(0)} µs); the tail is partly the client's. Lower --rate or give the client an idle CPU.`);
   }
+
+const gates = evaluateGatePairs(results, gatePairs, seed);
+results.gate = gates[0];
+if (gates.length > 1) results.gates = gates;
 
 console.log(renderTerminalReport(results));
 const stamp = context.date.replace(/[:.]/g, "-");
@@ -201,6 +227,31 @@ const jsonPath = join(resultsDir, `bench-${stamp}.json`);
 writeFileSync(jsonPath, jsonText);
 writeFileSync(join(resultsDir, "latest.json"), jsonText);
 if (args.json) writeFileSync(args.json as string, jsonText);
-if (args.markdown) writeFileSync(args.markdown as string, renderMarkdownReport(results));
-log(`\nresults: ${jsonPath}${args.json ? `, ${args.json}` : ""}${args.markdown ? `, ${args.markdown}` : ""}`);
+const md = renderMarkdownReport(results);
+writeFileSync(join(resultsDir, `bench-${stamp}.md`), md);
+if (args.markdown) writeFileSync(args.markdown as string, md);
+if (args["update-guide"]) {
+  try {
+    updateGuideFile(args["update-guide"] as string, md);
+  } catch (e) {
+    log(`bench: --update-guide: ${(e as Error).message}`);
+    exitCode = 1;
+  }
+}
+// The latency distributions of scenario 1 (100 bytes) and 4, on a percentile axis that stretches the tail.
+const panel = (title: string, raw: RawSamples, key: string) => ({
+  title,
+  lines: [...(raw.get(key) ?? new Map<string, Float64Array[]>())].map(([backend, parts]) => ({ backend, samplesUs: concatSamples(parts).map((x) => x * 1e-3) })),
+});
+const s1Key = sizes.includes(100) ? "100B" : `${sizes[0]}B`;
+const series = [];
+if (rawSamples.s1.has(s1Key)) series.push(panel(`Scenario 1: ping-pong latency, ${s1Key} (${placement.mode})`, rawSamples.s1, s1Key));
+if (rawSamples.s4.has("open-loop")) series.push(panel(`Scenario 4: open-loop latency from intended send time (${placement.mode})`, rawSamples.s4, "open-loop"));
+const svgPath = join(resultsDir, `bench-${stamp}.svg`);
+if (series.length) {
+  const svg = latencyDistributionSvg(series);
+  writeFileSync(svgPath, svg);
+  if (args.svg) writeFileSync(args.svg as string, svg);
+}
+log(`\nresults: ${jsonPath} (+ .md${series.length ? ", .svg" : ""})${[args.json, args.markdown, args["update-guide"], args.svg].filter(Boolean).map((f) => `, ${f}`).join("")}`);
 process.exit(exitCode);

@@ -37,6 +37,14 @@ if (!args.backend) fail(`--backend is required (one of ${BACKEND_NAMES.join(", "
 const backend = BACKENDS[args.backend as string];
 const avail = backend.availability();
 if (!avail.available) fail(`backend ${backend.name} is unavailable here: ${avail.reason}. Hint: ${avail.hint}`);
+if (!(await import("./server/backends.ts")).servesMode(backend, args.mode as string)) fail(`backend ${backend.name} serves ${backend.modes!.join(", ")} only, not --mode ${args.mode}`);
+if (backend.external) {
+  // Its own executable: run it in the foreground with our flags, forwarding signals.
+  const cmd = [...backend.external(), "--host", args.host as string, "--port", String(args.port), "--max-frame", String(args["max-frame"])];
+  const child = Bun.spawn(args.cpu !== undefined ? ["taskset", "-c", String(args.cpu), ...cmd] : cmd, { stdio: ["ignore", "inherit", "inherit"] });
+  for (const sig of ["SIGINT", "SIGTERM", "SIGUSR1"] as const) process.on(sig, () => child.kill(sig));
+  process.exit(await child.exited);
+}
 if (args.cpu !== undefined) {
   try {
     net.pinThisThread(args.cpu as number);

@@ -1,13 +1,18 @@
 // Every backend, as a real server process on loopback, echoes correctly.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ServerProcess } from "../bench/lib/server-process.ts";
-import { FramedClient, payload, sameBytes, startServer, URING_SKIP_REASON } from "./helpers.ts";
+import { BACKENDS } from "../bench/server/backends.ts";
+import { FramedClient, payload, sameBytes, startServer } from "./helpers.ts";
 
 const SIZES = [0, 10, 100, 1000, 1 << 20];
 
-for (const backend of ["bun", "epoll", "uring"]) {
-  const skip = backend === "uring" && URING_SKIP_REASON !== "";
-  describe.skipIf(skip)(`${backend} echo`, () => {
+for (const [backend, info] of Object.entries(BACKENDS)) {
+  const avail = info.availability();
+  if (!avail.available) {
+    test.skip(`${backend} echo (unavailable: ${avail.reason})`, () => {});
+    continue;
+  }
+  describe(`${backend} echo`, () => {
     let server: ServerProcess;
     beforeAll(async () => {
       server = await startServer(backend);
@@ -70,3 +75,24 @@ function frame(p: Uint8Array): Uint8Array {
   out.set(p, 4);
   return out;
 }
+
+describe.skipIf(!BACKENDS["uring-multishot"].availability().available)("uring-multishot with 2 provided buffers", () => {
+  test("frames far larger than the buffer ring: -ENOBUFS ends the multishot recv, it is re-armed, nothing is lost", async () => {
+    const server = await startServer("uring-multishot", { extraArgs: ["--buffers", "2"] });
+    try {
+      const clients = await Promise.all(Array.from({ length: 4 }, () => FramedClient.connect(server.port)));
+      const sent = clients.map((c, ci) => {
+        const ps = [1 << 20, 300000, 5, 1 << 20].map((n, i) => payload(n, ci * 7 + i));
+        for (const p of ps) c.send(p);
+        return ps;
+      });
+      const got = await Promise.all(clients.map((c) => c.waitFor(4, 30000)));
+      got.forEach((frames, ci) => frames.forEach((f, i) => expect(sameBytes(f, sent[ci][i])).toBe(true)));
+      const stats = await server.stats();
+      expect(stats!.noBuffers).toBeGreaterThan(0);
+      for (const c of clients) c.close();
+    } finally {
+      expect((await server.stop()).exitCode).toBe(0);
+    }
+  }, 60000);
+});

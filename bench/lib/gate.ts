@@ -3,7 +3,7 @@
 // bootstrap interval over rounds, and a verdict from how many of them hold.
 // Also the guide's Phase 0 check (epoll against the baseline, expected 15-30%).
 import { quantileSorted } from "simple-statistics";
-import type { BackendResult, BenchResults, Criterion, CriterionStatus, Gate, RoundResult, ScenarioResult, VariantResult } from "./results.ts";
+import type { InformationalRow, BackendResult, BenchResults, Criterion, CriterionStatus, Gate, RoundResult, ScenarioResult, VariantResult } from "./results.ts";
 import { bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median } from "./stats.ts";
 
 /** The guide asks for at least this many passing criteria. */
@@ -352,7 +352,13 @@ function bandNote(c: Criterion): string {
  */
 export function evaluateGate(results: BenchResults, baseline: string, candidate: string, opts: GateOptions): Gate {
   const evals = evaluateAll(results, baseline, candidate, opts);
-  const gate: Gate = { baseline, candidate, ...verdictOf(evals, baseline, candidate, results), criteria: evals.map((e) => e.criterion) };
+  const gate: Gate = {
+    baseline,
+    candidate,
+    ...verdictOf(evals, baseline, candidate, results),
+    criteria: evals.map((e) => e.criterion),
+    informational: informationalRows(results, baseline, candidate),
+  };
   const epoll = "epoll";
   if (baseline !== epoll && results.backends.some((b) => b.name === epoll)) {
     const rows = evaluateAll(results, baseline, epoll, opts, PHASE0_EXPECTED[0]).map((e) => ({ ...e.criterion, note: bandNote(e.criterion) }));
@@ -364,4 +370,43 @@ export function evaluateGate(results: BenchResults, baseline: string, candidate:
 /** The gate for several baseline/candidate pairs, in the order given. */
 export function evaluateGatePairs(results: BenchResults, pairs: [string, string][], seed: number): Gate[] {
   return pairs.map(([baseline, candidate]) => evaluateGate(results, baseline, candidate, { seed }));
+}
+
+/** Scenario/variant pairs whose per-request costs are compared with the guide's expectations. */
+const COST_VIEWS: { scenario: number; variant: string; label: string }[] = [
+  { scenario: 1, variant: "100B", label: "1: ping-pong, 100 B" },
+  { scenario: 6, variant: "stress", label: "6: 64 connections" },
+];
+
+/**
+ * The guide's expectations on per-request costs, measured for one pair.
+ * Changes are candidate against baseline in %; the expectations are ranges
+ * of reduction, so -30 means 30% less.
+ */
+export function informationalRows(results: BenchResults, baseline: string, candidate: string): InformationalRow[] {
+  const rows: InformationalRow[] = [];
+  for (const view of COST_VIEWS) {
+    const v = results.scenarios.find((s) => s.id === view.scenario)?.variants.find((x) => x.key === view.variant);
+    const b = v?.backends.find((x) => x.backend === baseline)?.costs;
+    const c = v?.backends.find((x) => x.backend === candidate)?.costs;
+    const metric = (name: string, expected: string, lo: number, hi: number, get: (x: NonNullable<typeof b>) => number | null, absolute?: (bv: number, cv: number) => string) => {
+      const bv = b ? get(b) : null;
+      const cv = c ? get(c) : null;
+      let status: string;
+      let change: number | null = null;
+      if (bv === null || cv === null || !Number.isFinite(bv) || !Number.isFinite(cv)) status = !v ? `n/a (scenario ${view.scenario} not run)` : "n/a (not measured for both)";
+      else if (bv === 0) status = "n/a (baseline is 0)";
+      else {
+        change = (cv / bv - 1) * 100;
+        const reduction = -change;
+        status = absolute ? absolute(bv, cv) : reduction > hi ? "better than expected" : reduction >= lo ? "as expected" : reduction > 0 ? "less than expected" : "opposite";
+      }
+      rows.push({ name, scenario: view.label, baseline_value: bv, candidate_value: cv, change_pct: change, expected, status });
+    };
+    metric("CPU per request, µs", "25-40% less", 25, 40, (x) => x.cpu_us);
+    metric("context switches per request", "30-50% fewer", 30, 50, (x) => x.vol_ctx + x.invol_ctx);
+    metric("syscalls per request", "about 3 -> about 1", 0, 0, (x) => x.syscalls, (bv, cv) =>
+      Math.abs(bv - 3) <= 0.5 && Math.abs(cv - 1) <= 0.5 ? "as expected" : cv < bv ? `fewer, not ${bv.toFixed(1)} -> 1` : "not fewer");
+  }
+  return rows;
 }

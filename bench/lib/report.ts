@@ -344,10 +344,80 @@ export function verdictText(g: Gate): string {
   return `Verdict (${g.candidate} vs ${g.baseline}): ${g.verdict}. ${g.reason}`;
 }
 
-function gateTables(r: BenchResults): Table[] {
+/** Per-request server costs of one scenario: a row per variant and backend. */
+export function costsTable(s: ScenarioResult): Table | undefined {
+  const rows: string[][] = [];
+  for (const v of s.variants)
+    for (const b of v.backends) {
+      const c = b.costs;
+      if (!c) continue;
+      const res = b.resources;
+      const fds = res?.before && res?.after ? `${res.before.fds} -> ${res.after.fds}` : "n/a";
+      const rss = res?.after ? `${Math.round(res.after.rssKiB / 1024)} (${Math.round(res.after.peakRssKiB / 1024)})` : "n/a";
+      rows.push([
+        v.key,
+        b.backend,
+        fmtNum(c.cpu_us, 2),
+        `${fmtNum(c.user_us, 2)} / ${fmtNum(c.sys_us, 2)}`,
+        `${fmtNum(c.vol_ctx, 2)} / ${fmtNum(c.invol_ctx, 2)}`,
+        c.syscalls === null ? `n/a (${c.syscalls_note ?? "not counted"})` : fmtNum(c.syscalls, 2),
+        fds,
+        rss,
+      ]);
+    }
+  if (!rows.length) return undefined;
+  return {
+    title: `Scenario ${s.id}: ${s.name}, server cost per request`,
+    columns: [
+      { name: "variant", align: "left" },
+      { name: "backend", align: "left" },
+      { name: "CPU µs" },
+      { name: "user / sys µs" },
+      { name: "ctx switches vol / invol" },
+      { name: "syscalls" },
+      { name: "fds before -> after" },
+      { name: "RSS MiB after (peak)" },
+    ],
+    rows,
+    notes: [
+      "Per request, over exactly the measured intervals: CPU of all server threads (schedstat), split by the kernel's user/system ticks; context switches summed over threads; syscalls from a separate, untimed perf pass (raw_syscalls:sys_enter).",
+    ],
+  };
+}
+
+/** The guide's per-request cost expectations for one gate, informational. */
+export function informationalTable(g: Gate): Table | undefined {
+  if (!g.informational?.length) return undefined;
+  return {
+    title: `The guide's cost expectations: ${g.candidate} against ${g.baseline} (informational)`,
+    columns: [{ name: "measure", align: "left" }, { name: "scenario", align: "left" }, { name: g.baseline }, { name: g.candidate }, { name: "change" }, { name: "expected", align: "left" }, { name: "status", align: "left" }],
+    rows: g.informational.map((x) => [
+      x.name,
+      x.scenario,
+      x.baseline_value === null ? "n/a" : fmtNum(x.baseline_value, 2),
+      x.candidate_value === null ? "n/a" : fmtNum(x.candidate_value, 2),
+      x.change_pct === null ? "n/a" : `${signed(x.change_pct)}%`,
+      x.expected,
+      x.status,
+    ]),
+  };
+}
+
+/** Gates in report order: the extra pairs first, the headline gate (and its verdict) last. */
+function gatesInOrder(r: BenchResults): Gate[] {
   if (!r.gate) return [];
-  const p0 = phase0Table(r.gate);
-  return [...(p0 ? [p0] : []), gateTable(r.gate)];
+  const others = (r.gates ?? []).filter((g) => !(g.baseline === r.gate!.baseline && g.candidate === r.gate!.candidate));
+  return [...others, r.gate];
+}
+
+function costTables(r: BenchResults): Table[] {
+  return r.scenarios.map(costsTable).filter((t): t is Table => t !== undefined);
+}
+
+function gateTables(g: Gate, headline: boolean): Table[] {
+  const p0 = headline ? phase0Table(g) : undefined;
+  const info = informationalTable(g);
+  return [...(p0 ? [p0] : []), gateTable(g), ...(info ? [info] : [])];
 }
 
 function backendLines(r: BenchResults): string[] {
@@ -360,15 +430,17 @@ export function renderTerminalReport(r: BenchResults): string {
   const status = scenarioStatusLines(r);
   if (status.length) parts.push(status.join("\n"));
   if (r.warnings.length) parts.push(["warnings:", ...r.warnings.map((w) => `  - ${w}`)].join("\n"));
-  for (const t of gateTables(r)) parts.push(renderTerminal(t));
-  if (r.gate) parts.push(verdictText(r.gate));
+  for (const t of costTables(r)) parts.push(renderTerminal(t));
+  for (const g of gatesInOrder(r)) {
+    for (const t of gateTables(g, g === r.gate)) parts.push(renderTerminal(t));
+    parts.push(verdictText(g));
+  }
   return parts.join("\n\n");
 }
 
 /** The gate as markdown: Phase 0 table, gate table and verdict. */
-export function renderGateMarkdown(g: Gate): string {
-  const p0 = phase0Table(g);
-  return [...(p0 ? [renderMarkdown(p0)] : []), renderMarkdown(gateTable(g)), `**Verdict (${g.candidate} vs ${g.baseline}): ${g.verdict}.** ${g.reason}`].join("\n\n");
+export function renderGateMarkdown(g: Gate, headline = true): string {
+  return [...gateTables(g, headline).map((t) => renderMarkdown(t)), `**Verdict (${g.candidate} vs ${g.baseline}): ${g.verdict}.** ${g.reason}`].join("\n\n");
 }
 
 export function renderMarkdownReport(r: BenchResults): string {
@@ -387,6 +459,7 @@ export function renderMarkdownReport(r: BenchResults): string {
   const status = scenarioStatusLines(r);
   const statusMd = status.length ? status.map((l) => `- ${l}`).join("\n") : "";
   const warn = r.warnings.length ? ["#### Warnings", "", ...r.warnings.map((w) => `- ${w}`)].join("\n") : "";
-  const gate = r.gate ? renderGateMarkdown(r.gate) : "";
-  return [parts, ...tables, statusMd, warn, gate].filter(Boolean).join("\n\n") + "\n";
+  const costs = costTables(r).map((t) => renderMarkdown(t));
+  const gates = gatesInOrder(r).map((g) => renderGateMarkdown(g, g === r.gate));
+  return [parts, ...tables, ...costs, statusMd, warn, ...gates].filter(Boolean).join("\n\n") + "\n";
 }

@@ -1,6 +1,7 @@
 // The result data: JSON is the source of truth; the terminal and markdown
 // tables are renderings of it (bench/lib/report.ts). Field meanings are
 // documented in the README ("Results JSON").
+import type { CostSample, RequestCosts, ResourceSnapshot } from "./accounting.ts";
 import type { ClientErrors } from "./client.ts";
 import type { MachineContext } from "./machine.ts";
 import type { LatencySummary } from "./stats.ts";
@@ -18,6 +19,8 @@ export interface RoundResult {
   throughput?: number;
   /** Scenario-specific figures of this round (names documented in the README), e.g. connect_p50_us. */
   extra?: Record<string, number>;
+  /** The server's CPU and context switches over exactly the measured interval. */
+  costs?: CostSample;
   errors: ClientErrors;
 }
 
@@ -30,6 +33,10 @@ export interface BackendResult {
   pooledUncorrected?: LatencySummary;
   /** Medians over rounds of each `extra` figure. */
   extra?: Record<string, number>;
+  /** Per request, over all rounds: server CPU (µs), context switches, syscalls (counting pass). */
+  costs?: RequestCosts;
+  /** The server's descriptors and memory before the scenario's first round and after its last. */
+  resources?: { before: ResourceSnapshot | null; after: ResourceSnapshot | null };
   /** Round-level figure compared across backends: median of the rounds' p50 (latency) or throughput. */
   headline: number;
   /** 95% bootstrap interval of the headline over the rounds. */
@@ -84,6 +91,18 @@ export interface Criterion {
   note: string;
 }
 
+export interface InformationalRow {
+  name: string;
+  scenario: string;
+  baseline_value: number | null;
+  candidate_value: number | null;
+  /** Candidate's change against the baseline, % (negative: fewer/less). */
+  change_pct: number | null;
+  expected: string;
+  /** "as expected", "better than expected", "less than expected", "opposite", or "n/a (why)". */
+  status: string;
+}
+
 export interface Gate {
   baseline: string;
   candidate: string;
@@ -91,6 +110,12 @@ export interface Gate {
   /** Why, in one sentence; for INCONCLUSIVE, how many rounds would likely settle it. */
   reason: string;
   criteria: Criterion[];
+  /**
+   * The guide's expectations for per-request costs (CPU down 25-40%, context
+   * switches down 30-50%, about 3 syscalls per request down to about 1),
+   * measured; informational, they do not enter the verdict.
+   */
+  informational?: InformationalRow[];
   /** The guide's Phase 0 check: epoll against the baseline, expected 15-30% better. */
   phase0?: { backend: string; expected_pct: [number, number]; rows: Criterion[] };
 }
@@ -102,6 +127,9 @@ export interface BenchResults {
   backends: BackendInfoResult[];
   baseline: string;
   scenarios: ScenarioResult[];
+  /** The headline gate (--baseline against --candidate). */
   gate?: Gate;
+  /** Every gate evaluated when --gate-pairs asked for more than one, headline first. */
+  gates?: Gate[];
   warnings: string[];
 }

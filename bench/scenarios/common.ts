@@ -2,6 +2,7 @@
 // in turn; a backend whose server died is marked failed and skipped from then
 // on; an exception in one measurement becomes an error in that round, not the
 // end of the run. Afterwards the rounds are pooled and compared to the baseline.
+import { PerfMeter, perRequest, ProcMeter, resourceSnapshot, type Meter, type ResourceSnapshot } from "../lib/accounting.ts";
 import { noErrors } from "../lib/client.ts";
 import type { BackendResult, RoundResult, VariantResult } from "../lib/results.ts";
 import { compareToBaseline, sumErrors } from "../lib/rounds.ts";
@@ -48,17 +49,41 @@ export function concatSamples(parts: Float64Array[]): Float64Array {
   return out;
 }
 
+/** Gives the Meter for a variant's measured interval (on `server`, default the backend's). */
+export type MeterFor = (variantKey: string, server?: ServerProcess) => Meter;
+
+export type Measure = (
+  backend: string,
+  server: ServerProcess,
+  round: number,
+  meter: MeterFor,
+) => Promise<Record<string, RoundResult>> | Record<string, RoundResult>;
+
+/** What runRounds learnt besides the round results, for finish(). */
+export interface RoundsAccounting {
+  /** variant -> backend -> syscalls per request (counting pass), or why not. */
+  syscalls: Map<string, Map<string, { perRequest: number | null; note?: string }>>;
+  resources: Map<string, { before: ResourceSnapshot | null; after: ResourceSnapshot | null }>;
+}
+
 /**
  * Runs `measure` for every round and backend; it returns the RoundResult of
- * each variant key it measured. Servers that exited are not measured again.
+ * each variant key it measured and calls meter(key) around exactly what it
+ * times. Servers that exited are not measured again. With ctx.countSyscalls,
+ * one more, untimed pass per backend counts system calls with perf.
  */
 export async function runRounds(
   ctx: RunContext,
   scenario: number,
   variants: VariantResult[],
-  measure: (backend: string, server: ServerProcess, round: number) => Promise<Record<string, RoundResult>> | Record<string, RoundResult>,
+  measure: Measure,
   servers: Map<string, ServerProcess> = ctx.servers,
-): Promise<void> {
+): Promise<RoundsAccounting> {
+  const acct: RoundsAccounting = { syscalls: new Map(), resources: new Map() };
+  for (const b of ctx.backends) {
+    const s = servers.get(b);
+    acct.resources.set(b, { before: s ? resourceSnapshot(s.pid) : null, after: null });
+  }
   const failed = new Set<string>();
   for (let round = 1; round <= ctx.rounds; round++) {
     for (const [bi, backend] of ctx.backends.entries()) {
@@ -72,10 +97,19 @@ export async function runRounds(
         continue;
       }
       try {
-        const got = await measure(backend, server, round);
+        const meters = new Map<string, ProcMeter>();
+        const meterFor: MeterFor = (key, s = server) => {
+          const m = new ProcMeter(s.pid);
+          meters.set(key, m);
+          return m;
+        };
+        const got = await measure(backend, server, round, meterFor);
         for (const v of variants) {
           const r = got[v.key];
-          if (r) v.backends[bi].rounds.push(r);
+          if (!r) continue;
+          const sample = meters.get(v.key)?.sample;
+          if (sample) r.costs = sample;
+          v.backends[bi].rounds.push(r);
         }
       } catch (e) {
         ctx.log(`scenario ${scenario}: ${backend} round ${round}: ${(e as Error).message}`);
@@ -84,13 +118,61 @@ export async function runRounds(
     }
     ctx.log(`scenario ${scenario}: round ${round}/${ctx.rounds} done`);
   }
+  // The client has just closed its connections: give each server a moment to
+  // see the closes before its descriptors are counted.
+  for (const b of ctx.backends) {
+    const s = servers.get(b);
+    const r = acct.resources.get(b)!;
+    if (!s || s.exited) continue;
+    for (let i = 0; i < 50; i++) {
+      r.after = resourceSnapshot(s.pid);
+      if (!r.after || !r.before || r.after.fds <= r.before.fds) break;
+      await Bun.sleep(20);
+    }
+  }
+  if (ctx.countSyscalls) {
+    for (const backend of ctx.backends) {
+      const server = servers.get(backend);
+      if (!server || server.exited || failed.has(backend)) continue;
+      const meters = new Map<string, PerfMeter>();
+      const meterFor: MeterFor = (key, s = server) => {
+        const m = new PerfMeter(s.pid);
+        meters.set(key, m);
+        return m;
+      };
+      try {
+        await measure(backend, server, 0, meterFor);
+      } catch (e) {
+        ctx.log(`scenario ${scenario}: counting pass ${backend}: ${(e as Error).message}`);
+      }
+      for (const [key, m] of meters) {
+        let byBackend = acct.syscalls.get(key);
+        if (!byBackend) acct.syscalls.set(key, (byBackend = new Map()));
+        byBackend.set(backend, { perRequest: m.syscallsPerRequest, note: m.note });
+      }
+    }
+    ctx.log(`scenario ${scenario}: syscall counting pass done`);
+  }
+  return acct;
 }
 
 /** Pools rounds, sums errors, takes medians of the extras and compares with the baseline. */
-export function finish(ctx: RunContext, variants: VariantResult[], raw?: RawSamples, rawUncorrected?: RawSamples): void {
+export function finish(ctx: RunContext, variants: VariantResult[], acct: RoundsAccounting, raw?: RawSamples, rawUncorrected?: RawSamples): void {
   for (const v of variants) {
     for (const b of v.backends) {
       b.errors = sumErrors(b.rounds);
+      const samples = b.rounds.map((r) => r.costs).filter((c) => c !== undefined);
+      if (samples.length) {
+        b.costs = perRequest(samples);
+        const sc = acct.syscalls.get(v.key)?.get(b.backend);
+        if (sc) {
+          b.costs.syscalls = sc.perRequest;
+          if (sc.perRequest !== null) delete b.costs.syscalls_note;
+          else b.costs.syscalls_note = sc.note ?? "not counted";
+        } else b.costs.syscalls_note = ctx.countSyscalls ? "no counting pass for this backend" : "counting pass off (--syscalls on to count)";
+      }
+      const res = acct.resources.get(b.backend);
+      if (res) b.resources = res;
       const parts = raw?.get(v.key)?.get(b.backend);
       if (parts) b.pooled = summarize(concatSamples(parts), 1e-3);
       const partsU = rawUncorrected?.get(v.key)?.get(b.backend);

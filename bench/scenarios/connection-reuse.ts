@@ -23,7 +23,7 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
   const raw: RawSamples = new Map();
   const perRequest = new Float64Array(o.requests);
   const connectNs = new Float64Array(o.requests);
-  await runRounds(ctx, 3, [fresh, reused], (backend, server, round) => {
+  const acct = await runRounds(ctx, 3, [fresh, reused], async (backend, server, round, meter) => {
     using client = new PingPongClient(server.host, server.port, o.payload, o.timeoutMs, ctx.seed + round);
     client.setPayload(o.payload);
     let seq = 0;
@@ -33,16 +33,21 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
       if (t < 0) countError(reusedErrors, t);
     }
     let n = 0;
+    const mr = meter(reused.key);
+    await mr.begin();
     for (; n < o.requests && errorCount(reusedErrors) === 0; n++) {
       const t = client.roundTrip(seq++);
       if (t < 0) countError(reusedErrors, t);
       else perRequest[n] = t;
     }
+    await mr.end(n);
     const reusedSamples = perRequest.slice(0, n);
     keepSamples(raw, reused.key, backend, reusedSamples);
 
     const freshErrors = noErrors();
     let m = 0;
+    const mf = meter(fresh.key);
+    await mf.begin();
     for (; m < o.requests && errorCount(freshErrors) === 0; m++) {
       const t0 = Bun.nanoseconds();
       let c: number;
@@ -61,6 +66,7 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
         connectNs[m] = c;
       }
     }
+    await mf.end(m);
     const freshSamples = perRequest.slice(0, m);
     keepSamples(raw, fresh.key, backend, freshSamples);
     const conn = summarize(connectNs.subarray(0, m), 1e-3);
@@ -76,6 +82,6 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
       "reused-connection": { round, latency: reusedSummary, errors: reusedErrors },
     };
   });
-  finish(ctx, [fresh, reused], raw);
+  finish(ctx, [fresh, reused], acct, raw);
   return { id: 3, name: "Connection reuse impact", status: "ok", note: anyErrors([fresh, reused]) ? "errors occurred: see the errors column" : undefined, variants: [fresh, reused] };
 }

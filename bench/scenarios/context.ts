@@ -13,6 +13,8 @@ export interface RunContext {
   /** Client choice for scenario 1: the TypeScript loop, or the C reference loop. */
   client: "ts" | "c";
   log: (msg: string) => void;
+  /** Run the untimed perf pass that counts system calls per request after each scenario's rounds. */
+  countSyscalls: boolean;
   /** Starts another server of a backend (e.g. in order mode), placed like the others. */
   spawnServer: (backend: string, mode: string) => Promise<ServerProcess>;
 }

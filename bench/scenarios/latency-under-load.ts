@@ -62,10 +62,13 @@ export async function latencyUnderLoad(ctx: RunContext, o: LoadLatencyOptions, r
   const rawU: RawSamples = new Map();
   // The most one connection may have outstanding: a second's worth of its share.
   const maxInFlight = Math.max(64, Math.ceil(rate / o.connections));
-  await runRounds(ctx, 4, [v], (backend, server, round) => {
+  const acct = await runRounds(ctx, 4, [v], async (backend, server, round, meter) => {
     using lc = new LoadClient(server, o.connections, o.payload, maxInFlight, o.timeoutMs);
     const warm = lc.runClosed(50, 4);
+    const m = meter(v.key);
+    await m.begin();
     const r = lc.runOpen(total, rate!);
+    await m.end(r.completed);
     const errors = { ...warm.errors };
     addErrors(errors, r.errors);
     keepSamples(raw, v.key, backend, r.latencyNs);
@@ -82,6 +85,6 @@ export async function latencyUnderLoad(ctx: RunContext, o: LoadLatencyOptions, r
       },
     };
   });
-  finish(ctx, [v], raw, rawU);
+  finish(ctx, [v], acct, raw, rawU);
   return { id: 4, name: "Latency percentiles under load", status: "ok", note: anyErrors([v]) ? "errors occurred: see the errors column" : undefined, variants: [v] };
 }

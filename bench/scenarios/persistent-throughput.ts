@@ -25,19 +25,24 @@ export const PERSISTENT_QUICK: PersistentThroughputOptions = { messages: 1000, p
 export async function persistentThroughput(ctx: RunContext, o: PersistentThroughputOptions): Promise<ScenarioResult> {
   const v = newVariant(ctx, "window", `1 connection, ${o.payload}-byte messages, window ${o.window}`, { ...o }, "throughput, msg/s", true);
   const raw: RawSamples = new Map();
-  await runRounds(ctx, 2, [v], (backend, server, round) => {
+  const acct = await runRounds(ctx, 2, [v], async (backend, server, round, meter) => {
     using lc = new LoadClient(server, 1, o.payload, o.window, o.timeoutMs);
     const warm = lc.runClosed(o.warmup, o.window);
     const errors = { ...warm.errors };
     const rates: number[] = [];
+    let messages = 0;
+    const m = meter(v.key);
+    await m.begin();
     for (let i = 0; i < o.repetitions && errors.timeout + errors.closed + errors.mismatch + errors.io === 0; i++) {
       const r = lc.runClosed(o.messages, o.window);
       addErrors(errors, r.errors);
       rates.push(r.throughput);
+      messages += r.completed;
       keepSamples(raw, v.key, backend, r.latencyNs);
     }
+    await m.end(messages);
     return { window: { round, throughput: median(rates), errors, extra: { runs: rates.length } } };
   });
-  finish(ctx, [v], raw);
+  finish(ctx, [v], acct, raw);
   return { id: 2, name: "Persistent-connection throughput", status: "ok", note: anyErrors([v]) ? "errors occurred: see the errors column" : undefined, variants: [v] };
 }

@@ -29,7 +29,7 @@ export async function pingPongLatency(ctx: RunContext, opts: PingPongOptions, ra
   const cNs = new NativeBuffer(opts.iterations * 8);
   const cView = new BigInt64Array(cNs.bytes.buffer, 0, opts.iterations);
 
-  await runRounds(ctx, 1, variants, (backend, server, round) => {
+  const acct = await runRounds(ctx, 1, variants, async (backend, server, round, meter) => {
     const out: Record<string, RoundResult> = {};
     let client = new PingPongClient(server.host, server.port, maxSize, opts.timeoutMs, ctx.seed + round);
     try {
@@ -42,6 +42,8 @@ export async function pingPongLatency(ctx: RunContext, opts: PingPongOptions, ra
           if (t < 0) countError(errors, t);
         }
         let n = 0;
+        const m = meter(`${size}B`);
+        await m.begin();
         if (errorCount(errors) === 0 && ctx.client === "c") {
           const got = client.roundTripsInC(opts.iterations, cNs);
           if (got < 0) errors.io++;
@@ -56,6 +58,7 @@ export async function pingPongLatency(ctx: RunContext, opts: PingPongOptions, ra
             samples[n] = t;
           }
         }
+        await m.end(n);
         const measured = samples.subarray(0, n);
         keepSamples(raw, `${size}B`, backend, measured);
         out[`${size}B`] = { round, latency: summarize(measured, 1e-3), errors };
@@ -71,7 +74,7 @@ export async function pingPongLatency(ctx: RunContext, opts: PingPongOptions, ra
     }
     return out;
   });
-  finish(ctx, variants, raw);
+  finish(ctx, variants, acct, raw);
   return {
     id: 1,
     name: "Single ping-pong latency",

@@ -5,7 +5,8 @@
 // the guide puts at 75-80%.
 import { countError, errorCount, noErrors, PingPongClient, RT_MISMATCH } from "../lib/client.ts";
 import { checkOrderResponse, makeOrderPayload } from "../lib/order-client.ts";
-import type { ScenarioResult } from "../lib/results.ts";
+import type { RoundResult, ScenarioResult } from "../lib/results.ts";
+import type { Meter } from "../lib/accounting.ts";
 import type { ServerProcess } from "../lib/server-process.ts";
 import { summarize } from "../lib/stats.ts";
 import type { RunContext } from "./context.ts";
@@ -44,7 +45,7 @@ export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Prom
   }
   const samples = new Float64Array(o.requests);
   let idBase = 0;
-  const measure = async (server: ServerProcess, isOrder: boolean, round: number) => {
+  const measure = async (server: ServerProcess, isOrder: boolean, round: number, m: Meter) => {
     using client = new PingPongClient(server.host, server.port, 4096, o.timeoutMs);
     const errors = noErrors();
     const stride = o.warmup + o.requests;
@@ -56,6 +57,7 @@ export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Prom
       if (t < 0) countError(errors, t);
     }
     const before = await server.stats();
+    await m.begin();
     let n = 0;
     for (let i = 0; i < o.requests && errorCount(errors) === 0; i++) {
       const p = req(o.warmup + i);
@@ -72,20 +74,23 @@ export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Prom
       }
       samples[n++] = t;
     }
+    await m.end(n);
     const after = await server.stats();
     const latency = summarize(samples.subarray(0, n), 1e-3);
     const proc = processingPerFrameUs(before, after);
     return { latency, errors, proc, samples: samples.slice(0, n) };
   };
-  await runRounds(ctx, 5, [echo, order], async (backend, server, round) => {
-    const e = await measure(server, false, round);
+  const acct = await runRounds(ctx, 5, [echo, order], async (backend, server, round, meter): Promise<Record<string, RoundResult>> => {
+    const e = await measure(server, false, round, meter("echo"));
     keepSamples(raw, "echo", backend, e.samples);
+    const echoResult: RoundResult = { round, latency: e.latency, errors: e.errors, extra: { server_processing_us: e.proc, network_share_pct: 100 * (1 - e.proc / e.latency.p50) } };
     const orderServer = orderServers.get(backend);
-    if (!orderServer || orderServer.exited) throw new Error("order server not running");
-    const r = await measure(orderServer, true, round);
+    if (!orderServer) return { echo: echoResult };
+    if (orderServer.exited) throw new Error(`order server exited (code ${orderServer.exitCode})`);
+    const r = await measure(orderServer, true, round, meter("order", orderServer));
     keepSamples(raw, "order", backend, r.samples);
     return {
-      echo: { round, latency: e.latency, errors: e.errors, extra: { server_processing_us: e.proc, network_share_pct: 100 * (1 - e.proc / e.latency.p50) } },
+      echo: echoResult,
       order: {
         round,
         latency: r.latency,
@@ -95,6 +100,7 @@ export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Prom
     };
   });
   for (const s of orderServers.values()) await s.stop();
-  finish(ctx, [echo, order], raw);
+  for (const b of order.backends) if (!orderServers.has(b.backend)) b.failure = "order mode is not implemented by this backend (echo only)";
+  finish(ctx, [echo, order], acct, raw);
   return { id: 5, name: "Request-response overhead", status: "ok", note: anyErrors([echo, order]) ? "errors occurred: see the errors column" : undefined, variants: [echo, order] };
 }

@@ -21,15 +21,18 @@ export const STRESS_QUICK: StressOptions = { connections: 64, messages: 300, pay
 export async function throughputStress(ctx: RunContext, o: StressOptions): Promise<ScenarioResult> {
   const v = newVariant(ctx, "stress", `${o.connections} connections × ${o.messages} messages of ${o.payload} bytes, ${o.window} in flight each`, { ...o }, "throughput, msg/s", true);
   const raw: RawSamples = new Map();
-  await runRounds(ctx, 6, [v], (backend, server, round) => {
+  const acct = await runRounds(ctx, 6, [v], async (backend, server, round, meter) => {
     using lc = new LoadClient(server, o.connections, o.payload, o.window, o.timeoutMs);
     const warm = lc.runClosed(o.warmup, o.window);
+    const m = meter(v.key);
+    await m.begin();
     const r = lc.runClosed(o.messages, o.window);
+    await m.end(r.completed);
     const errors = { ...warm.errors };
     addErrors(errors, r.errors);
     keepSamples(raw, v.key, backend, r.latencyNs);
     return { stress: { round, throughput: r.throughput, errors, extra: { completed: r.completed } } };
   });
-  finish(ctx, [v], raw);
+  finish(ctx, [v], acct, raw);
   return { id: 6, name: "Throughput stress", status: "ok", note: anyErrors([v]) ? "errors occurred: see the errors column" : undefined, variants: [v] };
 }

@@ -1,0 +1,203 @@
+// What a server spends per request: CPU (all of its threads, so SQPOLL's
+// kernel thread counts too), context switches, and in a separate counting
+// pass the system calls (perf). Scenarios call a Meter around exactly their
+// measured interval; timed passes only read /proc, and perf never runs while
+// anything is being timed.
+import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { clockTicksPerSecond, countFds, parseStatTimes, parseStatus } from "./procstat.ts";
+
+/** Counters of a whole process, summed over its threads where the kernel keeps them per thread. */
+export interface CpuSnapshot {
+  /** Time on CPU of every current thread, ns (/proc/PID/task/TID/schedstat). */
+  cpuNs: number;
+  /** utime/stime of the thread group, clock ticks (coarse; used for the user/system split). */
+  utimeTicks: number;
+  stimeTicks: number;
+  voluntaryCtxt: number;
+  involuntaryCtxt: number;
+}
+
+export function cpuSnapshot(pid: number): CpuSnapshot {
+  let cpuNs = 0, vol = 0, invol = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      cpuNs += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      const st = parseStatus(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"));
+      vol += st.voluntary_ctxt_switches ?? 0;
+      invol += st.nonvoluntary_ctxt_switches ?? 0;
+    } catch {
+      // the thread exited between the listing and the read
+    }
+  }
+  const { utimeTicks, stimeTicks } = parseStatTimes(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  return { cpuNs, utimeTicks, stimeTicks, voluntaryCtxt: vol, involuntaryCtxt: invol };
+}
+
+/** Raw differences over one measured interval (kept per round, summed per backend). */
+export interface CostSample {
+  requests: number;
+  cpuNs: number;
+  utimeTicks: number;
+  stimeTicks: number;
+  voluntaryCtxt: number;
+  involuntaryCtxt: number;
+}
+
+export function costBetween(a: CpuSnapshot, b: CpuSnapshot, requests: number): CostSample {
+  return {
+    requests,
+    cpuNs: b.cpuNs - a.cpuNs,
+    utimeTicks: b.utimeTicks - a.utimeTicks,
+    stimeTicks: b.stimeTicks - a.stimeTicks,
+    voluntaryCtxt: b.voluntaryCtxt - a.voluntaryCtxt,
+    involuntaryCtxt: b.involuntaryCtxt - a.involuntaryCtxt,
+  };
+}
+
+/** Per-request figures of one backend in one variant (JSON field names as documented in the README). */
+export interface RequestCosts {
+  requests: number;
+  cpu_us: number;
+  /** User and system parts of cpu_us, split by the tick counts of all rounds together. */
+  user_us: number;
+  sys_us: number;
+  vol_ctx: number;
+  invol_ctx: number;
+  /** System calls per request from the counting pass; null when it could not count (see syscalls_note). */
+  syscalls: number | null;
+  syscalls_note?: string;
+}
+
+export function perRequest(samples: CostSample[]): RequestCosts {
+  const sum = samples.reduce(
+    (s, c) => ({
+      requests: s.requests + c.requests,
+      cpuNs: s.cpuNs + c.cpuNs,
+      utimeTicks: s.utimeTicks + c.utimeTicks,
+      stimeTicks: s.stimeTicks + c.stimeTicks,
+      voluntaryCtxt: s.voluntaryCtxt + c.voluntaryCtxt,
+      involuntaryCtxt: s.involuntaryCtxt + c.involuntaryCtxt,
+    }),
+    { requests: 0, cpuNs: 0, utimeTicks: 0, stimeTicks: 0, voluntaryCtxt: 0, involuntaryCtxt: 0 },
+  );
+  const n = sum.requests || NaN;
+  const cpu = sum.cpuNs / 1000 / n;
+  const ticks = sum.utimeTicks + sum.stimeTicks;
+  const userShare = ticks > 0 ? sum.utimeTicks / ticks : NaN;
+  return {
+    requests: sum.requests,
+    cpu_us: cpu,
+    user_us: cpu * userShare,
+    sys_us: cpu * (1 - userShare),
+    vol_ctx: sum.voluntaryCtxt / n,
+    invol_ctx: sum.involuntaryCtxt / n,
+    syscalls: null,
+    syscalls_note: "not counted",
+  };
+}
+
+/** Marks the measured interval of one variant: begin() before the first timed request, end(n) after the last. */
+export interface Meter {
+  begin(): Promise<void> | void;
+  end(requests: number): Promise<void> | void;
+}
+
+export const NO_METER: Meter = { begin() {}, end() {} };
+
+/** A meter for timed passes: two /proc reads, nothing that disturbs the server. */
+export class ProcMeter implements Meter {
+  #start?: CpuSnapshot;
+  sample?: CostSample;
+  constructor(readonly pid: number) {}
+  begin(): void {
+    this.#start = cpuSnapshot(this.pid);
+  }
+  end(requests: number): void {
+    if (!this.#start) return;
+    this.sample = costBetween(this.#start, cpuSnapshot(this.pid), requests);
+  }
+}
+
+export interface PerfAvailability {
+  ok: boolean;
+  reason?: string;
+}
+
+let perfChecked: PerfAvailability | undefined;
+
+/** Whether `perf stat -e raw_syscalls:sys_enter` works here (Debian linux-perf, tracefs, permissions). */
+export function perfAvailable(): PerfAvailability {
+  if (perfChecked) return perfChecked;
+  try {
+    const r = Bun.spawnSync(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "--", "true"], { stdout: "pipe", stderr: "pipe", timeout: 10000 });
+    const err = r.stderr.toString();
+    if (r.exitCode === 0 && /raw_syscalls:sys_enter/.test(err) && !/not supported|<not counted>/.test(err)) perfChecked = { ok: true };
+    else perfChecked = { ok: false, reason: `perf cannot count raw_syscalls:sys_enter: ${err.trim().split("\n").slice(-1)[0] || `exit ${r.exitCode}`}` };
+  } catch {
+    perfChecked = { ok: false, reason: "perf not installed (Debian: apt-get install linux-perf)" };
+  }
+  return perfChecked;
+}
+
+/**
+ * A meter for the counting pass: `perf stat` attached to the server for
+ * exactly the measured interval. The result is syscalls per request, or the
+ * reason it could not be counted.
+ */
+export class PerfMeter implements Meter {
+  #proc?: ReturnType<typeof Bun.spawn>;
+  #dir?: string;
+  syscallsPerRequest: number | null = null;
+  note?: string;
+  constructor(readonly pid: number) {}
+  async begin(): Promise<void> {
+    const avail = perfAvailable();
+    if (!avail.ok) {
+      this.note = avail.reason;
+      return;
+    }
+    this.#dir = mkdtempSync(join(tmpdir(), "iob-perf-"));
+    this.#proc = Bun.spawn(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", String(this.pid), "-o", join(this.#dir, "out")], {
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    // perf prints nothing once attached; give it time to open its counters on every thread.
+    await Bun.sleep(300);
+  }
+  async end(requests: number): Promise<void> {
+    if (!this.#proc || !this.#dir) return;
+    this.#proc.kill("SIGINT");
+    await this.#proc.exited;
+    try {
+      const text = readFileSync(join(this.#dir, "out"), "utf8");
+      const line = text.split("\n").find((l) => l.includes("raw_syscalls:sys_enter"));
+      const count = line ? Number(line.split(",")[0]) : NaN;
+      if (Number.isFinite(count) && requests > 0) this.syscallsPerRequest = count / requests;
+      else this.note = `perf gave no count (${line ?? text.trim().slice(0, 120)})`;
+    } catch (e) {
+      this.note = `perf output unreadable: ${(e as Error).message}`;
+    } finally {
+      rmSync(this.#dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Open descriptors and memory of a server, read before and after a scenario. */
+export interface ResourceSnapshot {
+  fds: number;
+  rssKiB: number;
+  peakRssKiB: number;
+}
+
+export function resourceSnapshot(pid: number): ResourceSnapshot | null {
+  try {
+    const st = parseStatus(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return { fds: countFds(pid), rssKiB: st.VmRSS ?? 0, peakRssKiB: st.VmHWM ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
+export { clockTicksPerSecond };
