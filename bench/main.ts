@@ -23,6 +23,8 @@ const { evaluateGatePairs } = await import("./lib/gate.ts");
 const { updateGuideFile } = await import("./lib/update-guide.ts");
 const { latencyDistributionSvg } = await import("./lib/svg.ts");
 const { concatSamples } = await import("./scenarios/common.ts");
+const { runMicro, microTable } = await import("./micro/index.ts");
+const { claimsTable, claimsToTable, scenario5Share } = await import("./lib/claims.ts");
 const { pingPongLatency, PING_PONG_DEFAULTS, PING_PONG_QUICK } = await import("./scenarios/ping-pong-latency.ts");
 const { persistentThroughput, PERSISTENT_DEFAULTS, PERSISTENT_QUICK } = await import("./scenarios/persistent-throughput.ts");
 const { connectionReuse, REUSE_DEFAULTS, REUSE_QUICK } = await import("./scenarios/connection-reuse.ts");
@@ -31,6 +33,7 @@ const { requestOverhead, OVERHEAD_DEFAULTS, OVERHEAD_QUICK } = await import("./s
 const { throughputStress, STRESS_DEFAULTS, STRESS_QUICK } = await import("./scenarios/throughput-stress.ts");
 import type { BenchResults, BackendInfoResult, ScenarioResult as ScenarioResultT } from "./lib/results.ts";
 import type { RawSamples } from "./scenarios/common.ts";
+import type { MicroResults as MicroResultsT } from "./micro/index.ts";
 
 const SCENARIO_NAMES: Record<number, string> = {
   1: "Single ping-pong latency",
@@ -41,6 +44,7 @@ const SCENARIO_NAMES: Record<number, string> = {
   6: "Throughput stress",
 };
 const rawSamples: { s1: RawSamples; s4: RawSamples } = { s1: new Map(), s4: new Map() };
+let results_micro: MicroResultsT | undefined;
 import type { Placement } from "./lib/machine.ts";
 import type { ServerProcess as ServerProcessT } from "./lib/server-process.ts";
 
@@ -65,6 +69,7 @@ const SPECS: Record<string, FlagSpec> = {
   rate: { type: "number", help: "open-loop rate, requests/s (scenario 4; default: half the lowest capacity)", min: 1, placeholder: "R" },
   host: { type: "string", help: "address the servers listen on", default: "127.0.0.1" },
   seed: { type: "int", help: "seed for payloads and bootstrap resampling", default: 1, min: 0 },
+  micro: { type: "string", help: "micro-benchmarks for the claims table (auto: on; about 15 s, 1 s with --quick)", choices: ["auto", "on", "off"], default: "auto" },
   json: { type: "string", help: "also write the JSON results here", placeholder: "FILE" },
   markdown: { type: "string", help: "write the report as markdown here", placeholder: "FILE" },
   "update-guide": { type: "string", help: "put the markdown report between <!-- iouring-bench:begin/end --> in FILE (appended when absent)", placeholder: "FILE" },
@@ -130,6 +135,16 @@ if (runnable.length === 0) usage("no requested backend can run here (see the rea
 if (!runnable.includes(baseline)) warnings.push(`Baseline ${baseline} is unavailable: no ratios are given.`);
 
 log(`iouring-bench: ${runnable.join(", ")} × scenarios ${(args.scenarios as string[]).join(",")}, ${rounds} rounds, placement ${placement.mode}`);
+
+// Micro-benchmarks first: before any thread is pinned and while no server runs.
+if (args.micro !== "off") {
+  try {
+    log("micro-benchmarks (bun:ffi, epoll_wait, read, write, io_uring nop, JSON, matching)");
+    results_micro = await runMicro({ quick, log: () => {} });
+  } catch (e) {
+    warnings.push(`Micro-benchmarks failed: ${(e as Error).message}. The claims table lacks their rows.`);
+  }
+}
 
 const servers = new Map<string, ServerProcessT>();
 let exitCode = 0;
@@ -214,6 +229,10 @@ for (const s of results.scenarios.filter((x) => x.id === 4))
       warnings.push(`Scenario 4 ${b.backend}: the client itself sent late (lag p99 ${lag.toFixed(0)} µs against a p99 of ${p99.toFixed(0)} µs); the tail is partly the client's. Lower --rate or give the client an idle CPU.`);
   }
 
+results.micro = results_micro;
+const s1Costs = results.scenarios.find((s) => s.id === 1)?.variants.find((v) => v.key === "100B")?.backends ?? [];
+const syscallsPerRequest = Object.fromEntries(s1Costs.filter((b) => b.costs?.syscalls != null).map((b) => [b.backend, b.costs!.syscalls as number]));
+results.claims = claimsTable({ micro: results_micro, scenario5: scenario5Share(results, baseline), syscallsPerRequest });
 const gates = evaluateGatePairs(results, gatePairs, seed);
 results.gate = gates[0];
 if (gates.length > 1) results.gates = gates;

@@ -1,50 +1,94 @@
-// `bench` end to end, as a child process, with tiny settings: the JSON is
-// well formed, every backend measured, every echo verified (no errors).
-import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
+// `bench` end to end, as a child process: the JSON is well formed, every
+// backend measured, every answer verified (no errors), reports written.
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { perfAvailable } from "../bench/lib/accounting.ts";
 import { ROOT } from "../ffi/build.ts";
 import { URING_SKIP_REASON } from "./helpers.ts";
 
 const BENCH = join(ROOT, "bench/main.ts");
+const BACKENDS = URING_SKIP_REASON ? "bun,epoll" : "bun,epoll,uring";
+const NO_ERRORS = { timeout: 0, closed: 0, mismatch: 0, io: 0 };
 
-test("bench: scenario 1 on every backend, JSON and markdown written", () => {
-  const dir = mkdtempSync(join(tmpdir(), "iob-"));
-  const backends = URING_SKIP_REASON ? "bun,epoll" : "bun,epoll,uring";
-  const r = Bun.spawnSync(
-    [process.execPath, BENCH, "--rounds", "2", "--iterations", "50", "--warmup", "5", "--backends", backends, "--json", join(dir, "r.json"), "--markdown", join(dir, "r.md")],
-    { stdout: "pipe", stderr: "pipe", timeout: 120000 },
-  );
-  expect(r.exitCode).toBe(0);
-  const out = r.stdout.toString();
-  expect(out).toMatch(/^machine /m);
-  expect(out).toMatch(/^placement cross-core: server on CPU 0, client on CPU 1/m);
-  const json = JSON.parse(readFileSync(join(dir, "r.json"), "utf8"));
-  expect(json.schema).toBe("iouring-bench/1");
-  expect(json.context.placement.mode).toBe("cross");
-  const s1 = json.scenarios.find((s: { id: number }) => s.id === 1);
-  expect(s1.variants.map((v: { key: string }) => v.key)).toEqual(["10B", "100B", "1000B"]);
-  for (const v of s1.variants) {
-    expect(v.backends.map((b: { backend: string }) => b.backend)).toEqual(backends.split(","));
-    for (const b of v.backends) {
-      expect(b.failure).toBeUndefined();
-      expect(b.errors).toEqual({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
-      expect(b.rounds.length).toBe(2);
-      expect(b.pooled.n).toBe(100);
-      expect(b.pooled.p50).toBeGreaterThan(0);
-      expect(b.pooled.min).toBeLessThanOrEqual(b.pooled.p50);
-      expect(b.pooled.p50).toBeLessThanOrEqual(b.pooled.p99);
+function bench(args: string[], timeout = 170000) {
+  const r = Bun.spawnSync([process.execPath, BENCH, ...args], { stdout: "pipe", stderr: "pipe", timeout });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+describe("bench", () => {
+  test("scenario 1 on every backend: JSON, per-request costs and syscall counts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "iob-"));
+    const r = bench(["--scenarios", "1", "--rounds", "2", "--iterations", "300", "--warmup", "20", "--micro", "off", "--syscalls", "on", "--backends", BACKENDS, "--json", join(dir, "r.json"), "--markdown", join(dir, "r.md")]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^machine /m);
+    expect(r.out).toMatch(/^placement cross-core: server on CPU 0, client on CPU 1/m);
+    const json = JSON.parse(readFileSync(join(dir, "r.json"), "utf8"));
+    expect(json.schema).toBe("iouring-bench/1");
+    expect(json.context.placement.mode).toBe("cross");
+    const s1 = json.scenarios.find((s: { id: number }) => s.id === 1);
+    expect(s1.variants.map((v: { key: string }) => v.key)).toEqual(["10B", "100B", "1000B"]);
+    for (const v of s1.variants) {
+      expect(v.backends.map((b: { backend: string }) => b.backend)).toEqual(BACKENDS.split(","));
+      for (const b of v.backends) {
+        expect(b.failure).toBeUndefined();
+        expect(b.errors).toEqual(NO_ERRORS);
+        expect(b.rounds.length).toBe(2);
+        // Two timed rounds of 300: the counting pass's round trips must not be pooled.
+        expect(b.pooled.n).toBe(600);
+        expect(b.pooled.min).toBeLessThanOrEqual(b.pooled.p50);
+        expect(b.pooled.p50).toBeLessThanOrEqual(b.pooled.p99);
+        expect(b.costs.requests).toBe(600);
+        expect(b.costs.cpu_us).toBeGreaterThan(0);
+        expect(b.resources.after.fds).toBe(b.resources.before.fds);
+      }
+      expect(v.backends[0].relative.ratio).toBe(1);
+      if (perfAvailable().ok) {
+        const sc = Object.fromEntries(v.backends.map((b: { backend: string; costs: { syscalls: number } }) => [b.backend, b.costs.syscalls]));
+        // By design: epoll_wait + read + write per request; io_uring needs fewer enters.
+        expect(sc.epoll).toBeGreaterThanOrEqual(2.5);
+        expect(sc.epoll).toBeLessThanOrEqual(3.5);
+        if (sc.uring !== undefined) expect(sc.uring).toBeLessThan(sc.epoll);
+      }
     }
-    expect(v.backends[0].relative.ratio).toBe(1);
-  }
-  for (const b of json.backends) expect(b.serverSummary.errors).toBe("0");
-  const md = readFileSync(join(dir, "r.md"), "utf8");
-  expect(md).toContain("| backend | p50 | p95 | p99 | p99.9 | mean | min | max |");
-}, 130000);
+    for (const b of json.backends) expect(b.serverSummary.errors).toBe("0");
+    expect(readFileSync(join(dir, "r.md"), "utf8")).toContain("| backend | p50 | p95 | p99 | p99.9 | mean | min | max |");
+  }, 180000);
 
-test("bench: a bad flag prints usage and exits 2", () => {
-  const r = Bun.spawnSync([process.execPath, BENCH, "--rounds", "zero"], { stdout: "pipe", stderr: "pipe" });
-  expect(r.exitCode).toBe(2);
-  expect(r.stderr.toString()).toMatch(/--rounds must be an integer.*\n\nusage: bun run bench/s);
+  test("all six scenarios in quick mode: well-formed results, a gate, the verdict last, SVG and guide update", () => {
+    const dir = mkdtempSync(join(tmpdir(), "iob-"));
+    const guide = join(dir, "guide.md");
+    Bun.write(guide, "# Design\n\nkeep me\n");
+    const r = bench(["--quick", "--rounds", "2", "--backends", BACKENDS, "--json", join(dir, "r.json"), "--svg", join(dir, "r.svg"), "--update-guide", guide]);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(join(dir, "r.json"), "utf8"));
+    expect(json.scenarios.map((s: { id: number }) => s.id)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const s of json.scenarios) {
+      expect(s.status).toBe("ok");
+      for (const v of s.variants)
+        for (const b of v.backends) {
+          expect(b.failure).toBeUndefined();
+          expect(b.errors).toEqual(NO_ERRORS);
+          expect(b.rounds.length).toBe(2);
+          for (const round of b.rounds) expect(round.latency?.n > 0 || round.throughput > 0).toBe(true);
+        }
+    }
+    expect(json.gate.criteria.map((c: { id: string }) => c.id)).toEqual(["C1", "C2", "C3", "C4"]);
+    expect(["PROCEED", "DO NOT PROCEED", "INCONCLUSIVE", "NOT EVALUATED"]).toContain(json.gate.verdict);
+    expect(r.out.trim().split("\n").at(-1)).toMatch(/^Verdict \(/);
+    expect(json.claims.length).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, "r.svg"), "utf8")).toStartWith("<svg");
+    const g = readFileSync(guide, "utf8");
+    expect(g).toStartWith("# Design\n\nkeep me\n");
+    expect(g).toContain("<!-- iouring-bench:begin -->");
+    expect(g).toContain("Decision gate");
+    expect(existsSync(join(ROOT, "results/latest.json"))).toBe(true);
+  }, 180000);
+
+  test("a bad flag prints usage and exits 2", () => {
+    const r = bench(["--rounds", "zero"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--rounds must be an integer.*\n\nusage: bun run bench/s);
+  });
 });

@@ -3,7 +3,7 @@
 // pass the system calls (perf). Scenarios call a Meter around exactly their
 // measured interval; timed passes only read /proc, and perf never runs while
 // anything is being timed.
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clockTicksPerSecond, countFds, parseStatTimes, parseStatus } from "./procstat.ts";
@@ -142,16 +142,36 @@ export function perfAvailable(): PerfAvailability {
 }
 
 /**
- * A meter for the counting pass: `perf stat` attached to the server for
- * exactly the measured interval. The result is syscalls per request, or the
- * reason it could not be counted.
+ * A meter for the counting pass: `perf stat` attached to the server, started
+ * disabled (-D -1) and switched on and off through its control FIFO exactly at
+ * begin() and end(), so the idle wake-ups before and after are not counted.
+ * The result is syscalls per request, or the reason it could not be counted.
  */
 export class PerfMeter implements Meter {
   #proc?: ReturnType<typeof Bun.spawn>;
   #dir?: string;
+  #ctl = -1;
+  #ack = -1;
   syscallsPerRequest: number | null = null;
   note?: string;
   constructor(readonly pid: number) {}
+
+  /** Sends a control command and waits (at most 3 s) for perf's "ack". */
+  async #command(cmd: string): Promise<boolean> {
+    writeSync(this.#ctl, `${cmd}\n`);
+    const buf = Buffer.alloc(64);
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      try {
+        if (readSync(this.#ack, buf, 0, buf.length, null) > 0) return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return false;
+      }
+      await Bun.sleep(2);
+    }
+    return false;
+  }
+
   async begin(): Promise<void> {
     const avail = perfAvailable();
     if (!avail.ok) {
@@ -159,26 +179,34 @@ export class PerfMeter implements Meter {
       return;
     }
     this.#dir = mkdtempSync(join(tmpdir(), "iob-perf-"));
-    this.#proc = Bun.spawn(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", String(this.pid), "-o", join(this.#dir, "out")], {
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    // perf prints nothing once attached; give it time to open its counters on every thread.
-    await Bun.sleep(300);
+    const ctl = join(this.#dir, "ctl"), ack = join(this.#dir, "ack");
+    Bun.spawnSync(["mkfifo", ctl, ack]);
+    // Read-write, non-blocking opens: neither waits for perf, so a perf that fails cannot hang us.
+    this.#ctl = openSync(ctl, constants.O_RDWR | constants.O_NONBLOCK);
+    this.#ack = openSync(ack, constants.O_RDWR | constants.O_NONBLOCK);
+    this.#proc = Bun.spawn(
+      ["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", String(this.pid), "-D", "-1", "--control", `fifo:${ctl},${ack}`, "-o", join(this.#dir, "out")],
+      { stdout: "ignore", stderr: "pipe" },
+    );
+    if (!(await this.#command("enable"))) this.note = "perf did not acknowledge 'enable' on its control FIFO";
   }
+
   async end(requests: number): Promise<void> {
     if (!this.#proc || !this.#dir) return;
+    const disabled = await this.#command("disable");
     this.#proc.kill("SIGINT");
     await this.#proc.exited;
     try {
       const text = readFileSync(join(this.#dir, "out"), "utf8");
       const line = text.split("\n").find((l) => l.includes("raw_syscalls:sys_enter"));
       const count = line ? Number(line.split(",")[0]) : NaN;
-      if (Number.isFinite(count) && requests > 0) this.syscallsPerRequest = count / requests;
-      else this.note = `perf gave no count (${line ?? text.trim().slice(0, 120)})`;
+      if (!this.note && disabled && Number.isFinite(count) && requests > 0) this.syscallsPerRequest = count / requests;
+      else this.note ??= `perf gave no count (${line ?? text.trim().slice(0, 120)})`;
     } catch (e) {
       this.note = `perf output unreadable: ${(e as Error).message}`;
     } finally {
+      closeSync(this.#ctl);
+      closeSync(this.#ack);
       rmSync(this.#dir, { recursive: true, force: true });
     }
   }

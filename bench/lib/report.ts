@@ -1,5 +1,7 @@
 // Renders BenchResults (the JSON) as tables for the terminal and markdown.
 import { errorCount } from "./client.ts";
+import { microTable } from "../micro/index.ts";
+import { claimsToTable } from "./claims.ts";
 import { contextLines } from "./machine.ts";
 import type { BenchResults, BackendResult, Criterion, Gate, ScenarioResult, VariantResult } from "./results.ts";
 import { median } from "./stats.ts";
@@ -411,7 +413,10 @@ function gatesInOrder(r: BenchResults): Gate[] {
 }
 
 function costTables(r: BenchResults): Table[] {
-  return r.scenarios.map(costsTable).filter((t): t is Table => t !== undefined);
+  const out = r.scenarios.map(costsTable).filter((t): t is Table => t !== undefined);
+  if (r.micro) out.push(microTable(r.micro));
+  if (r.claims?.length) out.push(claimsToTable(r.claims));
+  return out;
 }
 
 function gateTables(g: Gate, headline: boolean): Table[] {

@@ -2,6 +2,8 @@
 // tables are renderings of it (bench/lib/report.ts). Field meanings are
 // documented in the README ("Results JSON").
 import type { CostSample, RequestCosts, ResourceSnapshot } from "./accounting.ts";
+import type { MicroResults } from "../micro/index.ts";
+import type { ClaimRow } from "./claims.ts";
 import type { ClientErrors } from "./client.ts";
 import type { MachineContext } from "./machine.ts";
 import type { LatencySummary } from "./stats.ts";
@@ -129,6 +131,10 @@ export interface BenchResults {
   scenarios: ScenarioResult[];
   /** The headline gate (--baseline against --candidate). */
   gate?: Gate;
+  /** Micro-benchmarks (mitata), when run. */
+  micro?: MicroResults;
+  /** The guide's claims against this machine. */
+  claims?: ClaimRow[];
   /** Every gate evaluated when --gate-pairs asked for more than one, headline first. */
   gates?: Gate[];
   warnings: string[];

@@ -31,7 +31,12 @@ export function newVariant(
   };
 }
 
-export function keepSamples(raw: RawSamples, variant: string, backend: string, samplesNs: Float64Array): void {
+/** The round number measure() gets in the untimed syscall-counting pass. */
+export const COUNTING_ROUND = 0;
+
+/** Keeps a round's samples for pooling; the counting pass's are dropped (they were not timed alone). */
+export function keepSamples(raw: RawSamples, variant: string, backend: string, samplesNs: Float64Array, round: number): void {
+  if (round === COUNTING_ROUND) return;
   let byBackend = raw.get(variant);
   if (!byBackend) raw.set(variant, (byBackend = new Map()));
   let list = byBackend.get(backend);
@@ -141,7 +146,7 @@ export async function runRounds(
         return m;
       };
       try {
-        await measure(backend, server, 0, meterFor);
+        await measure(backend, server, COUNTING_ROUND, meterFor);
       } catch (e) {
         ctx.log(`scenario ${scenario}: counting pass ${backend}: ${(e as Error).message}`);
       }

@@ -42,7 +42,7 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
     }
     await mr.end(n);
     const reusedSamples = perRequest.slice(0, n);
-    keepSamples(raw, reused.key, backend, reusedSamples);
+    keepSamples(raw, reused.key, backend, reusedSamples, round);
 
     const freshErrors = noErrors();
     let m = 0;
@@ -68,7 +68,7 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
     }
     await mf.end(m);
     const freshSamples = perRequest.slice(0, m);
-    keepSamples(raw, fresh.key, backend, freshSamples);
+    keepSamples(raw, fresh.key, backend, freshSamples, round);
     const conn = summarize(connectNs.subarray(0, m), 1e-3);
     const freshSummary = summarize(freshSamples, 1e-3);
     const reusedSummary = summarize(reusedSamples, 1e-3);

@@ -71,8 +71,8 @@ export async function latencyUnderLoad(ctx: RunContext, o: LoadLatencyOptions, r
     await m.end(r.completed);
     const errors = { ...warm.errors };
     addErrors(errors, r.errors);
-    keepSamples(raw, v.key, backend, r.latencyNs);
-    keepSamples(rawU, v.key, backend, r.uncorrectedNs!);
+    keepSamples(raw, v.key, backend, r.latencyNs, round);
+    keepSamples(rawU, v.key, backend, r.uncorrectedNs!, round);
     const lag = summarize(r.sendLagNs!, 1e-3);
     return {
       "open-loop": {

@@ -38,7 +38,7 @@ export async function persistentThroughput(ctx: RunContext, o: PersistentThrough
       addErrors(errors, r.errors);
       rates.push(r.throughput);
       messages += r.completed;
-      keepSamples(raw, v.key, backend, r.latencyNs);
+      keepSamples(raw, v.key, backend, r.latencyNs, round);
     }
     await m.end(messages);
     return { window: { round, throughput: median(rates), errors, extra: { runs: rates.length } } };

@@ -60,7 +60,7 @@ export async function pingPongLatency(ctx: RunContext, opts: PingPongOptions, ra
         }
         await m.end(n);
         const measured = samples.subarray(0, n);
-        keepSamples(raw, `${size}B`, backend, measured);
+        keepSamples(raw, `${size}B`, backend, measured, round);
         out[`${size}B`] = { round, latency: summarize(measured, 1e-3), errors };
         if (errorCount(errors) > 0) {
           ctx.log(`scenario 1: ${backend} round ${round} ${size} B: ${JSON.stringify(errors)} after ${n} round trips`);

@@ -82,13 +82,13 @@ export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Prom
   };
   const acct = await runRounds(ctx, 5, [echo, order], async (backend, server, round, meter): Promise<Record<string, RoundResult>> => {
     const e = await measure(server, false, round, meter("echo"));
-    keepSamples(raw, "echo", backend, e.samples);
+    keepSamples(raw, "echo", backend, e.samples, round);
     const echoResult: RoundResult = { round, latency: e.latency, errors: e.errors, extra: { server_processing_us: e.proc, network_share_pct: 100 * (1 - e.proc / e.latency.p50) } };
     const orderServer = orderServers.get(backend);
     if (!orderServer) return { echo: echoResult };
     if (orderServer.exited) throw new Error(`order server exited (code ${orderServer.exitCode})`);
     const r = await measure(orderServer, true, round, meter("order", orderServer));
-    keepSamples(raw, "order", backend, r.samples);
+    keepSamples(raw, "order", backend, r.samples, round);
     return {
       echo: echoResult,
       order: {

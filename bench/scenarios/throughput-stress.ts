@@ -30,7 +30,7 @@ export async function throughputStress(ctx: RunContext, o: StressOptions): Promi
     await m.end(r.completed);
     const errors = { ...warm.errors };
     addErrors(errors, r.errors);
-    keepSamples(raw, v.key, backend, r.latencyNs);
+    keepSamples(raw, v.key, backend, r.latencyNs, round);
     return { stress: { round, throughput: r.throughput, errors, extra: { completed: r.completed } } };
   });
   finish(ctx, [v], acct, raw);
