@@ -15,7 +15,7 @@ try {
 }
 const net = await import("../ffi/net.ts");
 const { BACKENDS, BACKEND_NAMES, servesMode } = await import("./server/backends.ts");
-const { ServerProcess } = await import("./lib/server-process.ts");
+const { ServerProcess, RemoteServer } = await import("./lib/server-process.ts");
 const { machineContext } = await import("./lib/machine.ts");
 const { renderTerminalReport, renderMarkdownReport } = await import("./lib/report.ts");
 const { SCHEMA } = await import("./lib/results.ts");
@@ -31,7 +31,7 @@ const { connectionReuse, REUSE_DEFAULTS, REUSE_QUICK } = await import("./scenari
 const { latencyUnderLoad, LOAD_DEFAULTS, LOAD_QUICK } = await import("./scenarios/latency-under-load.ts");
 const { requestOverhead, OVERHEAD_DEFAULTS, OVERHEAD_QUICK } = await import("./scenarios/request-overhead.ts");
 const { throughputStress, STRESS_DEFAULTS, STRESS_QUICK } = await import("./scenarios/throughput-stress.ts");
-import type { BenchResults, BackendInfoResult, ScenarioResult as ScenarioResultT } from "./lib/results.ts";
+import type { BenchResults, BackendInfoResult, PlacementRun, ScenarioResult as ScenarioResultT } from "./lib/results.ts";
 import type { RawSamples } from "./scenarios/common.ts";
 import type { MicroResults as MicroResultsT } from "./micro/index.ts";
 
@@ -43,10 +43,9 @@ const SCENARIO_NAMES: Record<number, string> = {
   5: "Request-response overhead",
   6: "Throughput stress",
 };
-const rawSamples: { s1: RawSamples; s4: RawSamples } = { s1: new Map(), s4: new Map() };
-let results_micro: MicroResultsT | undefined;
+
 import type { Placement } from "./lib/machine.ts";
-import type { ServerProcess as ServerProcessT } from "./lib/server-process.ts";
+import type { ServerHandle, ServerProcess as ServerProcessT } from "./lib/server-process.ts";
 
 const SPECS: Record<string, FlagSpec> = {
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (about a minute)" },
@@ -55,7 +54,7 @@ const SPECS: Record<string, FlagSpec> = {
   candidate: { type: "string", help: "the gate's candidate", choices: BACKEND_NAMES, default: "uring", placeholder: "NAME" },
   "gate-pairs": { type: "list", help: "more gates, as baseline:candidate pairs (the first gate, --baseline:--candidate, is the headline)", placeholder: "a:b,c:d" },
   scenarios: { type: "list", help: "scenarios to run", choices: ["1", "2", "3", "4", "5", "6"], default: ["1", "2", "3", "4", "5", "6"], placeholder: "1,4,..." },
-  placement: { type: "string", help: "CPU placement of server and client", choices: ["cross", "same", "off"], default: "cross" },
+  placement: { type: "string", help: "CPU placement of server and client (both: cross, then same, a gate for each)", choices: ["cross", "same", "both", "off"], default: "cross" },
   "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N" },
   "client-cpu": { type: "int", help: "CPU for the client (cross)", default: 1, min: 0, placeholder: "N" },
   rounds: { type: "int", help: "rounds; each visits every backend once (default 5, --quick 3)", min: 1, max: 1000, placeholder: "N" },
@@ -74,6 +73,9 @@ const SPECS: Record<string, FlagSpec> = {
   markdown: { type: "string", help: "write the report as markdown here", placeholder: "FILE" },
   "update-guide": { type: "string", help: "put the markdown report between <!-- iouring-bench:begin/end --> in FILE (appended when absent)", placeholder: "FILE" },
   svg: { type: "string", help: "also write the latency distribution plot here (one is always written under results/)", placeholder: "FILE" },
+  target: { type: "string", help: "measure a server already running on another host (bun run serve there); no local servers", placeholder: "HOST:PORT" },
+  "backend-label": { type: "string", help: "name of the --target server in the report (e.g. the backend it runs)", placeholder: "NAME" },
+  corrupt: { type: "string", help: "fault injection, to test the harness: BACKEND:N flips one answer byte in about every N", placeholder: "B:N" },
 };
 
 const cmd = "bun run bench";
@@ -82,85 +84,173 @@ const usage = (msg: string): never => {
   process.stderr.write(`bench: ${msg}\n`);
   process.exit(2);
 };
+const log = (m: string) => process.stderr.write(`${m}\n`);
 
+// ---- flags ---------------------------------------------------------------
 const quick = Boolean(args.quick);
+const seed = args.seed as number;
 const sizes = (args.sizes as string[]).map((s) => {
   const n = Number(s);
   if (!Number.isInteger(n) || n < 0 || n > 1 << 20) usage(`--sizes: '${s}' is not a payload size in bytes (0 to 1048576)`);
   return n;
 });
-const requested = args.backends as string[];
-const baseline = args.baseline as string;
+
+// A remote target replaces the local servers: one backend, measured from outside only.
+let target: { host: string; port: number; label: string } | undefined;
+if (args.target !== undefined) {
+  const m = (args.target as string).match(/^\[?([^\]]+?)\]?:(\d+)$/);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535)) usage(`--target '${args.target}' is not HOST:PORT with a port from 1 to 65535`);
+  target = { host: m![1], port, label: (args["backend-label"] as string | undefined) ?? "remote" };
+} else if (args["backend-label"] !== undefined) usage("--backend-label names a --target server; add --target HOST:PORT");
+
+const requested = target ? [target.label] : (args.backends as string[]);
+const baseline = target ? target.label : (args.baseline as string);
 const candidate = args.candidate as string;
-if (!requested.includes(baseline)) usage(`--baseline ${baseline} is not among --backends ${requested.join(",")}`);
+if (!target && !requested.includes(baseline)) usage(`--baseline ${baseline} is not among --backends ${requested.join(",")}`);
 const gatePairs: [string, string][] = [[baseline, candidate]];
 for (const p of (args["gate-pairs"] as string[] | undefined) ?? []) {
   const [a, b, ...rest] = p.split(":");
   if (!a || !b || rest.length || !BACKEND_NAMES.includes(a) || !BACKEND_NAMES.includes(b)) usage(`--gate-pairs: '${p}' is not baseline:candidate with known backends (${BACKEND_NAMES.join(", ")})`);
   if (!gatePairs.some(([x, y]) => x === a && y === b)) gatePairs.push([a, b]);
 }
-
-// Placement: the server process is pinned with taskset, the client's JS thread with sched_setaffinity.
-const ncpu = cpus().length;
+const corrupt = new Map<string, number>();
+if (args.corrupt !== undefined) {
+  const [b, n] = (args.corrupt as string).split(":");
+  if (!BACKEND_NAMES.includes(b) || !(Number(n) >= 1)) usage(`--corrupt '${args.corrupt}' is not BACKEND:N (N >= 1)`);
+  corrupt.set(b, Number(n));
+}
+const wanted = new Set(args.scenarios as string[]);
 const warnings: string[] = [];
-let placement: Placement;
-const mode = args.placement as Placement["mode"];
+if (target && wanted.has("5")) {
+  wanted.delete("5");
+  warnings.push("Scenario 5 skipped: it needs the server's own processing time and an order-mode server, which a --target run cannot see.");
+}
+
+// ---- placement: server process pinned with taskset, the client's JS thread with sched_setaffinity ----
+const ncpu = cpus().length;
 const serverCpu = args["server-cpu"] as number;
 const clientCpu = args["client-cpu"] as number;
 if (serverCpu >= ncpu || clientCpu >= ncpu) usage(`--server-cpu/--client-cpu must be below ${ncpu} (this machine's CPU count)`);
-if (mode === "cross" && ncpu < 2) {
-  placement = { mode: "same", serverCpu, clientCpu: serverCpu, note: "cross requested but only one CPU" };
-  warnings.push("Only one CPU: cross-core placement is impossible, ran same-core instead.");
-} else if (mode === "cross") {
-  if (serverCpu === clientCpu) usage("--placement cross needs different --server-cpu and --client-cpu");
-  placement = { mode, serverCpu, clientCpu };
-} else if (mode === "same") placement = { mode, serverCpu, clientCpu: serverCpu };
-else placement = { mode: "off", serverCpu: null, clientCpu: null };
-
-const log = (m: string) => process.stderr.write(`${m}\n`);
-const context = machineContext(placement, process.argv.slice(2));
-const seed = args.seed as number;
+const mode = args.placement as Placement["mode"] | "both";
+if ((mode === "cross" || mode === "both") && ncpu >= 2 && serverCpu === clientCpu) usage(`--placement ${mode} needs different --server-cpu and --client-cpu`);
+const cross = (): Placement => {
+  if (ncpu < 2) {
+    warnings.push("Only one CPU: cross-core placement is impossible, ran same-core instead.");
+    return { mode: "same", serverCpu, clientCpu: serverCpu, note: "cross requested but only one CPU" };
+  }
+  return { mode: "cross", serverCpu, clientCpu };
+};
+const same = (): Placement => ({ mode: "same", serverCpu, clientCpu: serverCpu });
+const placements: Placement[] =
+  mode === "both" ? (ncpu < 2 ? [same()] : [cross(), same()]) : mode === "cross" ? [cross()] : mode === "same" ? [same()] : [{ mode: "off", serverCpu: null, clientCpu: null }];
+if (target) for (const p of placements) p.serverCpu = null;
+const context = machineContext(placements[0], process.argv.slice(2));
+if (target) context.target = target;
 const rounds = (args.rounds as number | undefined) ?? (quick ? 3 : 5);
 if (rounds < 3) warnings.push(`Only ${rounds} round(s): confidence intervals need at least 3; re-run with --rounds 5 or more.`);
 
-// Which backends can run here.
-const backendInfo: BackendInfoResult[] = requested.map((name) => {
-  const b = BACKENDS[name];
-  const a = b.availability();
-  return { name, description: b.description, available: a.available, reason: a.reason, hint: a.hint };
-});
+// ---- which backends can run here ------------------------------------------
+const backendInfo: BackendInfoResult[] = target
+  ? [{ name: target.label, description: `remote server at ${target.host}:${target.port} (started there with bun run serve)`, available: true }]
+  : requested.map((name) => {
+      const b = BACKENDS[name];
+      const a = b.availability();
+      return { name, description: b.description, available: a.available, reason: a.reason, hint: a.hint };
+    });
 for (const b of backendInfo) if (!b.available) warnings.push(`Backend ${b.name} skipped: ${b.reason}. ${b.hint}`);
 const runnable = backendInfo.filter((b) => b.available).map((b) => b.name);
 if (runnable.length === 0) usage("no requested backend can run here (see the reasons above)");
-if (!runnable.includes(baseline)) warnings.push(`Baseline ${baseline} is unavailable: no ratios are given.`);
+if (!target && !runnable.includes(baseline)) warnings.push(`Baseline ${baseline} is unavailable: no ratios are given.`);
+for (const [b, n] of corrupt) warnings.push(`Fault injection: ${b} flips one answer byte in about every ${n} (--corrupt). Its figures are not real.`);
 
-log(`iouring-bench: ${runnable.join(", ")} × scenarios ${(args.scenarios as string[]).join(",")}, ${rounds} rounds, placement ${placement.mode}`);
+log(`iouring-bench: ${runnable.join(", ")} × scenarios ${[...wanted].join(",")}, ${rounds} rounds, placement ${placements.map((p) => p.mode).join(" then ")}`);
 
-// Micro-benchmarks first: before any thread is pinned and while no server runs.
-if (args.micro !== "off") {
+// ---- micro-benchmarks first: before any thread is pinned and while no server runs ----
+let micro: MicroResultsT | undefined;
+if (args.micro !== "off" && !target) {
   try {
     log("micro-benchmarks (bun:ffi, epoll_wait, read, write, io_uring nop, JSON, matching)");
-    results_micro = await runMicro({ quick, log: () => {} });
+    micro = await runMicro({ quick, log: () => {} });
   } catch (e) {
     warnings.push(`Micro-benchmarks failed: ${(e as Error).message}. The claims table lacks their rows.`);
   }
 }
 
-const servers = new Map<string, ServerProcessT>();
+// ---- servers and scenarios -------------------------------------------------
+const servers = new Map<string, ServerHandle>();
+const local = new Map<string, ServerProcessT>();
+const rawByPlacement = new Map<string, { s1: RawSamples; s4: RawSamples }>();
 let exitCode = 0;
 const results: BenchResults = {
   schema: SCHEMA,
   context,
-  config: { quick, rounds, seed, sizes, scenarios: args.scenarios, window: args.window, connections: args.connections, rate: args.rate ?? null, backends: requested, baseline, client: args.client, placement: placement.mode },
+  config: {
+    quick,
+    rounds,
+    seed,
+    sizes,
+    scenarios: [...wanted],
+    window: args.window,
+    connections: args.connections,
+    rate: args.rate ?? null,
+    backends: requested,
+    baseline,
+    candidate,
+    client: args.client,
+    placement: mode,
+    syscalls: args.syscalls,
+  },
   backends: backendInfo,
   baseline,
   scenarios: [],
   warnings,
 };
-try {
-  for (const name of runnable) {
+const runs: PlacementRun[] = [];
+const serverCpuOf = (p: Placement) => p.serverCpu ?? undefined;
+
+async function runScenarios(placement: Placement, raw: { s1: RawSamples; s4: RawSamples }): Promise<ScenarioResultT[]> {
+  const out: ScenarioResultT[] = [];
+  const spawnServer = async (backend: string, mode: string) => {
+    const b = BACKENDS[backend];
+    if (!servesMode(b, mode)) throw new Error(`${backend} serves ${b.modes!.join(", ")} only`);
+    return ServerProcess.start({ backend, mode, host: args.host as string, cpu: serverCpuOf(placement), command: b.external?.() });
+  };
+  const countSyscalls = !target && (args.syscalls === "on" || (args.syscalls === "auto" && !quick));
+  const ctx = { backends: [...servers.keys()], servers, baseline, rounds, quick, seed, host: args.host as string, client: args.client as "ts" | "c", log, spawnServer, countSyscalls };
+  const run = async (id: number, f: () => Promise<ScenarioResultT>) => {
+    if (!wanted.has(String(id))) return;
+    const t0 = performance.now();
     try {
-      servers.set(name, await ServerProcess.start({ backend: name, host: args.host as string, cpu: placement.serverCpu ?? undefined, command: BACKENDS[name].external?.() }));
+      out.push(await f());
+    } catch (e) {
+      out.push({ id, name: SCENARIO_NAMES[id], status: "failed", note: (e as Error).message, variants: [] });
+      warnings.push(`Scenario ${id} (${placement.mode}) failed: ${(e as Error).message}`);
+    }
+    log(`scenario ${id} (${placement.mode}): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+  await run(1, () => {
+    const o = { ...(quick ? PING_PONG_QUICK : PING_PONG_DEFAULTS), sizes };
+    if (args.iterations !== undefined) o.iterations = args.iterations as number;
+    if (args.warmup !== undefined) o.warmup = args.warmup as number;
+    return pingPongLatency(ctx, o, raw.s1);
+  });
+  await run(2, () => persistentThroughput(ctx, { ...(quick ? PERSISTENT_QUICK : PERSISTENT_DEFAULTS), window: args.window as number }));
+  await run(3, () => connectionReuse(ctx, quick ? REUSE_QUICK : REUSE_DEFAULTS));
+  await run(4, () => latencyUnderLoad(ctx, { ...(quick ? LOAD_QUICK : LOAD_DEFAULTS), connections: args.connections as number, rate: args.rate as number | undefined }, raw.s4));
+  await run(5, () => requestOverhead(ctx, quick ? OVERHEAD_QUICK : OVERHEAD_DEFAULTS));
+  await run(6, () => throughputStress(ctx, quick ? STRESS_QUICK : STRESS_DEFAULTS));
+  return out;
+}
+
+try {
+  if (target) servers.set(target.label, new RemoteServer(target.label, target.host, target.port));
+  for (const name of target ? [] : runnable) {
+    try {
+      const extraArgs = corrupt.has(name) ? ["--corrupt-every", String(corrupt.get(name))] : [];
+      const s = await ServerProcess.start({ backend: name, host: args.host as string, cpu: serverCpuOf(placements[0]), command: BACKENDS[name].external?.(), extraArgs });
+      servers.set(name, s);
+      local.set(name, s);
     } catch (e) {
       const info = backendInfo.find((b) => b.name === name)!;
       info.available = false;
@@ -169,74 +259,58 @@ try {
       warnings.push(`Backend ${name} skipped: ${info.reason}`);
     }
   }
-  const started = runnable.filter((n) => servers.has(n));
-  if (started.length === 0) throw new Error("no server started");
-  if (placement.clientCpu !== null) net.pinThisThread(placement.clientCpu);
-
-  const spawnServer = async (backend: string, mode: string) => {
-    const b = BACKENDS[backend];
-    if (!servesMode(b, mode)) throw new Error(`${backend} serves ${b.modes!.join(", ")} only`);
-    return ServerProcess.start({ backend, mode, host: args.host as string, cpu: placement.serverCpu ?? undefined, command: b.external?.() });
-  };
-  const countSyscalls = args.syscalls === "on" || (args.syscalls === "auto" && !quick);
-  const ctx = { backends: started, servers, baseline, rounds, quick, seed, host: args.host as string, client: args.client as "ts" | "c", log, spawnServer, countSyscalls };
-  const wanted = new Set(args.scenarios as string[]);
-  const run = async (id: number, f: () => Promise<ScenarioResultT>) => {
-    if (!wanted.has(String(id))) return;
-    const t0 = performance.now();
-    try {
-      results.scenarios.push(await f());
-    } catch (e) {
-      results.scenarios.push({ id, name: SCENARIO_NAMES[id], status: "failed", note: (e as Error).message, variants: [] });
-      warnings.push(`Scenario ${id} failed: ${(e as Error).message}`);
-    }
-    log(`scenario ${id}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  };
-  await run(1, () => {
-    const o = { ...(quick ? PING_PONG_QUICK : PING_PONG_DEFAULTS), sizes };
-    if (args.iterations !== undefined) o.iterations = args.iterations as number;
-    if (args.warmup !== undefined) o.warmup = args.warmup as number;
-    return pingPongLatency(ctx, o, rawSamples.s1);
-  });
-  await run(2, () => persistentThroughput(ctx, { ...(quick ? PERSISTENT_QUICK : PERSISTENT_DEFAULTS), window: args.window as number }));
-  await run(3, () => connectionReuse(ctx, quick ? REUSE_QUICK : REUSE_DEFAULTS));
-  await run(4, () => latencyUnderLoad(ctx, { ...(quick ? LOAD_QUICK : LOAD_DEFAULTS), connections: args.connections as number, rate: args.rate as number | undefined }, rawSamples.s4));
-  await run(5, () => requestOverhead(ctx, quick ? OVERHEAD_QUICK : OVERHEAD_DEFAULTS));
-  await run(6, () => throughputStress(ctx, quick ? STRESS_QUICK : STRESS_DEFAULTS));
+  if (servers.size === 0) throw new Error("no server started");
+  for (const placement of placements) {
+    if (placement.clientCpu !== null) net.pinThisThread(placement.clientCpu);
+    const raw = { s1: new Map(), s4: new Map() };
+    rawByPlacement.set(placement.mode, raw);
+    runs.push({ placement, scenarios: await runScenarios(placement, raw) });
+  }
 } catch (e) {
   warnings.push(`The run stopped early: ${(e as Error).message}`);
   exitCode = 1;
 } finally {
-  for (const [name, s] of servers) {
+  for (const [name, s] of local) {
     const r = await s.stop();
     const info = backendInfo.find((b) => b.name === name)!;
     if (r.summary) info.serverSummary = r.summary;
     if (r.killed || r.exitCode !== 0) warnings.push(`Server ${name} did not stop cleanly (exit ${r.exitCode}${r.killed ? ", killed" : ""}).`);
   }
 }
-for (const s of results.scenarios)
-  for (const v of s.variants)
-    for (const b of v.backends)
-      if (b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)
-        warnings.push(`Scenario ${s.id} ${v.key}: ${b.backend} had errors; its figures are not comparable. Check the server log with \`bun run serve --backend ${b.backend}\`.`);
-      else if (b.failure) warnings.push(`Scenario ${s.id} ${v.key}: ${b.backend} not measured: ${b.failure}.`);
 
-for (const s of results.scenarios.filter((x) => x.id === 4))
-  for (const b of s.variants[0]?.backends ?? []) {
-    const lag = b.extra?.client_lag_p99_us;
-    const p99 = b.pooled?.p99;
-    if (lag !== undefined && p99 !== undefined && lag > 0.5 * p99)
-      warnings.push(`Scenario 4 ${b.backend}: the client itself sent late (lag p99 ${lag.toFixed(0)} µs against a p99 of ${p99.toFixed(0)} µs); the tail is partly the client's. Lower --rate or give the client an idle CPU.`);
-  }
+// ---- warnings, claims, gates -------------------------------------------------
+for (const run of runs) {
+  const where = runs.length > 1 ? ` (${run.placement.mode})` : "";
+  for (const s of run.scenarios)
+    for (const v of s.variants)
+      for (const b of v.backends)
+        if (b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)
+          warnings.push(`Scenario ${s.id}${where} ${v.key}: ${b.backend} had errors; its figures are not comparable. Check the server log with \`bun run serve --backend ${b.backend}\`.`);
+        else if (b.failure) warnings.push(`Scenario ${s.id}${where} ${v.key}: ${b.backend} not measured: ${b.failure}.`);
+  for (const s of run.scenarios.filter((x) => x.id === 4))
+    for (const b of s.variants[0]?.backends ?? []) {
+      const lag = b.extra?.client_lag_p99_us;
+      const p99 = b.pooled?.p99;
+      if (lag !== undefined && p99 !== undefined && lag > 0.5 * p99)
+        warnings.push(`Scenario 4${where} ${b.backend}: the client itself sent late (lag p99 ${lag.toFixed(0)} µs against a p99 of ${p99.toFixed(0)} µs); the tail is partly the client's. Lower --rate or give the client an idle CPU.`);
+    }
+}
 
-results.micro = results_micro;
+results.scenarios = runs[0]?.scenarios ?? [];
+results.micro = micro;
 const s1Costs = results.scenarios.find((s) => s.id === 1)?.variants.find((v) => v.key === "100B")?.backends ?? [];
 const syscallsPerRequest = Object.fromEntries(s1Costs.filter((b) => b.costs?.syscalls != null).map((b) => [b.backend, b.costs!.syscalls as number]));
-results.claims = claimsTable({ micro: results_micro, scenario5: scenario5Share(results, baseline), syscallsPerRequest });
-const gates = evaluateGatePairs(results, gatePairs, seed);
-results.gate = gates[0];
-if (gates.length > 1) results.gates = gates;
+results.claims = claimsTable({ micro, scenario5: scenario5Share(results, baseline), syscallsPerRequest });
+for (const run of runs) {
+  const gates = evaluateGatePairs({ ...results, scenarios: run.scenarios }, gatePairs, seed);
+  run.gate = gates[0];
+  if (gates.length > 1) run.gates = gates;
+}
+results.gate = runs[0]?.gate;
+results.gates = runs[0]?.gates;
+if (runs.length > 1) results.placements = runs;
 
+// ---- output: terminal, JSON (the source of truth), markdown, guide, SVG ----
 console.log(renderTerminalReport(results));
 const stamp = context.date.replace(/[:.]/g, "-");
 const resultsDir = join(ROOT, "results");
@@ -257,19 +331,20 @@ if (args["update-guide"]) {
     exitCode = 1;
   }
 }
-// The latency distributions of scenario 1 (100 bytes) and 4, on a percentile axis that stretches the tail.
+// Latency distributions of scenario 1 (100 bytes) and 4, on a percentile axis that stretches the tail.
 const panel = (title: string, raw: RawSamples, key: string) => ({
   title,
   lines: [...(raw.get(key) ?? new Map<string, Float64Array[]>())].map(([backend, parts]) => ({ backend, samplesUs: concatSamples(parts).map((x) => x * 1e-3) })),
 });
 const s1Key = sizes.includes(100) ? "100B" : `${sizes[0]}B`;
 const series = [];
-if (rawSamples.s1.has(s1Key)) series.push(panel(`Scenario 1: ping-pong latency, ${s1Key} (${placement.mode})`, rawSamples.s1, s1Key));
-if (rawSamples.s4.has("open-loop")) series.push(panel(`Scenario 4: open-loop latency from intended send time (${placement.mode})`, rawSamples.s4, "open-loop"));
-const svgPath = join(resultsDir, `bench-${stamp}.svg`);
+for (const [where, raw] of rawByPlacement) {
+  if (raw.s1.has(s1Key)) series.push(panel(`Scenario 1: ping-pong latency, ${s1Key} (${where})`, raw.s1, s1Key));
+  if (raw.s4.has("open-loop")) series.push(panel(`Scenario 4: open-loop latency from intended send time (${where})`, raw.s4, "open-loop"));
+}
 if (series.length) {
   const svg = latencyDistributionSvg(series);
-  writeFileSync(svgPath, svg);
+  writeFileSync(join(resultsDir, `bench-${stamp}.svg`), svg);
   if (args.svg) writeFileSync(args.svg as string, svg);
 }
 log(`\nresults: ${jsonPath} (+ .md${series.length ? ", .svg" : ""})${[args.json, args.markdown, args["update-guide"], args.svg].filter(Boolean).map((f) => `, ${f}`).join("")}`);

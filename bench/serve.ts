@@ -11,7 +11,7 @@ ensureBuilt();
 const { SysError } = await import("../ffi/errno.ts");
 const { BACKENDS, BACKEND_NAMES } = await import("./server/backends.ts");
 const { defaultConfig, summaryLine } = await import("./server/core.ts");
-const { handlerFor, MODES } = await import("./server/modes.ts");
+const { corrupting, handlerFor, MODES } = await import("./server/modes.ts");
 const net = await import("../ffi/net.ts");
 
 const SPECS: Record<string, FlagSpec> = {
@@ -22,6 +22,7 @@ const SPECS: Record<string, FlagSpec> = {
   cpu: { type: "int", help: "pin the event loop thread to this CPU", min: 0, placeholder: "N" },
   "max-frame": { type: "int", help: "largest payload accepted, bytes; larger closes the connection", default: DEFAULT_MAX_FRAME, min: 0, max: 1 << 30 },
   "max-pending": { type: "int", help: "unsent bytes held per connection before it is closed", min: 1024 },
+  "corrupt-every": { type: "int", help: "fault injection: flip one answer byte in about every N bytes (tests the harness)", min: 1, placeholder: "N" },
   buffers: { type: "int", help: "uring-multishot: provided buffers of 16 KiB (a power of two)", min: 1, max: 32768, placeholder: "N" },
   "sqpoll-idle": { type: "int", help: "uring-sqpoll: ms the kernel thread polls before sleeping", min: 0, max: 60000, placeholder: "MS" },
 };
@@ -58,7 +59,7 @@ const cfg = defaultConfig({
   host: args.host as string,
   port: args.port as number,
   maxFrame,
-  handler: handlerFor(args.mode as string),
+  handler: args["corrupt-every"] ? corrupting(handlerFor(args.mode as string), args["corrupt-every"] as number) : handlerFor(args.mode as string),
   ...(args["max-pending"] ? { maxPendingBytes: args["max-pending"] as number } : { maxPendingBytes: 4 * maxFrame + 64 * 1024 }),
   ...(args["sqpoll-idle"] !== undefined ? { sqpollIdleMs: args["sqpoll-idle"] as number } : {}),
   ...(args.buffers !== undefined ? { providedBuffers: args.buffers as number } : {}),

@@ -25,6 +25,8 @@ export interface MachineContext {
   ioUringDisabledSysctl: string;
   gitCommit: string;
   placement: Placement;
+  /** Set for --target runs: the remote server that was measured. */
+  target?: { host: string; port: number; label: string };
   argv: string[];
 }
 
@@ -77,6 +79,7 @@ export function contextLines(c: MachineContext): string[] {
     `kernel    Linux ${c.kernel} (kernel.io_uring_disabled=${c.ioUringDisabledSysctl})`,
     `runtime   Bun ${c.bun}, liburing ${c.liburing}, iouring-bench ${c.gitCommit}`,
     `placement ${placementText(c.placement)}`,
+    ...(c.target ? [`target    ${c.target.label} at ${c.target.host}:${c.target.port} (remote; server-side costs not available)`] : []),
     `date      ${c.date}`,
   ];
 }

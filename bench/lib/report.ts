@@ -2,7 +2,7 @@
 import { errorCount } from "./client.ts";
 import { microTable } from "../micro/index.ts";
 import { claimsToTable } from "./claims.ts";
-import { contextLines } from "./machine.ts";
+import { contextLines, placementText } from "./machine.ts";
 import type { BenchResults, BackendResult, Criterion, Gate, ScenarioResult, VariantResult } from "./results.ts";
 import { median } from "./stats.ts";
 import { renderMarkdown, renderTerminal, type Table } from "./table.ts";
@@ -412,10 +412,10 @@ function gatesInOrder(r: BenchResults): Gate[] {
   return [...others, r.gate];
 }
 
-function costTables(r: BenchResults): Table[] {
+function costTables(r: BenchResults, withMicroAndClaims = true): Table[] {
   const out = r.scenarios.map(costsTable).filter((t): t is Table => t !== undefined);
-  if (r.micro) out.push(microTable(r.micro));
-  if (r.claims?.length) out.push(claimsToTable(r.claims));
+  if (withMicroAndClaims && r.micro) out.push(microTable(r.micro));
+  if (withMicroAndClaims && r.claims?.length) out.push(claimsToTable(r.claims));
   return out;
 }
 
@@ -429,18 +429,63 @@ function backendLines(r: BenchResults): string[] {
   return r.backends.map((b) => `  ${b.name.padEnd(8)} ${b.available ? b.description : `UNAVAILABLE: ${b.reason}. Hint: ${b.hint}`}`);
 }
 
+/** Each placement's results as a BenchResults view (one element without --placement both). */
+function placementViews(r: BenchResults): { title?: string; view: BenchResults }[] {
+  if (!r.placements || r.placements.length < 2) return [{ view: r }];
+  return r.placements.map((p) => ({
+    title: `Placement: ${placementText(p.placement)}`,
+    view: { ...r, scenarios: p.scenarios, gate: p.gate, gates: p.gates, context: { ...r.context, placement: p.placement }, placements: undefined },
+  }));
+}
+
+/** Scenario 1 p50 per backend and size under each placement: how much the cross-core wake-up costs here. */
+export function placementEffectTable(r: BenchResults): Table | undefined {
+  if (!r.placements || r.placements.length < 2) return undefined;
+  const [a, b] = r.placements;
+  const s1a = a.scenarios.find((s) => s.id === 1), s1b = b.scenarios.find((s) => s.id === 1);
+  if (!s1a || !s1b) return undefined;
+  const rows: string[][] = [];
+  for (const va of s1a.variants) {
+    const vb = s1b.variants.find((v) => v.key === va.key);
+    for (const ba of va.backends) {
+      const bb = vb?.backends.find((x) => x.backend === ba.backend);
+      const pa = ba.pooled?.p50, pb = bb?.pooled?.p50;
+      rows.push([va.key, ba.backend, fmtNum(pa), fmtNum(pb), pa && pb ? (pa / pb).toFixed(2) : "n/a"]);
+    }
+  }
+  return {
+    title: `Placement effect: scenario 1 p50, ${a.placement.mode} against ${b.placement.mode} (µs)`,
+    columns: [{ name: "size", align: "left" }, { name: "backend", align: "left" }, { name: a.placement.mode }, { name: b.placement.mode }, { name: `${a.placement.mode} / ${b.placement.mode}` }],
+    rows,
+    notes: ["On virtual machines a wake-up across cores can cost more than the rest of the round trip; compare the verdicts of both placements before concluding."],
+  };
+}
+
 export function renderTerminalReport(r: BenchResults): string {
   const parts = [contextLines(r.context).join("\n"), ["backends", ...backendLines(r)].join("\n")];
-  for (const t of scenarioTables(r)) parts.push(renderTerminal(t));
-  const status = scenarioStatusLines(r);
-  if (status.length) parts.push(status.join("\n"));
+  const views = placementViews(r);
+  for (const { title, view } of views) {
+    if (title) parts.push(`=== ${title} ===`);
+    for (const t of scenarioTables(view)) parts.push(renderTerminal(t));
+    const status = scenarioStatusLines(view);
+    if (status.length) parts.push(status.join("\n"));
+    for (const t of costTables(view, view === views[views.length - 1].view)) parts.push(renderTerminal(t));
+  }
+  const effect = placementEffectTable(r);
+  if (effect) parts.push(renderTerminal(effect));
   if (r.warnings.length) parts.push(["warnings:", ...r.warnings.map((w) => `  - ${w}`)].join("\n"));
-  for (const t of costTables(r)) parts.push(renderTerminal(t));
-  for (const g of gatesInOrder(r)) {
-    for (const t of gateTables(g, g === r.gate)) parts.push(renderTerminal(t));
-    parts.push(verdictText(g));
+  // Every placement's gates; the headline (first placement, first pair) comes last.
+  for (const { title, view } of [...views].reverse()) {
+    for (const g of gatesInOrder(view)) {
+      for (const t of gateTables(g, g === view.gate)) parts.push(renderTerminal(withPlacement(t, title)));
+      parts.push(title ? `${verdictText(g)} [${view.context.placement.mode}]` : verdictText(g));
+    }
   }
   return parts.join("\n\n");
+}
+
+function withPlacement(t: Table, title?: string): Table {
+  return title ? { ...t, title: `${t.title} [${title.replace(/^Placement: /, "")}]` } : t;
 }
 
 /** The gate as markdown: Phase 0 table, gate table and verdict. */
@@ -460,11 +505,23 @@ export function renderMarkdownReport(r: BenchResults): string {
       return `| ${k} | ${rest.join(" ").replace(/\|/g, "\\|")} |`;
     }),
   ].join("\n");
-  const tables = scenarioTables(r).map((t) => renderMarkdown(t));
-  const status = scenarioStatusLines(r);
-  const statusMd = status.length ? status.map((l) => `- ${l}`).join("\n") : "";
+  const views = placementViews(r);
+  const sections: string[] = [];
+  for (const { title, view } of views) {
+    if (title) sections.push(`#### ${title}`);
+    sections.push(...scenarioTables(view).map((t) => renderMarkdown(t)));
+    const status = scenarioStatusLines(view);
+    if (status.length) sections.push(status.map((l) => `- ${l}`).join("\n"));
+    sections.push(...costTables(view, view === views[views.length - 1].view).map((t) => renderMarkdown(t)));
+  }
+  const effect = placementEffectTable(r);
+  if (effect) sections.push(renderMarkdown(effect));
   const warn = r.warnings.length ? ["#### Warnings", "", ...r.warnings.map((w) => `- ${w}`)].join("\n") : "";
-  const costs = costTables(r).map((t) => renderMarkdown(t));
-  const gates = gatesInOrder(r).map((g) => renderGateMarkdown(g, g === r.gate));
-  return [parts, ...tables, ...costs, statusMd, warn, ...gates].filter(Boolean).join("\n\n") + "\n";
+  const gates: string[] = [];
+  for (const { title, view } of [...views].reverse())
+    for (const g of gatesInOrder(view)) {
+      gates.push(...gateTables(g, g === view.gate).map((t) => renderMarkdown(withPlacement(t, title))));
+      gates.push(`**Verdict (${g.candidate} vs ${g.baseline}${title ? `, ${view.context.placement.mode}` : ""}): ${g.verdict}.** ${g.reason}`);
+    }
+  return [parts, ...sections, warn, ...gates].filter(Boolean).join("\n\n") + "\n";
 }

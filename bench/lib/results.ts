@@ -5,7 +5,7 @@ import type { CostSample, RequestCosts, ResourceSnapshot } from "./accounting.ts
 import type { MicroResults } from "../micro/index.ts";
 import type { ClaimRow } from "./claims.ts";
 import type { ClientErrors } from "./client.ts";
-import type { MachineContext } from "./machine.ts";
+import type { MachineContext, Placement } from "./machine.ts";
 import type { LatencySummary } from "./stats.ts";
 
 export const SCHEMA = "iouring-bench/1";
@@ -122,6 +122,14 @@ export interface Gate {
   phase0?: { backend: string; expected_pct: [number, number]; rows: Criterion[] };
 }
 
+/** One placement's scenarios and gates (with --placement both). */
+export interface PlacementRun {
+  placement: Placement;
+  scenarios: ScenarioResult[];
+  gate?: Gate;
+  gates?: Gate[];
+}
+
 export interface BenchResults {
   schema: string;
   context: MachineContext;
@@ -137,5 +145,7 @@ export interface BenchResults {
   claims?: ClaimRow[];
   /** Every gate evaluated when --gate-pairs asked for more than one, headline first. */
   gates?: Gate[];
+  /** With --placement both: every placement's run, the first being the one above. */
+  placements?: PlacementRun[];
   warnings: string[];
 }

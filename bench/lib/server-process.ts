@@ -91,7 +91,34 @@ export interface ServerSpawnOptions {
 
 export class ServerStartError extends Error {}
 
-export class ServerProcess {
+/** What scenarios need of a server, local or remote. */
+export interface ServerHandle {
+  readonly backend: string;
+  readonly host: string;
+  readonly port: number;
+  /** The server process's pid, or -1 for a remote server (no accounting possible). */
+  readonly pid: number;
+  readonly exited: boolean;
+  readonly exitCode: number | null;
+  stats(timeoutMs?: number): Promise<Record<string, number> | null>;
+}
+
+/** A server on another host (`bench --target HOST:PORT`): measured from outside only. */
+export class RemoteServer implements ServerHandle {
+  readonly pid = -1;
+  readonly exited = false;
+  readonly exitCode = null;
+  constructor(
+    readonly backend: string,
+    readonly host: string,
+    readonly port: number,
+  ) {}
+  async stats(): Promise<null> {
+    return null;
+  }
+}
+
+export class ServerProcess implements ServerHandle {
   readonly backend: string;
   readonly proc: ReturnType<typeof Bun.spawn>;
   readonly host: string;

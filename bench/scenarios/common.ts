@@ -2,11 +2,11 @@
 // in turn; a backend whose server died is marked failed and skipped from then
 // on; an exception in one measurement becomes an error in that round, not the
 // end of the run. Afterwards the rounds are pooled and compared to the baseline.
-import { PerfMeter, perRequest, ProcMeter, resourceSnapshot, type Meter, type ResourceSnapshot } from "../lib/accounting.ts";
+import { NO_METER, PerfMeter, perRequest, ProcMeter, resourceSnapshot, type Meter, type ResourceSnapshot } from "../lib/accounting.ts";
 import { noErrors } from "../lib/client.ts";
 import type { BackendResult, RoundResult, VariantResult } from "../lib/results.ts";
 import { compareToBaseline, sumErrors } from "../lib/rounds.ts";
-import type { ServerProcess } from "../lib/server-process.ts";
+import type { ServerHandle } from "../lib/server-process.ts";
 import { median, summarize } from "../lib/stats.ts";
 import type { RunContext } from "./context.ts";
 
@@ -55,11 +55,11 @@ export function concatSamples(parts: Float64Array[]): Float64Array {
 }
 
 /** Gives the Meter for a variant's measured interval (on `server`, default the backend's). */
-export type MeterFor = (variantKey: string, server?: ServerProcess) => Meter;
+export type MeterFor = (variantKey: string, server?: ServerHandle) => Meter;
 
 export type Measure = (
   backend: string,
-  server: ServerProcess,
+  server: ServerHandle,
   round: number,
   meter: MeterFor,
 ) => Promise<Record<string, RoundResult>> | Record<string, RoundResult>;
@@ -82,12 +82,12 @@ export async function runRounds(
   scenario: number,
   variants: VariantResult[],
   measure: Measure,
-  servers: Map<string, ServerProcess> = ctx.servers,
+  servers: Map<string, ServerHandle> = ctx.servers,
 ): Promise<RoundsAccounting> {
   const acct: RoundsAccounting = { syscalls: new Map(), resources: new Map() };
   for (const b of ctx.backends) {
     const s = servers.get(b);
-    acct.resources.set(b, { before: s ? resourceSnapshot(s.pid) : null, after: null });
+    acct.resources.set(b, { before: s && s.pid > 0 ? resourceSnapshot(s.pid) : null, after: null });
   }
   const failed = new Set<string>();
   for (let round = 1; round <= ctx.rounds; round++) {
@@ -104,6 +104,8 @@ export async function runRounds(
       try {
         const meters = new Map<string, ProcMeter>();
         const meterFor: MeterFor = (key, s = server) => {
+          // A remote server has no pid here: its costs cannot be read.
+          if (s.pid < 0) return NO_METER;
           const m = new ProcMeter(s.pid);
           meters.set(key, m);
           return m;
@@ -128,7 +130,7 @@ export async function runRounds(
   for (const b of ctx.backends) {
     const s = servers.get(b);
     const r = acct.resources.get(b)!;
-    if (!s || s.exited) continue;
+    if (!s || s.exited || s.pid < 0) continue;
     for (let i = 0; i < 50; i++) {
       r.after = resourceSnapshot(s.pid);
       if (!r.after || !r.before || r.after.fds <= r.before.fds) break;
@@ -138,7 +140,7 @@ export async function runRounds(
   if (ctx.countSyscalls) {
     for (const backend of ctx.backends) {
       const server = servers.get(backend);
-      if (!server || server.exited || failed.has(backend)) continue;
+      if (!server || server.exited || server.pid < 0 || failed.has(backend)) continue;
       const meters = new Map<string, PerfMeter>();
       const meterFor: MeterFor = (key, s = server) => {
         const m = new PerfMeter(s.pid);

@@ -1,10 +1,10 @@
 // What every scenario receives: the running servers, the rounds to make, and where to log.
-import type { ServerProcess } from "../lib/server-process.ts";
+import type { ServerHandle, ServerProcess } from "../lib/server-process.ts";
 
 export interface RunContext {
   /** Backends to measure, in the order each round visits them. */
   backends: string[];
-  servers: Map<string, ServerProcess>;
+  servers: Map<string, ServerHandle>;
   baseline: string;
   rounds: number;
   quick: boolean;

@@ -7,7 +7,7 @@ import { countError, errorCount, noErrors, PingPongClient, RT_MISMATCH } from ".
 import { checkOrderResponse, makeOrderPayload } from "../lib/order-client.ts";
 import type { RoundResult, ScenarioResult } from "../lib/results.ts";
 import type { Meter } from "../lib/accounting.ts";
-import type { ServerProcess } from "../lib/server-process.ts";
+import type { ServerHandle, ServerProcess } from "../lib/server-process.ts";
 import { summarize } from "../lib/stats.ts";
 import type { RunContext } from "./context.ts";
 import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
@@ -45,7 +45,7 @@ export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Prom
   }
   const samples = new Float64Array(o.requests);
   let idBase = 0;
-  const measure = async (server: ServerProcess, isOrder: boolean, round: number, m: Meter) => {
+  const measure = async (server: ServerHandle, isOrder: boolean, round: number, m: Meter) => {
     using client = new PingPongClient(server.host, server.port, 4096, o.timeoutMs);
     const errors = noErrors();
     const stride = o.warmup + o.requests;

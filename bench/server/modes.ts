@@ -63,3 +63,26 @@ export function handlerFor(mode: string): FrameHandler {
       throw new Error(`unknown mode ${mode}`);
   }
 }
+
+/**
+ * Fault injection for testing the harness itself: flips one bit of about one
+ * answer byte in `everyBytes`. A benchmark run against such a server must
+ * report mismatches and refuse to judge (INVALID), never a fast result.
+ */
+export function corrupting(inner: FrameHandler, everyBytes: number): FrameHandler {
+  let untilNext = everyBytes;
+  return {
+    handle(buf, off, len, out, stats) {
+      const start = out.len;
+      inner.handle(buf, off, len, out, stats);
+      const written = out.len - start;
+      // Only payload bytes are touched: a broken length prefix would desynchronise the stream instead.
+      while (untilNext <= written) {
+        const at = start + untilNext - 1;
+        if (written > HEADER_BYTES && at >= start + HEADER_BYTES) out.buf.bytes[at] ^= 0x01;
+        untilNext += everyBytes;
+      }
+      untilNext -= written;
+    },
+  };
+}
