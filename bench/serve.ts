@@ -46,6 +46,8 @@ if (backend.external) {
   for (const sig of ["SIGINT", "SIGTERM", "SIGUSR1"] as const) process.on(sig, () => child.kill(sig));
   process.exit(await child.exited);
 }
+// Started by bench (IOURING_BENCH_PARENT_DEATH=1): never outlive it, even if it is killed outright.
+if (process.env.IOURING_BENCH_PARENT_DEATH === "1" && net.terminateWithParent()) process.exit(0);
 if (args.cpu !== undefined) {
   try {
     net.pinThisThread(args.cpu as number);

@@ -151,16 +151,28 @@ int net_set_linger0(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0 ? -errno : 0;
 }
 
+/*
+ * EINTR is retried: the runtime's own signal handlers (SIGCHLD for child
+ * processes, SIGINT queued for JS) must not turn into failed round trips.
+ */
 long net_read(int fd, void *buf, long len)
 {
-	ssize_t n = read(fd, buf, (size_t)len);
+	ssize_t n;
+
+	do
+		n = read(fd, buf, (size_t)len);
+	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
 
 long net_write(int fd, const void *buf, long len)
 {
+	ssize_t n;
+
 	/* MSG_NOSIGNAL: a peer that went away is -EPIPE, not a dead benchmark. */
-	ssize_t n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+	do
+		n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
 
@@ -224,6 +236,20 @@ int net_pin_cpu(int cpu)
 int net_set_timerslack(long ns)
 {
 	return prctl(PR_SET_TIMERSLACK, (unsigned long)ns, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+/*
+ * Asks the kernel to send sig to this process when its parent exits, so a
+ * server never outlives a benchmark that was killed outright. Returns 1 when
+ * the parent is already gone (the caller should exit), 0 when armed.
+ */
+int net_set_parent_death_signal(int sig)
+{
+	pid_t parent = getppid();
+
+	if (prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0) < 0)
+		return -errno;
+	return getppid() != parent ? 1 : 0;
 }
 
 int net_current_cpu(void)

@@ -24,6 +24,7 @@ const { symbols: N } = dlopen(libPath("net"), {
   net_pin_cpu: { args: ["i32"], returns: "i32" },
   net_current_cpu: { args: [], returns: "i32" },
   net_set_timerslack: { args: [FFIType.i64_fast], returns: "i32" },
+  net_set_parent_death_signal: { args: ["i32"], returns: "i32" },
   net_now_ns: { args: [], returns: FFIType.i64_fast },
   net_noop: { args: ["i32"], returns: "i32" },
   net_pingpong_c: { args: ["i32", "ptr", FFIType.i64_fast, "ptr", FFIType.i64_fast, "i32", "ptr"], returns: FFIType.i64_fast },
@@ -89,6 +90,10 @@ export function pinThisThread(cpu: number): void {
 /** Timer slack of the calling thread, ns (1: wake timed waits when due). */
 export function setTimerSlack(ns: number): void {
   check("prctl PR_SET_TIMERSLACK", N.net_set_timerslack(ns));
+}
+/** SIGTERM (15) to this process when its parent exits; true if the parent is already gone. */
+export function terminateWithParent(sig = 15): boolean {
+  return check("prctl PR_SET_PDEATHSIG", N.net_set_parent_death_signal(sig)) === 1;
 }
 export function currentCpu(): number {
   return N.net_current_cpu();

@@ -143,7 +143,7 @@ export class ServerProcess implements ServerHandle {
       stdout: "pipe",
       stderr: "pipe",
       stdin: "ignore",
-      env: { ...process.env, ...(opts.env ?? {}) },
+      env: { ...process.env, IOURING_BENCH_PARENT_DEATH: "1", ...(opts.env ?? {}) },
     });
     this.proc = proc;
     this.#out = new LineReader(proc.stdout as ReadableStream<Uint8Array>);

@@ -122,6 +122,9 @@ export async function runRounds(
         ctx.log(`scenario ${scenario}: ${backend} round ${round}: ${(e as Error).message}`);
         for (const v of variants) v.backends[bi].rounds.push({ round, errors: { ...noErrors(), io: 1 } });
       }
+      // The measurements block the JS thread; between them, let queued signals
+      // (Ctrl-C) and child-exit events run.
+      await new Promise<void>((r) => setImmediate(r));
     }
     ctx.log(`scenario ${scenario}: round ${round}/${ctx.rounds} done`);
   }
