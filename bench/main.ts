@@ -49,10 +49,10 @@ import type { ServerHandle, ServerProcess as ServerProcessT } from "./lib/server
 
 const SPECS: Record<string, FlagSpec> = {
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (about a minute)" },
-  backends: { type: "list", help: "backends to compare", choices: BACKEND_NAMES, default: ["bun", "epoll", "uring"], placeholder: "a,b" },
+  backends: { type: "list", help: "backends to compare (all: every one; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b" },
   baseline: { type: "string", help: "backend the others are compared with, and the gate's baseline", choices: BACKEND_NAMES, default: "bun", placeholder: "NAME" },
   candidate: { type: "string", help: "the gate's candidate", choices: BACKEND_NAMES, default: "uring", placeholder: "NAME" },
-  "gate-pairs": { type: "list", help: "more gates, as baseline:candidate pairs (the first gate, --baseline:--candidate, is the headline)", placeholder: "a:b,c:d" },
+  "gate-pairs": { type: "list", help: "more gates as baseline:candidate pairs, after the headline --baseline:--candidate (default epoll:uring,tokio:c-uring where run)", placeholder: "a:b,c:d" },
   scenarios: { type: "list", help: "scenarios to run", choices: ["1", "2", "3", "4", "5", "6"], default: ["1", "2", "3", "4", "5", "6"], placeholder: "1,4,..." },
   placement: { type: "string", help: "CPU placement of server and client (both: cross, then same, a gate for each)", choices: ["cross", "same", "both", "off"], default: "cross" },
   "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N" },
@@ -104,12 +104,15 @@ if (args.target !== undefined) {
   target = { host: m![1], port, label: (args["backend-label"] as string | undefined) ?? "remote" };
 } else if (args["backend-label"] !== undefined) usage("--backend-label names a --target server; add --target HOST:PORT");
 
-const requested = target ? [target.label] : (args.backends as string[]);
+const listed = args.backends as string[];
+const requested = target ? [target.label] : listed.includes("all") ? BACKEND_NAMES : listed;
 const baseline = target ? target.label : (args.baseline as string);
 const candidate = args.candidate as string;
 if (!target && !requested.includes(baseline)) usage(`--baseline ${baseline} is not among --backends ${requested.join(",")}`);
 const gatePairs: [string, string][] = [[baseline, candidate]];
-for (const p of (args["gate-pairs"] as string[] | undefined) ?? []) {
+// The other questions of the guide, by default: the kernel interface alone (same loop), and its Rust engine's.
+const defaultPairs = ["epoll:uring", "tokio:c-uring"].filter((p) => p.split(":").every((b) => requested.includes(b)));
+for (const p of (args["gate-pairs"] as string[] | undefined) ?? defaultPairs) {
   const [a, b, ...rest] = p.split(":");
   if (!a || !b || rest.length || !BACKEND_NAMES.includes(a) || !BACKEND_NAMES.includes(b)) usage(`--gate-pairs: '${p}' is not baseline:candidate with known backends (${BACKEND_NAMES.join(", ")})`);
   if (!gatePairs.some(([x, y]) => x === a && y === b)) gatePairs.push([a, b]);

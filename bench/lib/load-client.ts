@@ -33,6 +33,16 @@ export interface LoadResult {
   errors: ClientErrors;
 }
 
+/**
+ * Open-loop schedule: ns to wait before request `next` is due (0 when it is
+ * already due, for example because flushing took longer than the gap), or -1
+ * when every request has been sent.
+ */
+export function untilNextSend(startNs: number, gapNs: number, next: number, total: number, nowNs: number): number {
+  if (next >= total) return -1;
+  return Math.max(0, startNs + next * gapNs - nowNs);
+}
+
 /** Byte j of the payload of request `seq` on connection `conn`; bytes 0-3 hold seq. */
 function payloadByte(conn: number, seq: number, j: number): number {
   if (j < 4) return (seq >>> (24 - 8 * j)) & 0xff;
@@ -244,7 +254,7 @@ export class LoadClient implements Disposable {
         sendLagNs[next - 1] = now - due;
       }
       for (const c of this.conns) if (c.outLen > 0) this.#flush(c, errors);
-      return next < total ? start + next * gapNs - Bun.nanoseconds() : -1;
+      return untilNextSend(start, gapNs, next, total, Bun.nanoseconds());
     };
     this.#loop(errors, () => next >= total && completed + this.#lost(perConn) + errors.timeout >= total, onAnswer, sendDue);
     net.setTimerSlack(50000);
@@ -268,6 +278,10 @@ export class LoadClient implements Disposable {
     return n;
   }
 
+  /**
+   * beforeWait returns the ns until the next scheduled send (>= 0), or -1 when
+   * nothing more is scheduled (then the loop only waits for answers).
+   */
   #loop(
     errors: ClientErrors,
     finished: () => boolean,

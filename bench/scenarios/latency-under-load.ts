@@ -25,15 +25,20 @@ export interface LoadLatencyOptions {
 export const LOAD_DEFAULTS: LoadLatencyOptions = { connections: 8, payload: 100, durationMs: 2000, calibrationMessages: 2000, timeoutMs: 5000 };
 export const LOAD_QUICK: LoadLatencyOptions = { connections: 8, payload: 100, durationMs: 700, calibrationMessages: 800, timeoutMs: 5000 };
 
-/** Closed-loop capacity (msg/s) of one server with C connections and 8 in flight each. */
+/**
+ * Capacity (msg/s) of one server for this load's shape: C connections with one
+ * request in flight each. Deeper windows let servers batch many requests per
+ * system call, which open-loop arrivals spread in time rarely allow, so a
+ * capacity measured that way would put the open loop near saturation.
+ */
 function capacity(ctx: RunContext, backend: string, o: LoadLatencyOptions): number {
   const server = ctx.servers.get(backend);
   if (!server || server.exited) return NaN;
-  using lc = new LoadClient(server, o.connections, o.payload, 8, o.timeoutMs);
-  lc.runClosed(Math.ceil(o.calibrationMessages / 4 / o.connections), 8);
+  using lc = new LoadClient(server, o.connections, o.payload, 1, o.timeoutMs);
+  lc.runClosed(Math.ceil(o.calibrationMessages / 4 / o.connections), 1);
   const runs: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const r = lc.runClosed(Math.ceil(o.calibrationMessages / o.connections), 8);
+    const r = lc.runClosed(Math.ceil(o.calibrationMessages / o.connections), 1);
     if (errorCount(r.errors) > 0) return NaN;
     runs.push(r.throughput);
   }
