@@ -290,6 +290,12 @@ for (const run of runs) {
         if (b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)
           warnings.push(`Scenario ${s.id}${where} ${v.key}: ${b.backend} had errors; its figures are not comparable. Check the server log with \`bun run serve --backend ${b.backend}\`.`);
         else if (b.failure) warnings.push(`Scenario ${s.id}${where} ${v.key}: ${b.backend} not measured: ${b.failure}.`);
+  // A backend that spends more CPU per request than the round trip lasts is spinning somewhere (SQPOLL):
+  // its latency is bought with a core that never sleeps.
+  for (const v of run.scenarios.find((x) => x.id === 1)?.variants.slice(0, 1) ?? [])
+    for (const b of v.backends)
+      if (b.costs && b.pooled && b.costs.cpu_us > b.pooled.p50)
+        warnings.push(`Scenario 1${where} ${b.backend}: ${b.costs.cpu_us.toFixed(1)} µs of server CPU per request, more than its ${b.pooled.p50.toFixed(1)} µs round trip: it busy-polls, and on a VM a core that never sleeps also skips the costly wake-up. Compare its CPU per request and --placement same before crediting the latency.`);
   for (const s of run.scenarios.filter((x) => x.id === 4))
     for (const b of s.variants[0]?.backends ?? []) {
       const lag = b.extra?.client_lag_p99_us;

@@ -21,11 +21,15 @@ export interface OverheadOptions {
 export const OVERHEAD_DEFAULTS: OverheadOptions = { requests: 2000, warmup: 300, timeoutMs: 2000 };
 export const OVERHEAD_QUICK: OverheadOptions = { requests: 500, warmup: 100, timeoutMs: 2000 };
 
-/** Server processing ns per frame between two stats snapshots. */
+/**
+ * Server processing µs per frame between two stats snapshots; NaN when the
+ * server does not measure it (the C twins and tokio report 0).
+ */
 function processingPerFrameUs(before: Record<string, number> | null, after: Record<string, number> | null): number {
   if (!before || !after) return NaN;
   const frames = after.frames - before.frames;
-  return frames > 0 ? (after.processingNs - before.processingNs) / frames / 1000 : NaN;
+  const ns = (after.processingNs ?? 0) - (before.processingNs ?? 0);
+  return frames > 0 && ns > 0 ? ns / frames / 1000 : NaN;
 }
 
 export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Promise<ScenarioResult> {
