@@ -412,8 +412,42 @@ function gatesInOrder(r: BenchResults): Gate[] {
   return [...others, r.gate];
 }
 
+/** FFI backends and their C twins: what the Bun + FFI layer costs. */
+export const C_TWINS: [string, string][] = [
+  ["epoll", "c-epoll"],
+  ["uring", "c-uring"],
+];
+
+/**
+ * Each FFI backend against its C twin: scenario 1 p50 (ratio above 1.00: the
+ * FFI loop is slower) and scenario 6 throughput (below 1.00: it is slower).
+ */
+export function twinTable(r: BenchResults): Table | undefined {
+  const rows: string[][] = [];
+  const find = (id: number, key: string, backend: string) =>
+    r.scenarios.find((s) => s.id === id)?.variants.find((v) => v.key === key)?.backends.find((b) => b.backend === backend && !b.failure);
+  for (const [ffi, twin] of C_TWINS) {
+    const s1 = r.scenarios.find((s) => s.id === 1);
+    for (const v of s1?.variants ?? []) {
+      const a = find(1, v.key, ffi), b = find(1, v.key, twin);
+      if (a && b) rows.push([`${ffi} / ${twin}`, `1: p50, ${v.key}`, fmtNum(a.headline), fmtNum(b.headline), (a.headline / b.headline).toFixed(2), "<= 1.10"]);
+    }
+    const a6 = find(6, "stress", ffi), b6 = find(6, "stress", twin);
+    if (a6 && b6) rows.push([`${ffi} / ${twin}`, "6: msg/s", fmtRate(a6.headline), fmtRate(b6.headline), (a6.headline / b6.headline).toFixed(2), ">= 0.90"]);
+  }
+  if (!rows.length) return undefined;
+  return {
+    title: "The Bun + FFI layer: each TypeScript loop against its C twin",
+    columns: [{ name: "pair", align: "left" }, { name: "measure", align: "left" }, { name: "FFI loop" }, { name: "C twin" }, { name: "ratio" }, { name: "target" }],
+    rows,
+    notes: ["Medians over rounds. Same loop, same kernel interface: the ratio is what running it in TypeScript through bun:ffi costs. Latency ratios above 1 and throughput ratios below 1 mean the FFI loop is slower."],
+  };
+}
+
 function costTables(r: BenchResults, withMicroAndClaims = true): Table[] {
   const out = r.scenarios.map(costsTable).filter((t): t is Table => t !== undefined);
+  const twins = twinTable(r);
+  if (twins) out.push(twins);
   if (withMicroAndClaims && r.micro) out.push(microTable(r.micro));
   if (withMicroAndClaims && r.claims?.length) out.push(claimsToTable(r.claims));
   return out;

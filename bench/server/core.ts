@@ -6,6 +6,8 @@ import { DEFAULT_MAX_FRAME, frameSpaceNeeded, HEADER_BYTES, nextFrame, TOO_LARGE
 
 /** Smallest connection buffer; a buffer grows (by powers of two) only for frames that need it. */
 export const MIN_CONN_BUFFER = 16 * 1024;
+/** Frames up to this size are copied byte by byte rather than through a subarray view. */
+const SMALL_COPY = 256;
 /** Free space handed to each read/recv when the current frame needs no more. */
 const READ_CHUNK = 8 * 1024;
 
@@ -106,7 +108,11 @@ export class OutBuffer {
   }
   append(src: Uint8Array, off: number, n: number): void {
     const at = this.reserve(n);
-    this.buf.bytes.set(src.subarray(off, off + n), at);
+    const dst = this.buf.bytes;
+    // Small frames (the common case) are copied by hand: set(subarray) would
+    // allocate a view per frame on the hot path.
+    if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[at + i] = src[off + i];
+    else dst.set(src.subarray(off, off + n), at);
   }
   /** Drops the first n bytes (after a partial write). */
   consume(n: number): void {
