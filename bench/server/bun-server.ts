@@ -8,6 +8,10 @@ interface ConnData {
   in: InBuffer;
   out: OutBuffer;
   eof: boolean;
+  /** error() already counted this connection's failure. */
+  failed: boolean;
+  /** We closed it (oversize, overflow, stop): not a failure of the peer's. */
+  closedByUs: boolean;
 }
 
 export function startBunServer(cfg: ServerConfig): Server {
@@ -27,6 +31,7 @@ export function startBunServer(cfg: ServerConfig): Server {
     }
     if (c.out.len > cfg.maxPendingBytes) {
       stats.overflow++;
+      c.closedByUs = true;
       s.terminate();
       return;
     }
@@ -43,7 +48,7 @@ export function startBunServer(cfg: ServerConfig): Server {
     socket: {
       open(s) {
         s.setNoDelay(true);
-        s.data = { in: new InBuffer(pool), out: new OutBuffer(pool), eof: false };
+        s.data = { in: new InBuffer(pool), out: new OutBuffer(pool), eof: false, failed: false, closedByUs: false };
         sockets.add(s);
         stats.connections++;
         stats.active++;
@@ -53,6 +58,7 @@ export function startBunServer(cfg: ServerConfig): Server {
         stats.bytesIn += chunk.length;
         c.in.append(chunk);
         if (!processFrames(c.in, c.out, cfg, stats)) {
+          c.closedByUs = true;
           s.terminate();
           return;
         }
@@ -65,11 +71,17 @@ export function startBunServer(cfg: ServerConfig): Server {
         s.data.eof = true;
         if (s.data.out.len === 0) s.end();
       },
-      error() {
+      error(s) {
         stats.ioErrors++;
+        if (s.data) s.data.failed = true;
       },
-      close(s) {
+      close(s, err) {
         if (!sockets.delete(s)) return;
+        // Bun reports a reset here (ECONNRESET on read), not to error(), and at times as a
+        // plain end() after a failed write. So: a close we did not ask for that came with an
+        // error, without the peer's FIN, or with answers left undelivered is a failure.
+        const c = s.data;
+        if (!c.failed && !c.closedByUs && (err || !c.eof || c.out.len > 0)) stats.ioErrors++;
         s.data.in.release();
         s.data.out.release();
         stats.active--;
@@ -84,6 +96,7 @@ export function startBunServer(cfg: ServerConfig): Server {
     stats,
     done,
     stop() {
+      for (const s of sockets) s.data.closedByUs = true;
       listener.stop(true);
       for (const s of sockets) s.terminate();
       resolveDone();

@@ -27,6 +27,8 @@ class Conn {
   sendArmed = false;
   closing = false;
   eof = false;
+  /** An I/O error was counted for this connection. */
+  failed = false;
   constructor(readonly slot: number, readonly fd: number, pool: BufferPool) {
     this.in = new InBuffer(pool);
     this.out = new OutBuffer(pool);
@@ -91,6 +93,15 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     c.flightOff = 0;
     queue(ring.prepSend(c.fd, c.flight.buf.addr, c.flight.len, c.slot * (1 << OP_BITS) + OP_SEND), "send");
     c.sendArmed = true;
+  };
+
+  /**
+   * Counts a failed recv or send once per connection, and not after we began
+   * closing it ourselves (a send in flight then fails because of our shutdown).
+   */
+  const ioError = (c: Conn) => {
+    if (!c.failed && !c.closing) stats.ioErrors++;
+    c.failed = true;
   };
 
   /** Closes once nothing is in flight; shutdown() makes an armed recv complete. */
@@ -158,7 +169,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     } else c.recvArmed = false;
     if (c.closing) return beginClose(c);
     if (res <= 0) {
-      if (res < 0) stats.ioErrors++;
+      if (res < 0) ioError(c);
       // Peer closed its side (or failed): answer what it sent, then close.
       c.eof = true;
       if (!c.sendArmed) beginClose(c);
@@ -180,7 +191,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   const onSend = (c: Conn, res: number) => {
     c.sendArmed = false;
     if (res < 0) {
-      stats.ioErrors++;
+      ioError(c);
       return beginClose(c);
     }
     if (c.closing) return beginClose(c);
