@@ -1,0 +1,138 @@
+// What a user sees after a typo: `bench/main.ts` and `bench/serve.ts` given bad
+// flags or a port in use exit 2 with one line saying what is wrong (the flag
+// and the value), never a stack trace, and nothing on stdout.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { BACKENDS } from "../bench/server/backends.ts";
+import { ROOT } from "../ffi/build.ts";
+import { Listener } from "../ffi/net.ts";
+
+const BUN = process.execPath;
+const MAIN = join(ROOT, "bench/main.ts");
+const SERVE = join(ROOT, "bench/serve.ts");
+
+interface Outcome {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+async function run(cmd: string[]): Promise<Outcome> {
+  const p = Bun.spawn(cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const t = setTimeout(() => p.kill("SIGKILL"), 30_000);
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(t);
+  return { code, out, err };
+}
+
+/** Exit 2, nothing on stdout, the first stderr line says what is wrong, no stack trace. Returns the rest of stderr. */
+function expectUsageError(r: Outcome, prefix: RegExp, what: RegExp): string {
+  expect(r.code).toBe(2);
+  expect(r.out).toBe("");
+  expect(r.err).not.toMatch(/\n\s+at /);
+  expect(r.err).not.toMatch(/error: |Error: |SysError|TypeError|\^/);
+  const [first, ...rest] = r.err.trimEnd().split("\n");
+  expect(first).toMatch(prefix);
+  expect(first).toMatch(what);
+  return rest.join("\n");
+}
+
+const USAGE = /^\nusage: bun run bench \[flags\]\n\n.+\n\nflags:\n(  --[\s\S]+)$/;
+
+// Rejected by the flag parser (bench/lib/args.ts): the message, then the usage.
+const PARSER_CASES: [string[], RegExp][] = [
+  [["--scenarios", "9"], /--scenarios: unknown '9' \(one of 1, /],
+  [["--scenarios", "1,x"], /--scenarios: unknown 'x'/],
+  [["--backends", "foo"], /--backends: unknown 'foo' \(one of .*\bbun\b.*\buring\b/],
+  [["--backends", "bun,nope"], /--backends: unknown 'nope'/],
+  [["--baseline", "nope"], /--baseline: unknown 'nope'/],
+  [["--rounds", "0"], /--rounds must be at least 1, not 0/],
+  [["--rounds", "-3"], /--rounds must be at least 1, not -3/],
+  [["--rounds", "abc"], /--rounds must be an integer, not 'abc'/],
+  [["--rounds", "2.5"], /--rounds must be an integer, not '2.5'/],
+  [["--rounds"], /--rounds needs a value/],
+  [["--rounds", "--quick"], /--rounds needs a value/],
+  // bench has no --port: each server listens on an ephemeral port (serve takes --port).
+  [["--port", "99999"], /unknown flag '--port'/],
+  [["--port", "8080"], /unknown flag '--port'/],
+  [["--sizes", ","], /--sizes needs at least one item/],
+  [["--frobnicate"], /unknown flag '--frobnicate'/],
+  [["extra"], /unexpected argument 'extra'/],
+];
+
+// Rejected by bench/main.ts itself, after parsing: one line, without the usage (see below).
+const VALUE_CASES: [string[], RegExp][] = [
+  [["--sizes", "abc"], /--sizes: 'abc' is not a payload size in bytes \(0 to 1048576\)/],
+  [["--sizes", "10,-5"], /--sizes: '-5' is not a payload size/],
+  [["--sizes", "2000000"], /--sizes: '2000000' is not a payload size/],
+  [["--sizes", "1.5"], /--sizes: '1.5' is not a payload size/],
+  [["--target", "127.0.0.1:99999"], /--target '127.0.0.1:99999' is not HOST:PORT with a port from 1 to 65535/],
+  [["--target", "localhost:abc"], /--target 'localhost:abc' is not HOST:PORT/],
+  [["--target", "nohost"], /--target 'nohost' is not HOST:PORT/],
+];
+
+const results = new Map<string, Outcome>();
+const key = (args: string[]) => args.join(" ");
+
+/** Every invocation at once (each is a Bun start-up, most of the cost). */
+beforeAll(async () => {
+  const all = [...PARSER_CASES, ...VALUE_CASES].map(([args]) => args);
+  const outs = await Promise.all(all.map((args) => run([BUN, MAIN, ...args])));
+  all.forEach((args, i) => results.set(key(args), outs[i]));
+}, 60_000);
+
+describe("bench/main.ts: bad flags", () => {
+  for (const [args, what] of PARSER_CASES) {
+    test(`${key(args)} -> exit 2, what is wrong, the usage`, () => {
+      const rest = expectUsageError(results.get(key(args))!, /^bun run bench: /, what);
+      expect(rest).toMatch(USAGE);
+      expect(rest).toContain("--backends");
+      expect(rest).toContain("--rounds");
+    });
+  }
+  for (const [args, what] of VALUE_CASES) {
+    test(`${key(args)} -> exit 2, one line saying what is wrong`, () => {
+      expectUsageError(results.get(key(args))!, /^(bun run )?bench: /, what);
+    });
+  }
+  // Known gap, bench/main.ts's usage(): these errors print the message but not the
+  // usage that the parser's errors print. Remove `.failing` once it does.
+  test.failing("value errors (--sizes abc, --target nohost) also print the usage", () => {
+    for (const args of [["--sizes", "abc"], ["--target", "nohost"]]) {
+      const r = results.get(key(args))!;
+      expect(r.err.trimEnd().split("\n").slice(1).join("\n")).toMatch(USAGE);
+    }
+  });
+});
+
+describe("bench/serve.ts: port in use", () => {
+  const available = Object.values(BACKENDS).filter((b) => b.availability().available);
+  test(`every available backend (${available.map((b) => b.name).join(", ")}): exit 2, one line naming the port`, async () => {
+    using held = new Listener("127.0.0.1", 0);
+    const outs = await Promise.all(available.map((b) => run([BUN, SERVE, "--backend", b.name, "--port", String(held.port)])));
+    outs.forEach((r, i) => {
+      const name = available[i].name;
+      expect({ name, code: r.code }).toEqual({ name, code: 2 });
+      expect(r.out).toBe("");
+      expect(r.err).not.toMatch(/\n\s+at /);
+      const lines = r.err.trimEnd().split("\n");
+      expect({ name, lines: lines.length }).toEqual({ name, lines: 1 });
+      expect(lines[0]).toMatch(new RegExp(`^(serve|tokio-echo): listen 127\\.0\\.0\\.1:${held.port}: .*(EADDRINUSE|Address already in use).*port ${held.port} is in use.*pick another --port or 0$`));
+    });
+  }, 60_000);
+
+  test("bad values for serve's own flags: exit 2, what is wrong, the usage", async () => {
+    const cases: [string[], RegExp][] = [
+      [["--backend", "epoll", "--port", "65536"], /--port must be at most 65535, not 65536/],
+      [["--backend", "epoll", "--port", "-1"], /--port must be at least 0, not -1/],
+      [["--backend", "epoll", "--max-pending", "10"], /--max-pending must be at least 1024, not 10/],
+      [["--backend", "epoll", "--max-frame", "x"], /--max-frame must be an integer, not 'x'/],
+      [["--backend", "nope"], /--backend: unknown 'nope'/],
+    ];
+    const outs = await Promise.all(cases.map(([args]) => run([BUN, SERVE, ...args])));
+    outs.forEach((r, i) => {
+      const rest = expectUsageError(r, /^bun run serve: /, cases[i][1]);
+      expect(rest).toMatch(/^\nusage: bun run serve \[flags\]/);
+    });
+  }, 60_000);
+});
