@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
 import { ensureBuilt, ROOT } from "../ffi/build.ts";
-import { parseOrExit, type FlagSpec } from "./lib/args.ts";
+import { parseOrExit, usageText, type FlagSpec } from "./lib/args.ts";
 
 try {
   ensureBuilt();
@@ -79,9 +79,10 @@ const SPECS: Record<string, FlagSpec> = {
 };
 
 const cmd = "bun run bench";
-const args = parseOrExit(process.argv.slice(2), cmd, "Compares network backends on the guide's verification scenarios.", SPECS);
+const SUMMARY = "Compares network backends on the guide's verification scenarios.";
+const args = parseOrExit(process.argv.slice(2), cmd, SUMMARY, SPECS);
 const usage = (msg: string): never => {
-  process.stderr.write(`bench: ${msg}\n`);
+  process.stderr.write(`bench: ${msg}\n\n${usageText(cmd, SUMMARY, SPECS)}\n`);
   process.exit(2);
 };
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -102,6 +103,13 @@ if (args.target !== undefined) {
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port >= 1 && port <= 65535)) usage(`--target '${args.target}' is not HOST:PORT with a port from 1 to 65535`);
   target = { host: m![1], port, label: (args["backend-label"] as string | undefined) ?? "remote" };
+  // Nothing to measure if it cannot be reached: say so now, not as errors in every table.
+  try {
+    net.close(net.connect(target.host, target.port));
+  } catch (e) {
+    process.stderr.write(`bench: --target ${target.host}:${target.port}: ${(e as Error).message.replace(/^connect \S+: /, "")}; is \`bun run serve --host ADDRESS --port ${target.port}\` running there and reachable?\n`);
+    process.exit(2);
+  }
 } else if (args["backend-label"] !== undefined) usage("--backend-label names a --target server; add --target HOST:PORT");
 
 const listed = args.backends as string[];

@@ -77,10 +77,9 @@ try {
   fail(err.message);
 }
 const srv = server!;
-// Written synchronously: the uring and epoll loops hold the thread, and a
-// buffered console.log could sit unflushed.
-writeSync(1, `listening ${srv.host}:${srv.port} backend=${srv.backend}\n`);
 
+// Handlers first: whoever reads the `listening` line may signal at once (an
+// early SIGUSR1 with no handler installed would kill the server).
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
@@ -95,4 +94,7 @@ process.on("SIGTERM", () => void stop("SIGTERM"));
 process.on("SIGUSR1", () => {
   writeSync(1, `stats ${JSON.stringify({ backend: srv.backend, pid: process.pid, ...srv.stats })}\n`);
 });
+// Written synchronously: the uring and epoll loops hold the thread, and a
+// buffered console.log could sit unflushed.
+writeSync(1, `listening ${srv.host}:${srv.port} backend=${srv.backend}\n`);
 await srv.done;

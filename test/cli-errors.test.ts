@@ -95,9 +95,7 @@ describe("bench/main.ts: bad flags", () => {
       expectUsageError(results.get(key(args))!, /^(bun run )?bench: /, what);
     });
   }
-  // Known gap, bench/main.ts's usage(): these errors print the message but not the
-  // usage that the parser's errors print. Remove `.failing` once it does.
-  test.failing("value errors (--sizes abc, --target nohost) also print the usage", () => {
+  test("value errors (--sizes abc, --target nohost) also print the usage", () => {
     for (const args of [["--sizes", "abc"], ["--target", "nohost"]]) {
       const r = results.get(key(args))!;
       expect(r.err.trimEnd().split("\n").slice(1).join("\n")).toMatch(USAGE);

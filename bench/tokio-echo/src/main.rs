@@ -215,6 +215,11 @@ impl AsyncWrite for Counted {
     }
 }
 
+/// LengthDelimitedCodec's error for a partial frame when the stream ends.
+fn is_cut_off(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::Other && e.to_string() == "bytes remaining on stream"
+}
+
 fn is_oversize(e: &io::Error) -> bool {
     e.get_ref().map_or(false, |inner| inner.is::<LengthDelimitedCodecError>())
 }
@@ -243,11 +248,13 @@ async fn echo(stream: TcpStream, max_frame: usize) {
             let payload: BytesMut = match r {
                 Ok(p) => p,
                 Err(e) => {
-                    count_error(&e);
-                    if is_oversize(&e) {
-                        // Best effort: answers to the frames before it still go out.
-                        let _ = framed.flush().await;
+                    // A frame cut off by the peer's close ("bytes remaining on
+                    // stream" at EOF) is not counted, as in every other backend;
+                    // either way the answers to the frames before it still go out.
+                    if !is_cut_off(&e) {
+                        count_error(&e);
                     }
+                    let _ = framed.flush().await;
                     return;
                 }
             };
