@@ -55,3 +55,11 @@ for src in c/*.c; do
     mv "$out.tmp" "$out"
   fi
 done
+
+# The Tokio reference server (optional): built when root can install what it
+# needs, tried once; without it the tokio backend is reported and skipped.
+if [ ! -x build/tokio-echo ] && [ ! -f build/.tokio-tried ] && [ "$(id -u)" = 0 ] && [ "${IOURING_BENCH_SKIP_APT:-0}" != 1 ]; then
+  say "building the tokio reference server (optional; about a minute the first time)"
+  touch build/.tokio-tried
+  bash scripts/build-tokio.sh >&2 || say "tokio reference server not built; its backend will be reported unavailable"
+fi
