@@ -206,15 +206,32 @@ static struct io_uring_sqe *get_sqe(struct io_uring *r)
 	return sqe;
 }
 
-int ur_prep_accept(int h, int fd, uint64_t tag)
+/*
+ * The SQE for one more request on ring h, or NULL with *err set (-EBADF for
+ * an unknown ring, -EBUSY when the SQ stays full even after a submit).
+ */
+static struct io_uring_sqe *sqe_for(int h, int *err)
 {
 	struct io_uring *r = ring_of(h);
 	struct io_uring_sqe *sqe;
 
-	if (!r)
-		return -EBADF;
-	if (!(sqe = get_sqe(r)))
-		return -EBUSY;
+	if (!r) {
+		*err = -EBADF;
+		return NULL;
+	}
+	sqe = get_sqe(r);
+	if (!sqe)
+		*err = -EBUSY;
+	return sqe;
+}
+
+int ur_prep_accept(int h, int fd, uint64_t tag)
+{
+	struct io_uring_sqe *sqe;
+	int err;
+
+	if (!(sqe = sqe_for(h, &err)))
+		return err;
 	io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;
@@ -223,13 +240,11 @@ int ur_prep_accept(int h, int fd, uint64_t tag)
 /* One SQE, a completion per accepted connection while IORING_CQE_F_MORE is set (5.19+). */
 int ur_prep_accept_multishot(int h, int fd, uint64_t tag)
 {
-	struct io_uring *r = ring_of(h);
 	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!r)
-		return -EBADF;
-	if (!(sqe = get_sqe(r)))
-		return -EBUSY;
+	if (!(sqe = sqe_for(h, &err)))
+		return err;
 	io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;
@@ -243,15 +258,13 @@ int ur_prep_accept_multishot(int h, int fd, uint64_t tag)
  */
 int ur_prep_recv_multishot(int h, int fd, uint64_t tag)
 {
-	struct io_uring *r = ring_of(h);
 	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!r)
-		return -EBADF;
-	if (!slots[h].bufs.br)
-		return -EINVAL;
-	if (!(sqe = get_sqe(r)))
-		return -EBUSY;
+	if (!ring_of(h) || !slots[h].bufs.br)
+		return ring_of(h) ? -EINVAL : -EBADF;
+	if (!(sqe = sqe_for(h, &err)))
+		return err;
 	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = (unsigned short)slots[h].bufs.bgid;
@@ -262,13 +275,11 @@ int ur_prep_recv_multishot(int h, int fd, uint64_t tag)
 /* buf must stay valid and unmoved until the completion with this tag is reaped. */
 int ur_prep_recv(int h, int fd, void *buf, unsigned len, uint64_t tag)
 {
-	struct io_uring *r = ring_of(h);
 	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!r)
-		return -EBADF;
-	if (!(sqe = get_sqe(r)))
-		return -EBUSY;
+	if (!(sqe = sqe_for(h, &err)))
+		return err;
 	io_uring_prep_recv(sqe, fd, buf, len, 0);
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;
@@ -277,13 +288,11 @@ int ur_prep_recv(int h, int fd, void *buf, unsigned len, uint64_t tag)
 /* buf must stay valid and unchanged until the completion with this tag is reaped. */
 int ur_prep_send(int h, int fd, const void *buf, unsigned len, uint64_t tag)
 {
-	struct io_uring *r = ring_of(h);
 	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!r)
-		return -EBADF;
-	if (!(sqe = get_sqe(r)))
-		return -EBUSY;
+	if (!(sqe = sqe_for(h, &err)))
+		return err;
 	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;
@@ -291,13 +300,11 @@ int ur_prep_send(int h, int fd, const void *buf, unsigned len, uint64_t tag)
 
 int ur_prep_close(int h, int fd, uint64_t tag)
 {
-	struct io_uring *r = ring_of(h);
 	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!r)
-		return -EBADF;
-	if (!(sqe = get_sqe(r)))
-		return -EBUSY;
+	if (!(sqe = sqe_for(h, &err)))
+		return err;
 	io_uring_prep_close(sqe, fd);
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;
@@ -305,13 +312,11 @@ int ur_prep_close(int h, int fd, uint64_t tag)
 
 int ur_prep_nop(int h, uint64_t tag)
 {
-	struct io_uring *r = ring_of(h);
 	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!r)
-		return -EBADF;
-	if (!(sqe = get_sqe(r)))
-		return -EBUSY;
+	if (!(sqe = sqe_for(h, &err)))
+		return err;
 	io_uring_prep_nop(sqe);
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;
@@ -320,13 +325,11 @@ int ur_prep_nop(int h, uint64_t tag)
 /* Cancels every request on fd (kernel 5.19+); used before a forced close. */
 int ur_prep_cancel_fd(int h, int fd, uint64_t tag)
 {
-	struct io_uring *r = ring_of(h);
 	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!r)
-		return -EBADF;
-	if (!(sqe = get_sqe(r)))
-		return -EBUSY;
+	if (!(sqe = sqe_for(h, &err)))
+		return err;
 	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;

@@ -93,20 +93,30 @@ export class PingPongClient implements Disposable {
     const t0 = Bun.nanoseconds();
     const w = net.writeAllRaw(fd, this.#send.addr, len);
     if (w < 0) return w === -11 ? RT_TIMEOUT : RT_IO;
+    const got = this.#readAnswer(fd, recvAddr, rb, cap);
+    const t1 = Bun.nanoseconds();
+    if (got < 0) return got;
+    if (got !== len || this.#answerLen !== len - HEADER_BYTES || !this.#recvView.equals(this.#sendView)) return RT_MISMATCH;
+    return t1 - t0;
+  }
+
+  /**
+   * Reads until one whole frame is in (or more bytes than that: a faulty
+   * server). Returns the bytes read or an RT_* code; the frame's payload
+   * length is left in #answerLen.
+   */
+  #readAnswer(fd: number, recvAddr: number, rb: Uint8Array, cap: number): number {
     let got = 0;
-    let need = HEADER_BYTES;
     for (;;) {
       const r = net.readRaw(fd, recvAddr + got, cap - got);
       if (r <= 0) return r === 0 ? RT_CLOSED : r === -11 ? RT_TIMEOUT : RT_IO;
       got += r;
       if (got >= HEADER_BYTES) {
-        need = HEADER_BYTES + readLength(rb, 0);
-        if (got >= need || need > cap) break;
+        const need = HEADER_BYTES + readLength(rb, 0);
+        this.#answerLen = need - HEADER_BYTES;
+        if (got >= need || need > cap) return got;
       }
     }
-    const t1 = Bun.nanoseconds();
-    if (got !== len || need !== len || !this.#recvView.equals(this.#sendView)) return RT_MISMATCH;
-    return t1 - t0;
   }
 
   /**
@@ -135,24 +145,13 @@ export class PingPongClient implements Disposable {
     writeLength(this.#send.bytes, 0, payload.length);
     this.#send.bytes.set(payload, HEADER_BYTES);
     const fd = this.socket.fd;
-    const rb = this.#recv.bytes;
     const t0 = Bun.nanoseconds();
     const w = net.writeAllRaw(fd, this.#send.addr, len);
     if (w < 0) return w === -11 ? RT_TIMEOUT : RT_IO;
-    let got = 0;
-    let need = HEADER_BYTES;
-    for (;;) {
-      const r = net.readRaw(fd, this.#recv.addr + got, this.#recv.size - got);
-      if (r <= 0) return r === 0 ? RT_CLOSED : r === -11 ? RT_TIMEOUT : RT_IO;
-      got += r;
-      if (got >= HEADER_BYTES) {
-        need = HEADER_BYTES + readLength(rb, 0);
-        if (got >= need || need > this.#recv.size) break;
-      }
-    }
+    const got = this.#readAnswer(fd, this.#recv.addr, this.#recv.bytes, this.#recv.size);
     const t1 = Bun.nanoseconds();
-    if (got !== need) return RT_MISMATCH;
-    this.#answerLen = need - HEADER_BYTES;
+    if (got < 0) return got;
+    if (got !== HEADER_BYTES + this.#answerLen) return RT_MISMATCH;
     return t1 - t0;
   }
 

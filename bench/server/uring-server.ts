@@ -152,21 +152,11 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
         armRecv(c);
         return;
       }
-      if (c.closing) return beginClose(c);
-      if (res > 0) {
-        stats.bytesIn += res;
-        if (!processFrames(c.in, c.out, cfg, stats)) return beginClose(c);
-        if (c.out.len > 0) {
-          if (!c.sendArmed) startSend(c);
-          else if (c.out.len + c.flight.len - c.flightOff > cfg.maxPendingBytes) {
-            stats.overflow++;
-            return beginClose(c);
-          }
-        }
-        if (!c.recvArmed) armRecv(c);
-        return;
-      }
-    } else c.recvArmed = false;
+    } else {
+      c.recvArmed = false;
+      // A single-shot recv wrote straight into c.in.
+      if (res > 0) c.in.end += res;
+    }
     if (c.closing) return beginClose(c);
     if (res <= 0) {
       if (res < 0) ioError(c);
@@ -175,7 +165,6 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
       if (!c.sendArmed) beginClose(c);
       return;
     }
-    c.in.end += res;
     stats.bytesIn += res;
     if (!processFrames(c.in, c.out, cfg, stats)) return beginClose(c);
     if (c.out.len > 0) {
@@ -185,7 +174,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
         return beginClose(c);
       }
     }
-    armRecv(c);
+    if (!c.recvArmed) armRecv(c);
   };
 
   const onSend = (c: Conn, res: number) => {
