@@ -2,9 +2,8 @@
 // each the candidate's improvement over the baseline with a seeded 95%
 // bootstrap interval over rounds, and a verdict from how many of them hold.
 // Also the guide's Phase 0 check (epoll against the baseline, expected 15-30%).
-import { quantileSorted } from "simple-statistics";
 import type { InformationalRow, BackendResult, BenchResults, Criterion, CriterionStatus, Gate, RoundResult, ScenarioResult, VariantResult } from "./results.ts";
-import { bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median } from "./stats.ts";
+import { bootstrapReplicates, bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median, percentileInterval } from "./stats.ts";
 
 /** The guide asks for at least this many passing criteria. */
 export const GATE_PASSES_NEEDED = 2;
@@ -111,27 +110,6 @@ function values(b: BackendResult, pick: (r: RoundResult) => number | undefined):
   return b.rounds.map(pick).filter(fin);
 }
 
-/**
- * Bootstrap replicates of stat(a, b): bootstrapTwoSample does the resampling;
- * this keeps each replicate so several independent bootstraps can be combined
- * (C1 combines one per payload size). The call on the original arrays (the
- * estimate) is recognised by identity and not kept.
- */
-function replicates(a: number[], b: number[], stat: (a: number[], b: number[]) => number, seed: number, iterations: number): { estimate: number; dist: number[] | null } {
-  const dist: number[] = [];
-  const r = bootstrapTwoSample(
-    a,
-    b,
-    (x, y) => {
-      const v = stat(x, y);
-      if (x !== a || y !== b) dist.push(v);
-      return v;
-    },
-    { seed, iterations },
-  );
-  return { estimate: r.estimate, dist: Number.isFinite(r.lo) && dist.length === iterations ? dist : null };
-}
-
 /** Two-sample improvement with its interval. */
 function measure(base: number[], cand: number[], higherIsBetter: boolean, seed: number, iterations: number): Measure {
   const r = bootstrapTwoSample(base, cand, higherIsBetter ? improvementHigherBetter : improvementLowerBetter, { seed, iterations });
@@ -141,18 +119,17 @@ function measure(base: number[], cand: number[], higherIsBetter: boolean, seed: 
 /** C1: geometric mean over sizes of median(candidate)/median(baseline), rounds resampled within each size. */
 function measureGeomean(sets: { base: number[]; cand: number[] }[], seed: number, iterations: number): Measure & { perSize: number[] } {
   const ratio = (b: number[], c: number[]) => median(c) / median(b);
-  const reps = sets.map((s, i) => replicates(s.base, s.cand, ratio, seed + 7919 * (i + 1), iterations));
+  const reps = sets.map((s, i) => bootstrapReplicates([s.base, s.cand], ([b, c]) => ratio(b, c), { seed: seed + 7919 * (i + 1), iterations }));
   const geo = (xs: number[]) => Math.exp(xs.reduce((acc, x) => acc + Math.log(x), 0) / xs.length);
   const est = (1 - geo(reps.map((r) => r.estimate))) * 100;
   const rounds = Math.min(...sets.map((s) => Math.min(s.base.length, s.cand.length)));
   const perSize = reps.map((r) => (1 - r.estimate) * 100);
-  if (reps.some((r) => r.dist === null)) return { est, lo: NaN, hi: NaN, rounds, perSize };
+  if (reps.some((r) => r.replicates === null)) return { est, lo: NaN, hi: NaN, rounds, perSize };
   const combined = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) combined[i] = geo(reps.map((r) => r.dist![i]));
-  combined.sort();
-  const arr = combined as unknown as number[];
+  for (let i = 0; i < iterations; i++) combined[i] = geo(reps.map((r) => r.replicates![i]));
+  const [ratioLo, ratioHi] = percentileInterval(combined);
   // improvement = (1 - ratio) * 100 falls as the ratio rises: the bounds swap.
-  return { est, lo: (1 - quantileSorted(arr, 0.975)) * 100, hi: (1 - quantileSorted(arr, 0.025)) * 100, rounds, perSize };
+  return { est, lo: (1 - ratioHi) * 100, hi: (1 - ratioLo) * 100, rounds, perSize };
 }
 
 function judge(m: Measure, threshold: number): CriterionStatus {

@@ -58,39 +58,68 @@ export interface BootstrapResult {
   hi: number;
 }
 
+export interface BootstrapOptions {
+  iterations?: number;
+  seed?: number;
+  confidence?: number;
+}
+
 /**
- * Percentile bootstrap of a statistic comparing two independent groups
- * (for example per-round medians of baseline and candidate): both groups are
- * resampled with replacement, the statistic recomputed, and the 2.5 and 97.5
- * percentiles of its distribution returned with the statistic on the data.
+ * The bootstrap distribution of a statistic of independent groups: each group
+ * is resampled with replacement (in order, from one seeded source) and the
+ * statistic recomputed, `iterations` times, in resampling order. Null when a
+ * group has fewer than two values. For combining several bootstraps (the
+ * gate's C1 takes a geometric mean over payload sizes).
+ */
+export function bootstrapReplicates(
+  groups: number[][],
+  statistic: (groups: number[][]) => number,
+  opts: BootstrapOptions = {},
+): { estimate: number; replicates: Float64Array | null } {
+  const estimate = statistic(groups);
+  if (groups.some((g) => g.length < 2)) return { estimate, replicates: null };
+  const iterations = opts.iterations ?? 5000;
+  const rnd = seededRandom(opts.seed ?? 1);
+  const replicates = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) replicates[i] = statistic(groups.map((g) => sampleWithReplacement(g, g.length, rnd)));
+  return { estimate, replicates };
+}
+
+/** Lower and upper percentile bounds of a distribution (sorts it in place). */
+export function percentileInterval(dist: Float64Array, confidence = 0.95): [number, number] {
+  const alpha = (1 - confidence) / 2;
+  dist.sort();
+  const arr = dist as unknown as number[];
+  return [quantileSorted(arr, alpha), quantileSorted(arr, 1 - alpha)];
+}
+
+/**
+ * Percentile bootstrap: the statistic on the data with the 2.5 and 97.5
+ * percentiles of its bootstrap distribution (NaN when a group is too small).
+ */
+function bootstrapGroups(groups: number[][], statistic: (groups: number[][]) => number, opts: BootstrapOptions): BootstrapResult {
+  const { estimate, replicates } = bootstrapReplicates(groups, statistic, opts);
+  if (!replicates) return { estimate, lo: NaN, hi: NaN };
+  const [lo, hi] = percentileInterval(replicates, opts.confidence);
+  return { estimate, lo, hi };
+}
+
+/**
+ * Bootstrap of a statistic comparing two independent groups, for example the
+ * per-round medians of baseline and candidate.
  */
 export function bootstrapTwoSample(
   a: number[],
   b: number[],
   statistic: (a: number[], b: number[]) => number,
-  opts: { iterations?: number; seed?: number; confidence?: number } = {},
+  opts: BootstrapOptions = {},
 ): BootstrapResult {
-  const iterations = opts.iterations ?? 5000;
-  const rnd = seededRandom(opts.seed ?? 1);
-  const alpha = (1 - (opts.confidence ?? 0.95)) / 2;
-  const estimate = statistic(a, b);
-  if (a.length < 2 || b.length < 2) return { estimate, lo: NaN, hi: NaN };
-  const dist = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) {
-    dist[i] = statistic(sampleWithReplacement(a, a.length, rnd), sampleWithReplacement(b, b.length, rnd));
-  }
-  dist.sort();
-  const arr = dist as unknown as number[];
-  return { estimate, lo: quantileSorted(arr, alpha), hi: quantileSorted(arr, 1 - alpha) };
+  return bootstrapGroups([a, b], ([x, y]) => statistic(x, y), opts);
 }
 
-/** Percentile bootstrap interval of a statistic of one sample. */
-export function bootstrapOneSample(
-  a: number[],
-  statistic: (a: number[]) => number,
-  opts: { iterations?: number; seed?: number; confidence?: number } = {},
-): BootstrapResult {
-  return bootstrapTwoSample(a, a.length >= 2 ? [0, 0] : [], (x) => statistic(x), opts);
+/** Bootstrap interval of a statistic of one sample. */
+export function bootstrapOneSample(a: number[], statistic: (a: number[]) => number, opts: BootstrapOptions = {}): BootstrapResult {
+  return bootstrapGroups([a], ([x]) => statistic(x), opts);
 }
 
 /** Median of a small array (copies). */
