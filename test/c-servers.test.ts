@@ -3,6 +3,7 @@
 // byte-for-byte echo at several sizes and concurrencies, split and coalesced
 // frames, half-close, an oversize prefix, overflow, and SIGTERM's summary.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { payload } from "./fixtures.ts";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
@@ -156,18 +157,6 @@ class Client {
   }
 }
 
-/** Deterministic bytes that differ by seed, so answers crossing connections would show. */
-function payload(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761 + n) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 function expectSameBytes(got: Uint8Array, want: Uint8Array): void {
   expect(got.length).toBe(want.length);

@@ -5,6 +5,7 @@
 // well-behaved client still gets correct echoes, and the server's own counters
 // (SIGUSR1 `stats`) say what happened.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { concatBytes } from "./fixtures.ts";
 import { connect } from "node:net";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, HEADER_BYTES, writeLength } from "../bench/lib/frame.ts";
 import { readProcStat } from "../bench/lib/procstat.ts";
@@ -83,15 +84,6 @@ function header(n: number): Uint8Array {
   return h;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /**
  * Known issue, uring-multishot on this kernel (6.18): when a peer sends a few
@@ -144,11 +136,11 @@ class BlockingConn {
       if (n > 0) {
         parts.push(rx.bytes.slice(0, n));
         total += n;
-        if (total > limit) return { bytes: concat(parts), end: "limit" };
+        if (total > limit) return { bytes: concatBytes(parts), end: "limit" };
         continue;
       }
       const end = n === 0 ? "eof" : n === -ECONNRESET ? "reset" : n === -EAGAIN ? "timeout" : errnoName(-n);
-      return { bytes: concat(parts), end };
+      return { bytes: concatBytes(parts), end };
     }
   }
   close(): void {
@@ -212,7 +204,7 @@ function randomStream(rnd: () => number, kind: number): Uint8Array {
       const k = 1 + int(6);
       for (let i = 0; i < k; i++) parts.push(encodeFrame(bytes(int(3000))));
       parts.splice(int(parts.length + 1), 0, bytes(1 + int(64)));
-      return concat(parts);
+      return concatBytes(parts);
     }
     case 2: {
       // Length prefixes drawn below 2 MiB: about half are too large; the payload is shorter than announced at times.
@@ -223,14 +215,14 @@ function randomStream(rnd: () => number, kind: number): Uint8Array {
         parts.push(header(n));
         parts.push(bytes(n <= 4096 ? n : int(4096)));
       }
-      return concat(parts);
+      return concatBytes(parts);
     }
     default: {
       // Valid frames with lengths near the edges (0, 1, 4095..4097), one byte of it flipped.
       const parts: Uint8Array[] = [];
       const k = 2 + int(6);
       for (let i = 0; i < k; i++) parts.push(encodeFrame(bytes([0, 1, 4095, 4096, 4097, int(200)][int(6)])));
-      const all = concat(parts);
+      const all = concatBytes(parts);
       const at = int(all.length);
       all[at] ^= 1 << int(8);
       return all;
@@ -269,7 +261,7 @@ for (const { b, a } of candidates) {
       const ok = payload(100, 1);
       c1.send(ok);
       expect(sameBytes((await c1.waitFor(1))[0], ok)).toBe(true);
-      c1.writeRaw(concat([header(MAX + 1), payload(200, 2)]));
+      c1.writeRaw(concatBytes([header(MAX + 1), payload(200, 2)]));
       const c2 = await FramedClient.connect(server.port);
       c2.writeRaw(header(0xffffffff));
       expect(await c1.waitClosed()).toBe(true);
@@ -288,8 +280,8 @@ for (const { b, a } of candidates) {
     test("a frame cut off, then the connection closed: no answer for it, the server closes too", async () => {
       const before = await statsOf(server);
       const cuts = [
-        concat([encodeFrame(payload(50, 3)), header(1000), payload(10, 4)]), // inside the payload
-        concat([encodeFrame(payload(50, 5)), header(1000).subarray(0, 2)]), // inside the header
+        concatBytes([encodeFrame(payload(50, 3)), header(1000), payload(10, 4)]), // inside the payload
+        concatBytes([encodeFrame(payload(50, 5)), header(1000).subarray(0, 2)]), // inside the header
         header(MAX), // a maximal frame announced, nothing of it sent
       ];
       let expectIoErrors = 0;
@@ -310,7 +302,7 @@ for (const { b, a } of candidates) {
       }
       // And a full close (FIN both ways) in the middle of a frame.
       const c = new BlockingConn(server.port);
-      expect(c.write(concat([header(5000), payload(100, 6)]))).toBe(104);
+      expect(c.write(concatBytes([header(5000), payload(100, 6)]))).toBe(104);
       c.close();
       await expectHealthy(server);
       const after = await settle(server, (s) => s.active === 0 && s.connections >= before.connections + 5);
@@ -419,7 +411,7 @@ for (const { b, a } of candidates) {
       const before = await statsOf(server);
       const sent = Array.from({ length: 200 }, (_, i) => payload([0, 1, 10, 100, 1000, 3000][i % 6], 500 + i));
       const c = new BlockingConn(server.port);
-      const req = concat(sent.map(encodeFrame));
+      const req = concatBytes(sent.map(encodeFrame));
       expect(c.write(req)).toBe(req.length);
       c.shutdownWrite();
       const r = c.readToEnd();
@@ -436,7 +428,7 @@ for (const { b, a } of candidates) {
       const bulkFrames = b.external ? 48 : 256;
       const bulk = Array.from({ length: bulkFrames }, (_, i) => payload(64 * 1024 - HEADER_BYTES, 700 + i));
       const c3 = new BlockingConn(server.port);
-      const req3 = concat(bulk.map(encodeFrame));
+      const req3 = concatBytes(bulk.map(encodeFrame));
       expect(c3.write(req3)).toBe(req3.length);
       c3.shutdownWrite();
       const r3 = c3.readToEnd();
@@ -465,7 +457,7 @@ for (const { b, a } of candidates) {
     test("1000 connections dropped abruptly (SO_LINGER 0, RST), some mid-frame", async () => {
       const before = await statsOf(server);
       const frame = encodeFrame(payload(100, 8));
-      const partial = concat([header(5000), payload(100, 9)]);
+      const partial = concatBytes([header(5000), payload(100, 9)]);
       const N = 1000;
       for (let i = 0; i < N; i++) {
         const c = new BlockingConn(server.port);

@@ -1,16 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { concatBytes } from "./fixtures.ts";
 import { encodeFrame, FrameDecoder, HEADER_BYTES, NEED_MORE, nextFrame, readLength, TOO_LARGE, writeLength } from "../bench/lib/frame.ts";
 import { payload } from "./helpers.ts";
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 describe("frame header", () => {
   test("length is 4 bytes big-endian", () => {
@@ -34,7 +26,7 @@ describe("frame header", () => {
 
 describe("FrameDecoder", () => {
   const payloads = [0, 1, 10, 100, 1000, 70000].map((n, i) => payload(n, i + 1));
-  const stream = concat(payloads.map(encodeFrame));
+  const stream = concatBytes(payloads.map(encodeFrame));
 
   test("coalesced: every frame in one chunk", () => {
     const d = new FrameDecoder();
@@ -62,7 +54,7 @@ describe("FrameDecoder", () => {
 
   test("a length above the maximum stops the stream", () => {
     const d = new FrameDecoder(1000);
-    expect(d.push(concat([encodeFrame(payload(5, 1)), encodeFrame(payload(1001, 2))]))).toEqual([payload(5, 1)]);
+    expect(d.push(concatBytes([encodeFrame(payload(5, 1)), encodeFrame(payload(1001, 2))]))).toEqual([payload(5, 1)]);
     expect(d.tooLarge).toBe(true);
     expect(d.push(encodeFrame(payload(5, 3)))).toEqual([]);
   });

@@ -3,6 +3,7 @@
 // of the order workload (bench/lib/orderbook.ts). Every case is reproducible
 // from its seed and index, which a failure message names.
 import { describe, expect, test } from "bun:test";
+import { concatBytes, sameBytes } from "./fixtures.ts";
 import {
   DEFAULT_MAX_FRAME,
   encodeFrame,
@@ -54,21 +55,7 @@ function noise(g: Rng, n: number): Uint8Array {
   return NOISE.subarray(off, off + n);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** The obvious decoder, on the whole stream at once: the oracle. */
 function referenceDecode(bytes: Uint8Array, maxFrame: number): { frames: Uint8Array[]; tooLarge: boolean; rest: number } {
@@ -160,7 +147,7 @@ function runCases(name: string, n: number, seed: number, one: (g: Rng, i: number
 
 function sameFrames(got: Uint8Array[], want: Uint8Array[]): string | undefined {
   if (got.length !== want.length) return `${got.length} frames, expected ${want.length}`;
-  for (let k = 0; k < got.length; k++) if (!equalBytes(got[k], want[k])) return `frame ${k} differs (${got[k].length} vs ${want[k].length} bytes)`;
+  for (let k = 0; k < got.length; k++) if (!sameBytes(got[k], want[k])) return `frame ${k} differs (${got[k].length} vs ${want[k].length} bytes)`;
   return undefined;
 }
 
@@ -169,7 +156,7 @@ describe("frame decoder fuzz (110 000 cases)", () => {
     runCases("valid", 40_000, SEED + 1, (g) => {
       const maxFrame = g.pick(MAX_CHOICES);
       const payloads = Array.from({ length: g.int(9) }, () => noise(g, frameLength(g, maxFrame)));
-      const bytes = concat(payloads.map(encodeFrame));
+      const bytes = concatBytes(payloads.map(encodeFrame));
       const { d, frames, framesAfterTooLarge } = decodeChunks(split(g, bytes), maxFrame);
       if (d.tooLarge) return `tooLarge on a valid stream (maxFrame ${maxFrame})`;
       if (framesAfterTooLarge) return "frames after tooLarge";
@@ -200,8 +187,8 @@ describe("frame decoder fuzz (110 000 cases)", () => {
       const h = new Uint8Array(HEADER_BYTES);
       writeLength(h, 0, bad);
       // After the bad prefix: valid frames (which must not be decoded) or noise.
-      const after = g.chance(0.5) ? concat(Array.from({ length: 1 + g.int(3) }, () => encodeFrame(noise(g, g.int(Math.min(maxFrame, 100) + 1))))) : noise(g, g.int(200));
-      const bytes = concat([...before.map(encodeFrame), h, after]);
+      const after = g.chance(0.5) ? concatBytes(Array.from({ length: 1 + g.int(3) }, () => encodeFrame(noise(g, g.int(Math.min(maxFrame, 100) + 1))))) : noise(g, g.int(200));
+      const bytes = concatBytes([...before.map(encodeFrame), h, after]);
       const { d, frames, framesAfterTooLarge } = decodeChunks(split(g, bytes), maxFrame);
       if (!d.tooLarge) return `tooLarge not set for length ${bad} > ${maxFrame}`;
       if (framesAfterTooLarge) return `${framesAfterTooLarge} frames decoded after tooLarge`;
@@ -315,7 +302,7 @@ function orderInput(g: Rng): Uint8Array {
     // invalid UTF-8 or odd characters spliced in
     const junk = g.pick([[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xef, 0xbb, 0xbf], [0x00], [0x5c], [0x22]]);
     const at = g.int(bytes.length + 1);
-    return concat([bytes.subarray(0, at), new Uint8Array(junk), bytes.subarray(at)]);
+    return concatBytes([bytes.subarray(0, at), new Uint8Array(junk), bytes.subarray(at)]);
   }
   if (kind === 8) {
     // deep nesting or a huge document
@@ -357,7 +344,7 @@ describe("parseOrder fuzz (100 000 cases)", () => {
       // Parsed where it lies inside a larger buffer, as the servers do, and on its own: the same answer.
       const pre = noise(g, g.int(16));
       const post = noise(g, g.int(16));
-      const framed = concat([pre, input, post]);
+      const framed = concatBytes([pre, input, post]);
       const v = parseOrder(framed, pre.length, input.length);
       const alone = parseOrder(input, 0, input.length);
       if (JSON.stringify(v) !== JSON.stringify(alone)) return `depends on the bytes around it: ${JSON.stringify(v)} vs ${JSON.stringify(alone)}`;

@@ -2,8 +2,8 @@
 // status, every verdict, C3's both-must-pass rule, seeded determinism and the
 // rounds estimate of an INCONCLUSIVE verdict.
 import { describe, expect, test } from "bun:test";
+import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
 import { evaluateGate, evaluateGatePairs } from "../bench/lib/gate.ts";
-import type { MachineContext } from "../bench/lib/machine.ts";
 import type { BackendInfoResult, BackendResult, BenchResults, Criterion, Gate, RoundResult, ScenarioResult, VariantResult } from "../bench/lib/results.ts";
 import { seededRandom } from "../bench/lib/stats.ts";
 
@@ -70,20 +70,7 @@ function s4(per: Record<string, { p95: number[]; p99: number[] }>): ScenarioResu
   };
 }
 
-const CONTEXT: MachineContext = {
-  date: "2026-01-01T00:00:00.000Z",
-  host: "test",
-  kernel: "6.1.0",
-  cpuModel: "Test CPU",
-  cores: 4,
-  virtualized: false,
-  bun: "1.4.5",
-  liburing: "2.3",
-  ioUringDisabledSysctl: "0",
-  gitCommit: "abc1234",
-  placement: { mode: "cross", serverCpu: 0, clientCpu: 1 },
-  argv: [],
-};
+const CONTEXT = SYNTHETIC_CONTEXT;
 
 function info(name: string, available = true): BackendInfoResult {
   return { name, description: `${name} backend`, available, reason: available ? undefined : "io_uring_setup: EPERM", hint: available ? undefined : "set kernel.io_uring_disabled=0" };

@@ -27,6 +27,18 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A long bench run with two servers, once both servers are up. */
+async function benchWithTwoServers(): Promise<{ proc: ReturnType<typeof Bun.spawn>; children: number[] }> {
+  const proc = Bun.spawn([process.execPath, BENCH, "--rounds", "50", "--scenarios", "1", "--micro", "off", "--backends", "bun,epoll"], { stdout: "pipe", stderr: "pipe" });
+  let children: number[] = [];
+  for (let i = 0; i < 200 && children.length < 2; i++) {
+    await Bun.sleep(50);
+    children = serveChildren(proc.pid);
+  }
+  expect(children.length).toBe(2);
+  return { proc, children };
+}
+
 describe("harness faults", () => {
   test("a server that corrupts one byte in a thousand: caught as mismatches, its criteria INVALID, never PASS", () => {
     const dir = mkdtempSync(join(tmpdir(), "iob-"));
@@ -78,13 +90,7 @@ describe("harness faults", () => {
   }, 180000);
 
   test("Ctrl-C during a run leaves no server behind", async () => {
-    const proc = Bun.spawn([process.execPath, BENCH, "--rounds", "50", "--scenarios", "1", "--micro", "off", "--backends", "bun,epoll"], { stdout: "pipe", stderr: "pipe" });
-    let children: number[] = [];
-    for (let i = 0; i < 200 && children.length < 2; i++) {
-      await Bun.sleep(50);
-      children = serveChildren(proc.pid);
-    }
-    expect(children.length).toBe(2);
+    const { proc, children } = await benchWithTwoServers();
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(130);
     for (let i = 0; i < 50 && children.some(alive); i++) await Bun.sleep(20);
@@ -92,13 +98,7 @@ describe("harness faults", () => {
   }, 60000);
 
   test("kill -9 of the benchmark: its servers follow it (parent-death signal)", async () => {
-    const proc = Bun.spawn([process.execPath, BENCH, "--rounds", "50", "--scenarios", "1", "--micro", "off", "--backends", "bun,epoll"], { stdout: "pipe", stderr: "pipe" });
-    let children: number[] = [];
-    for (let i = 0; i < 200 && children.length < 2; i++) {
-      await Bun.sleep(50);
-      children = serveChildren(proc.pid);
-    }
-    expect(children.length).toBe(2);
+    const { proc, children } = await benchWithTwoServers();
     proc.kill("SIGKILL");
     await proc.exited;
     for (let i = 0; i < 100 && children.some(alive); i++) await Bun.sleep(20);

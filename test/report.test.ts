@@ -1,26 +1,13 @@
 // The renderers on small synthetic results, against exact expected text.
 import { describe, expect, test } from "bun:test";
-import type { MachineContext } from "../bench/lib/machine.ts";
+import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
 import { gateTable, renderGateMarkdown, renderMarkdownReport, renderTerminalReport, scenarioTables } from "../bench/lib/report.ts";
 import type { BackendResult, BenchResults, Gate, RoundResult } from "../bench/lib/results.ts";
 import { renderMarkdown } from "../bench/lib/table.ts";
 
 const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
 
-const CONTEXT: MachineContext = {
-  date: "2026-01-01T00:00:00.000Z",
-  host: "test",
-  kernel: "6.1.0",
-  cpuModel: "Test CPU",
-  cores: 4,
-  virtualized: false,
-  bun: "1.4.5",
-  liburing: "2.3",
-  ioUringDisabledSysctl: "0",
-  gitCommit: "abc1234",
-  placement: { mode: "cross", serverCpu: 0, clientCpu: 1 },
-  argv: [],
-};
+const CONTEXT = SYNTHETIC_CONTEXT;
 
 const GATE: Gate = {
   baseline: "bun",
