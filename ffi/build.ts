@@ -1,6 +1,6 @@
 // Where the compiled shims live, and building them when they are missing or
 // older than their source. Used by the test preload and by every entry point,
-// so `bun test` and `bun bench/main.ts` work without `npm run` in front.
+// so `bun test` and `bun bench/cli/bench.ts` work without `npm run` in front.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 

@@ -1,6 +1,6 @@
 // Every backend, as a real server process on loopback, echoes correctly.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ServerProcess } from "../bench/lib/server-process.ts";
+import type { ServerProcess } from "../bench/server/process.ts";
 import { BACKENDS } from "../bench/server/backends.ts";
 import { FramedClient, payload, sameBytes, startServer } from "./helpers.ts";
 

@@ -4,11 +4,11 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { perfAvailable } from "../bench/lib/accounting.ts";
+import { perfAvailable } from "../bench/measure/accounting.ts";
 import { ROOT } from "../ffi/build.ts";
 import { URING_SKIP_REASON } from "./helpers.ts";
 
-const BENCH = join(ROOT, "bench/main.ts");
+const BENCH = join(ROOT, "bench/cli/bench.ts");
 const BACKENDS = URING_SKIP_REASON ? "bun,epoll" : "bun,epoll,uring";
 const NO_ERRORS = { timeout: 0, closed: 0, mismatch: 0, io: 0 };
 

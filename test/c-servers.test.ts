@@ -1,4 +1,4 @@
-// The C twins (`c-epoll`, `c-uring`) as real `bench/serve.ts` processes,
+// The C twins (`c-epoll`, `c-uring`) as real `bench/cli/serve.ts` processes,
 // driven by node:net clients (socket code independent of the servers'):
 // byte-for-byte echo at several sizes and concurrencies, split and coalesced
 // frames, half-close, an oversize prefix, overflow, and SIGTERM's summary.
@@ -7,7 +7,7 @@ import { payload } from "./fixtures.ts";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, writeLength } from "../bench/lib/frame.ts";
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, writeLength } from "../bench/protocol/frame.ts";
 import { uringStatus } from "../ffi/uring.ts";
 
 const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -26,7 +26,7 @@ class ServeProcess {
   port = 0;
 
   static async start(backend: string, extra: string[] = []): Promise<ServeProcess> {
-    const proc = Bun.spawn([BUN, "bench/serve.ts", "--backend", backend, "--port", "0", ...extra], {
+    const proc = Bun.spawn([BUN, "bench/cli/serve.ts", "--backend", backend, "--port", "0", ...extra], {
       cwd: ROOT,
       stdout: "pipe",
       stderr: "pipe",

@@ -1,4 +1,4 @@
-// What a user sees after a typo: `bench/main.ts` and `bench/serve.ts` given bad
+// What a user sees after a typo: `bench/cli/bench.ts` and `bench/cli/serve.ts` given bad
 // flags or a port in use exit 2 with one line saying what is wrong (the flag
 // and the value), never a stack trace, and nothing on stdout.
 import { beforeAll, describe, expect, test } from "bun:test";
@@ -8,8 +8,8 @@ import { ROOT } from "../ffi/build.ts";
 import { Listener } from "../ffi/net.ts";
 
 const BUN = process.execPath;
-const MAIN = join(ROOT, "bench/main.ts");
-const SERVE = join(ROOT, "bench/serve.ts");
+const MAIN = join(ROOT, "bench/cli/bench.ts");
+const SERVE = join(ROOT, "bench/cli/serve.ts");
 
 interface Outcome {
   code: number | null;
@@ -39,7 +39,7 @@ function expectUsageError(r: Outcome, prefix: RegExp, what: RegExp): string {
 
 const USAGE = /^\nusage: bun run bench \[flags\]\n\n.+\n\nflags:\n(  --[\s\S]+)$/;
 
-// Rejected by the flag parser (bench/lib/args.ts): the message, then the usage.
+// Rejected by the flag parser (bench/cli/args.ts): the message, then the usage.
 const PARSER_CASES: [string[], RegExp][] = [
   [["--scenarios", "9"], /--scenarios: unknown '9' \(one of 1, /],
   [["--scenarios", "1,x"], /--scenarios: unknown 'x'/],
@@ -60,7 +60,7 @@ const PARSER_CASES: [string[], RegExp][] = [
   [["extra"], /unexpected argument 'extra'/],
 ];
 
-// Rejected by bench/main.ts itself, after parsing: one line, without the usage (see below).
+// Rejected by bench/cli/bench.ts itself, after parsing: one line, without the usage (see below).
 const VALUE_CASES: [string[], RegExp][] = [
   [["--sizes", "abc"], /--sizes: 'abc' is not a payload size in bytes \(0 to 1048576\)/],
   [["--sizes", "10,-5"], /--sizes: '-5' is not a payload size/],
@@ -81,7 +81,7 @@ beforeAll(async () => {
   all.forEach((args, i) => results.set(key(args), outs[i]));
 }, 60_000);
 
-describe("bench/main.ts: bad flags", () => {
+describe("bench/cli/bench.ts: bad flags", () => {
   for (const [args, what] of PARSER_CASES) {
     test(`${key(args)} -> exit 2, what is wrong, the usage`, () => {
       const rest = expectUsageError(results.get(key(args))!, /^bun run bench: /, what);
@@ -103,7 +103,7 @@ describe("bench/main.ts: bad flags", () => {
   });
 });
 
-describe("bench/serve.ts: port in use", () => {
+describe("bench/cli/serve.ts: port in use", () => {
   const available = Object.values(BACKENDS).filter((b) => b.availability().available);
   test(`every available backend (${available.map((b) => b.name).join(", ")}): exit 2, one line naming the port`, async () => {
     using held = new Listener("127.0.0.1", 0);

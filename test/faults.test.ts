@@ -1,4 +1,4 @@
-// Every available backend, as a real `bench/serve.ts` process on loopback, under
+// Every available backend, as a real `bench/cli/serve.ts` process on loopback, under
 // bad input and client faults: oversize prefixes, cut-off frames, zero-length
 // and 1 MiB frames, seeded random streams, half-close, 1000 connections reset
 // with SO_LINGER 0, and a client that sends but never reads. After each fault a
@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { concatBytes } from "./fixtures.ts";
 import { connect } from "node:net";
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, HEADER_BYTES, writeLength } from "../bench/lib/frame.ts";
-import { readProcStat } from "../bench/lib/procstat.ts";
-import type { ServerProcess } from "../bench/lib/server-process.ts";
-import { seededRandom } from "../bench/lib/stats.ts";
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, HEADER_BYTES, writeLength } from "../bench/protocol/frame.ts";
+import { readProcStat } from "../bench/measure/procstat.ts";
+import type { ServerProcess } from "../bench/server/process.ts";
+import { seededRandom } from "../bench/measure/stats.ts";
 import { BACKENDS, type Backend } from "../bench/server/backends.ts";
 import { EAGAIN, ECONNRESET, EPIPE, errnoName } from "../ffi/errno.ts";
 import { NativeBuffer } from "../ffi/memory.ts";

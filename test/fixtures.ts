@@ -1,5 +1,5 @@
 // Test data shared by the test files; nothing here loads a shim.
-import type { MachineContext } from "../bench/lib/machine.ts";
+import type { MachineContext } from "../bench/measure/machine.ts";
 
 /** Deterministic bytes for payload `seed` of size n (xorshift32; seed 0 is as good as any). */
 export function payload(n: number, seed: number): Uint8Array {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { concatBytes } from "./fixtures.ts";
-import { encodeFrame, FrameDecoder, HEADER_BYTES, NEED_MORE, nextFrame, readLength, TOO_LARGE, writeLength } from "../bench/lib/frame.ts";
+import { encodeFrame, FrameDecoder, HEADER_BYTES, NEED_MORE, nextFrame, readLength, TOO_LARGE, writeLength } from "../bench/protocol/frame.ts";
 import { payload } from "./helpers.ts";
 
 

@@ -1,6 +1,6 @@
 // Seeded fuzzing of what parses untrusted bytes: the frame decoder every
-// backend and client shares (bench/lib/frame.ts), and the order request parser
-// of the order workload (bench/lib/orderbook.ts). Every case is reproducible
+// backend and client shares (bench/protocol/frame.ts), and the order request parser
+// of the order workload (bench/protocol/orderbook.ts). Every case is reproducible
 // from its seed and index, which a failure message names.
 import { describe, expect, test } from "bun:test";
 import { concatBytes, sameBytes } from "./fixtures.ts";
@@ -15,9 +15,9 @@ import {
   readLength,
   TOO_LARGE,
   writeLength,
-} from "../bench/lib/frame.ts";
-import { isOrderId, isValidQty, parseOrder, type Validation } from "../bench/lib/orderbook.ts";
-import { seededRandom } from "../bench/lib/stats.ts";
+} from "../bench/protocol/frame.ts";
+import { isOrderId, isValidQty, parseOrder, type Validation } from "../bench/protocol/orderbook.ts";
+import { seededRandom } from "../bench/measure/stats.ts";
 
 const SEED = 0x5eed;
 
@@ -243,7 +243,7 @@ describe("frame decoder fuzz (110 000 cases)", () => {
   });
 });
 
-// ---- parseOrder (bench/lib/orderbook.ts) ----
+// ---- parseOrder (bench/protocol/orderbook.ts) ----
 
 const enc = new TextEncoder();
 const SYMBOLS = ["AAPL", "MSFT", "X", "BRK.A", "€URO", "a b", ""];

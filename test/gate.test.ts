@@ -3,9 +3,9 @@
 // rounds estimate of an INCONCLUSIVE verdict.
 import { describe, expect, test } from "bun:test";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
-import { evaluateGate, evaluateGatePairs } from "../bench/lib/gate.ts";
-import type { BackendInfoResult, BackendResult, BenchResults, Criterion, Gate, RoundResult, ScenarioResult, VariantResult } from "../bench/lib/results.ts";
-import { seededRandom } from "../bench/lib/stats.ts";
+import { evaluateGate, evaluateGatePairs } from "../bench/verdict/gate.ts";
+import type { BackendInfoResult, BackendResult, BenchResults, Criterion, Gate, RoundResult, ScenarioResult, VariantResult } from "../bench/results/schema.ts";
+import { seededRandom } from "../bench/measure/stats.ts";
 
 // ---- synthetic results ----
 const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });

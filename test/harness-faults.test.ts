@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
 import { URING_SKIP_REASON } from "./helpers.ts";
 
-const BENCH = join(ROOT, "bench/main.ts");
+const BENCH = join(ROOT, "bench/cli/bench.ts");
 const CANDIDATE = URING_SKIP_REASON ? "epoll" : "uring";
 
-/** Pids of `bench/serve.ts` processes whose parent is `ppid`. */
+/** Pids of `bench/cli/serve.ts` processes whose parent is `ppid`. */
 function serveChildren(ppid: number): number[] {
-  const r = Bun.spawnSync(["pgrep", "-P", String(ppid), "-f", "bench/serve.ts"], { stdout: "pipe" });
+  const r = Bun.spawnSync(["pgrep", "-P", String(ppid), "-f", "bench/cli/serve.ts"], { stdout: "pipe" });
   return r.stdout.toString().split("\n").filter(Boolean).map(Number);
 }
 

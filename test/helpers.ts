@@ -1,8 +1,8 @@
 // Test helpers: real server processes and a client built on Bun.connect (an
 // implementation independent of the servers' own socket code).
 import type { Socket } from "bun";
-import { encodeFrame, FrameDecoder } from "../bench/lib/frame.ts";
-import { ServerProcess, type ServerSpawnOptions } from "../bench/lib/server-process.ts";
+import { encodeFrame, FrameDecoder } from "../bench/protocol/frame.ts";
+import { ServerProcess, type ServerSpawnOptions } from "../bench/server/process.ts";
 import { uringStatus } from "../ffi/uring.ts";
 
 export const URING = uringStatus();

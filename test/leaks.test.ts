@@ -3,9 +3,9 @@
 // server holds as many descriptors as before (/proc/PID/fd) and its resident
 // memory has not grown without bound (/proc/PID/status VmRSS).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { HEADER_BYTES, writeLength } from "../bench/lib/frame.ts";
-import { countFds, readProcStat, type ProcStat } from "../bench/lib/procstat.ts";
-import type { ServerProcess } from "../bench/lib/server-process.ts";
+import { HEADER_BYTES, writeLength } from "../bench/protocol/frame.ts";
+import { countFds, readProcStat, type ProcStat } from "../bench/measure/procstat.ts";
+import type { ServerProcess } from "../bench/server/process.ts";
 import { BACKENDS, type Backend } from "../bench/server/backends.ts";
 import { errnoName } from "../ffi/errno.ts";
 import { NativeBuffer } from "../ffi/memory.ts";

@@ -1,8 +1,8 @@
 // The load client: its schedule arithmetic, and real runs against a real
 // server (answers verified byte for byte by the client itself).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { LoadClient, untilNextSend } from "../bench/lib/load-client.ts";
-import type { ServerProcess } from "../bench/lib/server-process.ts";
+import { LoadClient, untilNextSend } from "../bench/clients/load.ts";
+import type { ServerProcess } from "../bench/server/process.ts";
 import { startServer } from "./helpers.ts";
 
 describe("open-loop schedule", () => {

@@ -2,8 +2,8 @@
 // positive finite time and passes its result check. No timing thresholds: the
 // machine is shared and the figures are what they are.
 import { describe, expect, test } from "bun:test";
-import { claimsTable } from "../bench/lib/claims.ts";
-import { renderMarkdown, renderTerminal } from "../bench/lib/table.ts";
+import { claimsTable } from "../bench/verdict/claims.ts";
+import { renderMarkdown, renderTerminal } from "../bench/report/table.ts";
 import { microTable, runMicro, type MicroId, type MicroResults } from "../bench/micro/index.ts";
 import { URING } from "./helpers.ts";
 

@@ -23,8 +23,8 @@ import { EPERM } from "../ffi/errno.ts";
 import { uringStatus } from "../ffi/uring.ts";
 
 const BUN = process.execPath;
-const SERVE = join(ROOT, "bench/serve.ts");
-const MAIN = join(ROOT, "bench/main.ts");
+const SERVE = join(ROOT, "bench/cli/serve.ts");
+const MAIN = join(ROOT, "bench/cli/bench.ts");
 const SYSCTL = "/proc/sys/kernel/io_uring_disabled";
 const FORCE = { IOURING_BENCH_FORCE_NO_URING: "1" };
 

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { uringStatus } from "../ffi/uring.ts";
-import { encodeFrame, FrameDecoder, HEADER_BYTES, readLength } from "../bench/lib/frame.ts";
-import { checkOrderResponse, makeOrderPayload } from "../bench/lib/order-client.ts";
+import { encodeFrame, FrameDecoder, HEADER_BYTES, readLength } from "../bench/protocol/frame.ts";
+import { checkOrderResponse, makeOrderPayload } from "../bench/clients/order.ts";
 import {
   MatchingEngine,
   OrderBook,
@@ -10,7 +10,7 @@ import {
   validateOrder,
   type NewOrder,
   type OrderResult,
-} from "../bench/lib/orderbook.ts";
+} from "../bench/protocol/orderbook.ts";
 import { BufferPool, newStats, OutBuffer } from "../bench/server/core.ts";
 import { handlerFor, MODES, orderHandler } from "../bench/server/modes.ts";
 
@@ -380,7 +380,7 @@ const uring = uringStatus();
 
 /** Reads stdout until the `listening` line, keeping the rest for the summary. */
 async function startServer(backend: string) {
-  const proc = Bun.spawn(["node_modules/.bin/bun", "bench/serve.ts", "--backend", backend, "--port", "0", "--mode", "order"], {
+  const proc = Bun.spawn(["node_modules/.bin/bun", "bench/cli/serve.ts", "--backend", backend, "--port", "0", "--mode", "order"], {
     cwd: `${import.meta.dir}/..`,
     stdout: "pipe",
     stderr: "pipe",

@@ -1,12 +1,12 @@
 // Report pieces computed from synthetic results: the guide's cost
 // expectations, the C-twin table, per-request costs and the placement effect.
 import { describe, expect, test } from "bun:test";
-import type { RequestCosts } from "../bench/lib/accounting.ts";
-import { noErrors } from "../bench/lib/client.ts";
-import { informationalRows } from "../bench/lib/gate.ts";
-import { costsTable, placementEffectTable, twinTable } from "../bench/lib/report.ts";
-import type { BackendResult, BenchResults, ScenarioResult } from "../bench/lib/results.ts";
-import { renderMarkdown } from "../bench/lib/table.ts";
+import type { RequestCosts } from "../bench/measure/accounting.ts";
+import { noErrors } from "../bench/clients/ping-pong.ts";
+import { informationalRows } from "../bench/verdict/gate.ts";
+import { costsTable, placementEffectTable, twinTable } from "../bench/report/report.ts";
+import type { BackendResult, BenchResults, ScenarioResult } from "../bench/results/schema.ts";
+import { renderMarkdown } from "../bench/report/table.ts";
 
 const costs = (cpu: number, ctx: number, syscalls: number | null): RequestCosts => ({
   requests: 1000,

@@ -1,9 +1,9 @@
 // The renderers on small synthetic results, against exact expected text.
 import { describe, expect, test } from "bun:test";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
-import { gateTable, renderGateMarkdown, renderMarkdownReport, renderTerminalReport, scenarioTables } from "../bench/lib/report.ts";
-import type { BackendResult, BenchResults, Gate, RoundResult } from "../bench/lib/results.ts";
-import { renderMarkdown } from "../bench/lib/table.ts";
+import { gateTable, renderGateMarkdown, renderMarkdownReport, renderTerminalReport, scenarioTables } from "../bench/report/report.ts";
+import type { BackendResult, BenchResults, Gate, RoundResult } from "../bench/results/schema.ts";
+import { renderMarkdown } from "../bench/report/table.ts";
 
 const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
 

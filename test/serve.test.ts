@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
 import { FramedClient, payload, sameBytes, URING_SKIP_REASON } from "./helpers.ts";
 
-const SERVE = join(ROOT, "bench/serve.ts");
+const SERVE = join(ROOT, "bench/cli/serve.ts");
 
 function run(args: string[]) {
   const r = Bun.spawnSync([process.execPath, SERVE, ...args], { stdout: "pipe", stderr: "pipe", timeout: 15000 });

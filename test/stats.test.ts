@@ -1,9 +1,9 @@
 // Statistics on synthetic data with known answers.
 import { describe, expect, test } from "bun:test";
-import { compareToBaseline } from "../bench/lib/rounds.ts";
-import type { BackendResult } from "../bench/lib/results.ts";
-import { bootstrapOneSample, bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median, seededRandom, summarize } from "../bench/lib/stats.ts";
-import { noErrors } from "../bench/lib/client.ts";
+import { compareToBaseline } from "../bench/results/summary.ts";
+import type { BackendResult } from "../bench/results/schema.ts";
+import { bootstrapOneSample, bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median, seededRandom, summarize } from "../bench/measure/stats.ts";
+import { noErrors } from "../bench/clients/ping-pong.ts";
 
 describe("summarize", () => {
   test("percentiles of 1..1000", () => {

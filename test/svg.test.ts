@@ -1,7 +1,7 @@
 // The latency distribution SVG: well-formed, one line per backend, small.
 import { describe, expect, test } from "bun:test";
-import { seededRandom } from "../bench/lib/stats.ts";
-import { latencyDistributionSvg, percentilePoints } from "../bench/lib/svg.ts";
+import { seededRandom } from "../bench/measure/stats.ts";
+import { latencyDistributionSvg, percentilePoints } from "../bench/report/svg.ts";
 
 /** A small XML well-formedness check: balanced tags, quoted attributes, escaped text. */
 function checkXml(xml: string): string[] {

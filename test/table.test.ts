@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { renderMarkdown, renderTerminal, type Table } from "../bench/lib/table.ts";
+import { renderMarkdown, renderTerminal, type Table } from "../bench/report/table.ts";
 
 const t: Table = {
   title: "Scenario 1: x (µs)",

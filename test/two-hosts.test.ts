@@ -50,7 +50,7 @@ test.skipIf(skip !== "")(`bench --target runs the scenarios against a server on 
       const r = sh(cmd);
       expect(r.ok ? "" : `${cmd.join(" ")}: ${r.out}`).toBe("");
     }
-    server = Bun.spawn(["ip", "netns", "exec", SRV, process.execPath, join(ROOT, "bench/serve.ts"), "--backend", "epoll", "--host", SRV_ADDR, "--port", "0"], {
+    server = Bun.spawn(["ip", "netns", "exec", SRV, process.execPath, join(ROOT, "bench/cli/serve.ts"), "--backend", "epoll", "--host", SRV_ADDR, "--port", "0"], {
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -62,7 +62,7 @@ test.skipIf(skip !== "")(`bench --target runs the scenarios against a server on 
 
     const dir = mkdtempSync(join(tmpdir(), "iob-"));
     const r = Bun.spawnSync(
-      ["ip", "netns", "exec", CLI, process.execPath, join(ROOT, "bench/main.ts"), "--target", `${SRV_ADDR}:${port}`, "--backend-label", "epoll-remote", "--quick", "--rounds", "2", "--json", join(dir, "r.json")],
+      ["ip", "netns", "exec", CLI, process.execPath, join(ROOT, "bench/cli/bench.ts"), "--target", `${SRV_ADDR}:${port}`, "--backend-label", "epoll-remote", "--quick", "--rounds", "2", "--json", join(dir, "r.json")],
       { stdout: "pipe", stderr: "pipe", timeout: 170000 },
     );
     expect(r.exitCode).toBe(0);

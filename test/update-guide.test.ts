@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BEGIN_MARKER as B, END_MARKER as E, updateGuide, updateGuideFile } from "../bench/lib/update-guide.ts";
+import { BEGIN_MARKER as B, END_MARKER as E, updateGuide, updateGuideFile } from "../bench/report/update-guide.ts";
 
 const REPORT = "#### Decision gate\n\n| a | b |\n|:---|---:|\n| µs | 1 |";
 

@@ -29,10 +29,10 @@
 // option for the budget, and itself spends about 2.6 s calibrating).
 import { bench, do_not_optimize, group, measure, run } from "mitata";
 import { ensureBuilt } from "../../ffi/build.ts";
-import { contextLines, machineContext, type MachineContext } from "../lib/machine.ts";
-import { makeOrderPayload } from "../lib/order-client.ts";
-import { MatchingEngine, parseOrder, serializeResult, type NewOrder, type OrderResult } from "../lib/orderbook.ts";
-import { renderTerminal, type Table } from "../lib/table.ts";
+import { contextLines, machineContext, type MachineContext } from "../measure/machine.ts";
+import { makeOrderPayload } from "../clients/order.ts";
+import { MatchingEngine, parseOrder, serializeResult, type NewOrder, type OrderResult } from "../protocol/orderbook.ts";
+import { renderTerminal, type Table } from "../report/table.ts";
 
 export const MICRO_SCHEMA = "iouring-bench-micro/1";
 
@@ -655,7 +655,7 @@ export function microTable(r: MicroResults): Table {
 }
 
 if (import.meta.main) {
-  const { parseOrExit } = await import("../lib/args.ts");
+  const { parseOrExit } = await import("../cli/args.ts");
   const { writeFileSync } = await import("node:fs");
   const args = parseOrExit(process.argv.slice(2), "bun bench/micro/index.ts", "Times single operations: bun:ffi calls, system calls, epoll_wait, read/write on loopback TCP, an io_uring nop, JSON and matching.", {
     quick: { type: "bool", help: "a few seconds: 20 ms of timed calls per benchmark" },

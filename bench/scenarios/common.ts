@@ -2,12 +2,12 @@
 // in turn; a backend whose server died is marked failed and skipped from then
 // on; an exception in one measurement becomes an error in that round, not the
 // end of the run. Afterwards the rounds are pooled and compared to the baseline.
-import { NO_METER, PerfMeter, perRequest, ProcMeter, resourceSnapshot, type Meter, type ResourceSnapshot } from "../lib/accounting.ts";
-import { noErrors } from "../lib/client.ts";
-import type { BackendResult, RoundResult, VariantResult } from "../lib/results.ts";
-import { compareToBaseline, sumErrors } from "../lib/rounds.ts";
-import type { ServerHandle } from "../lib/server-process.ts";
-import { median, summarize } from "../lib/stats.ts";
+import { NO_METER, PerfMeter, perRequest, ProcMeter, resourceSnapshot, type Meter, type ResourceSnapshot } from "../measure/accounting.ts";
+import { noErrors } from "../clients/ping-pong.ts";
+import type { BackendResult, RoundResult, VariantResult } from "../results/schema.ts";
+import { compareToBaseline, sumErrors } from "../results/summary.ts";
+import type { ServerHandle } from "../server/process.ts";
+import { median, summarize } from "../measure/stats.ts";
 import type { RunContext } from "./context.ts";
 
 /** Raw latency samples in ns per variant and backend, one array per round: for pooling and plots. */

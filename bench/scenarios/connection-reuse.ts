@@ -1,9 +1,9 @@
 // Scenario 3, connection reuse impact: N requests of 100 bytes each made on a
 // new connection (connect, one round trip, close) against the same N on one
 // reused connection. Time per request for each, connect time, and their ratio.
-import { countError, errorCount, noErrors, PingPongClient } from "../lib/client.ts";
-import type { ScenarioResult } from "../lib/results.ts";
-import { summarize } from "../lib/stats.ts";
+import { countError, errorCount, noErrors, PingPongClient } from "../clients/ping-pong.ts";
+import type { ScenarioResult } from "../results/schema.ts";
+import { summarize } from "../measure/stats.ts";
 import type { RunContext } from "./context.ts";
 import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
 

@@ -1,5 +1,5 @@
 // What every scenario receives: the running servers, the rounds to make, and where to log.
-import type { ServerHandle, ServerProcess } from "../lib/server-process.ts";
+import type { ServerHandle, ServerProcess } from "../server/process.ts";
 
 export interface RunContext {
   /** Backends to measure, in the order each round visits them. */

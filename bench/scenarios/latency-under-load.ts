@@ -5,10 +5,10 @@
 // of latency, not of who saturates first. Latency counts from each request's
 // intended send time (a stalled server cannot hide the requests it delayed);
 // the figure from the actual send time is kept beside it.
-import { addErrors, errorCount } from "../lib/client.ts";
-import { LoadClient } from "../lib/load-client.ts";
-import type { ScenarioResult } from "../lib/results.ts";
-import { median, summarize } from "../lib/stats.ts";
+import { addErrors, errorCount } from "../clients/ping-pong.ts";
+import { LoadClient } from "../clients/load.ts";
+import type { ScenarioResult } from "../results/schema.ts";
+import { median, summarize } from "../measure/stats.ts";
 import type { RunContext } from "./context.ts";
 import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
 

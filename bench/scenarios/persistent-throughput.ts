@@ -3,12 +3,12 @@
 // runs of `messages` messages after a warm-up on the same connection; the
 // round's figure is the median of its runs (one run of 1000 messages lasts
 // only milliseconds, too short to stand alone on a shared machine).
-import { LoadClient } from "../lib/load-client.ts";
-import type { ScenarioResult } from "../lib/results.ts";
-import { median } from "../lib/stats.ts";
+import { LoadClient } from "../clients/load.ts";
+import type { ScenarioResult } from "../results/schema.ts";
+import { median } from "../measure/stats.ts";
 import type { RunContext } from "./context.ts";
 import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
-import { addErrors } from "../lib/client.ts";
+import { addErrors } from "../clients/ping-pong.ts";
 
 export interface PersistentThroughputOptions {
   messages: number;

@@ -2,9 +2,9 @@
 // flight, payloads of 10, 100 and 1000 bytes. Each round visits every
 // backend in turn (A B C A B C ...) so machine drift touches all alike.
 import { NativeBuffer } from "../../ffi/memory.ts";
-import { countError, errorCount, noErrors, PingPongClient } from "../lib/client.ts";
-import type { RoundResult, ScenarioResult } from "../lib/results.ts";
-import { summarize } from "../lib/stats.ts";
+import { countError, errorCount, noErrors, PingPongClient } from "../clients/ping-pong.ts";
+import type { RoundResult, ScenarioResult } from "../results/schema.ts";
+import { summarize } from "../measure/stats.ts";
 import type { RunContext } from "./context.ts";
 import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
 

@@ -3,12 +3,12 @@
 // flight on one connection. The server counts its own processing time; the
 // share of the round trip that is not processing is the network I/O share
 // the guide puts at 75-80%.
-import { countError, errorCount, noErrors, PingPongClient, RT_MISMATCH } from "../lib/client.ts";
-import { checkOrderResponse, makeOrderPayload } from "../lib/order-client.ts";
-import type { RoundResult, ScenarioResult } from "../lib/results.ts";
-import type { Meter } from "../lib/accounting.ts";
-import type { ServerHandle, ServerProcess } from "../lib/server-process.ts";
-import { summarize } from "../lib/stats.ts";
+import { countError, errorCount, noErrors, PingPongClient, RT_MISMATCH } from "../clients/ping-pong.ts";
+import { checkOrderResponse, makeOrderPayload } from "../clients/order.ts";
+import type { RoundResult, ScenarioResult } from "../results/schema.ts";
+import type { Meter } from "../measure/accounting.ts";
+import type { ServerHandle, ServerProcess } from "../server/process.ts";
+import { summarize } from "../measure/stats.ts";
 import type { RunContext } from "./context.ts";
 import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
 

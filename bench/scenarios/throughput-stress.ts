@@ -1,8 +1,8 @@
 // Scenario 6, throughput stress: 64 connections, each sending 1000 messages
 // of 32 bytes with 8 in flight; total messages per second.
-import { addErrors } from "../lib/client.ts";
-import { LoadClient } from "../lib/load-client.ts";
-import type { ScenarioResult } from "../lib/results.ts";
+import { addErrors } from "../clients/ping-pong.ts";
+import { LoadClient } from "../clients/load.ts";
+import type { ScenarioResult } from "../results/schema.ts";
 import type { RunContext } from "./context.ts";
 import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
 

@@ -2,7 +2,7 @@
 // processing step, the per-mode handlers and the counters of the exit summary.
 // Backends differ only in how bytes get in and out of these buffers.
 import { NativeBuffer } from "../../ffi/memory.ts";
-import { DEFAULT_MAX_FRAME, frameSpaceNeeded, HEADER_BYTES, nextFrame, TOO_LARGE } from "../lib/frame.ts";
+import { DEFAULT_MAX_FRAME, frameSpaceNeeded, HEADER_BYTES, nextFrame, TOO_LARGE } from "../protocol/frame.ts";
 
 /** Smallest connection buffer; a buffer grows (by powers of two) only for frames that need it. */
 export const MIN_CONN_BUFFER = 16 * 1024;

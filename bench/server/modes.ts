@@ -1,7 +1,7 @@
 // What a server answers: `echo` (the same frame) or `order` (the frame's
 // NewOrderRequest run through a matching engine, answered with its result).
-import { HEADER_BYTES, writeLength } from "../lib/frame.ts";
-import { MatchingEngine, rejection, serializeResult, type OrderResult } from "../lib/orderbook.ts";
+import { HEADER_BYTES, writeLength } from "../protocol/frame.ts";
+import { MatchingEngine, rejection, serializeResult, type OrderResult } from "../protocol/orderbook.ts";
 import { echoHandler, type FrameHandler, type OutBuffer } from "./core.ts";
 
 export const MODES = ["echo", "order"] as const;

@@ -1,7 +1,7 @@
 //! tokio-echo: the reference echo server on the real Tokio stack.
 //!
 //! Frames are tokio-util's `LengthDelimitedCodec` default: a 4-byte big-endian
-//! payload length, then the payload (the same wire protocol as bench/lib/frame.ts).
+//! payload length, then the payload (the same wire protocol as bench/protocol/frame.ts).
 //! Each frame's payload is sent back as a frame.
 //!
 //! Lines on stdout, as `bun run serve` prints them for the TypeScript backends:

@@ -1,6 +1,6 @@
 // The benchmark client's side of the order workload: a deterministic request
 // stream and a checker for the answers.
-import { validateOrder, isOrderId, type OrderId } from "./orderbook.ts";
+import { validateOrder, isOrderId, type OrderId } from "../protocol/orderbook.ts";
 
 export const DEFAULT_SYMBOL = "ACME";
 /** Prices are whole cents around 100.00. */

@@ -3,16 +3,16 @@
 // connections; on SIGINT/SIGTERM closes every socket, prints a one-line
 // summary and exits 0. SIGUSR1 prints a `stats {json}` line and keeps serving.
 import { writeSync } from "node:fs";
-import { ensureBuilt } from "../ffi/build.ts";
-import { parseOrExit, type FlagSpec } from "./lib/args.ts";
-import { DEFAULT_MAX_FRAME } from "./lib/frame.ts";
+import { ensureBuilt } from "../../ffi/build.ts";
+import { parseOrExit, type FlagSpec } from "./args.ts";
+import { DEFAULT_MAX_FRAME } from "../protocol/frame.ts";
 
 ensureBuilt();
-const { SysError } = await import("../ffi/errno.ts");
-const { BACKENDS, BACKEND_NAMES } = await import("./server/backends.ts");
-const { defaultConfig, summaryLine } = await import("./server/core.ts");
-const { corrupting, handlerFor, MODES } = await import("./server/modes.ts");
-const net = await import("../ffi/net.ts");
+const { SysError } = await import("../../ffi/errno.ts");
+const { BACKENDS, BACKEND_NAMES } = await import("../server/backends.ts");
+const { defaultConfig, summaryLine } = await import("../server/core.ts");
+const { corrupting, handlerFor, MODES } = await import("../server/modes.ts");
+const net = await import("../../ffi/net.ts");
 
 const SPECS: Record<string, FlagSpec> = {
   backend: { type: "string", help: "server backend", choices: BACKEND_NAMES, placeholder: "NAME" },
@@ -38,7 +38,7 @@ if (!args.backend) fail(`--backend is required (one of ${BACKEND_NAMES.join(", "
 const backend = BACKENDS[args.backend as string];
 const avail = backend.availability();
 if (!avail.available) fail(`backend ${backend.name} is unavailable here: ${avail.reason}. Hint: ${avail.hint}`);
-if (!(await import("./server/backends.ts")).servesMode(backend, args.mode as string)) fail(`backend ${backend.name} serves ${backend.modes!.join(", ")} only, not --mode ${args.mode}`);
+if (!(await import("../server/backends.ts")).servesMode(backend, args.mode as string)) fail(`backend ${backend.name} serves ${backend.modes!.join(", ")} only, not --mode ${args.mode}`);
 if (backend.external) {
   // Its own executable: run it in the foreground with our flags, forwarding signals.
   const cmd = [...backend.external(), "--host", args.host as string, "--port", String(args.port), "--max-frame", String(args["max-frame"])];

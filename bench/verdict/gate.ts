@@ -2,8 +2,8 @@
 // each the candidate's improvement over the baseline with a seeded 95%
 // bootstrap interval over rounds, and a verdict from how many of them hold.
 // Also the guide's Phase 0 check (epoll against the baseline, expected 15-30%).
-import type { InformationalRow, BackendResult, BenchResults, Criterion, CriterionStatus, Gate, RoundResult, ScenarioResult, VariantResult } from "./results.ts";
-import { bootstrapReplicates, bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median, percentileInterval } from "./stats.ts";
+import type { InformationalRow, BackendResult, BenchResults, Criterion, CriterionStatus, Gate, RoundResult, ScenarioResult, VariantResult } from "../results/schema.ts";
+import { bootstrapReplicates, bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median, percentileInterval } from "../measure/stats.ts";
 
 /** The guide asks for at least this many passing criteria. */
 export const GATE_PASSES_NEEDED = 2;

@@ -1,4 +1,4 @@
-// Server backends run as child processes (`bench/serve.ts`, or another
+// Server backends run as child processes (`bench/cli/serve.ts`, or another
 // executable speaking the same stdout lines), optionally pinned with taskset.
 // Every child is tracked so that none outlives the benchmark, whether it ends
 // normally, throws, or is interrupted.
@@ -83,7 +83,7 @@ export interface ServerSpawnOptions {
   cpu?: number;
   maxFrame?: number;
   extraArgs?: string[];
-  /** Executable and arguments instead of `bun bench/serve.ts` (e.g. the tokio server). */
+  /** Executable and arguments instead of `bun bench/cli/serve.ts` (e.g. the tokio server). */
   command?: string[];
   env?: Record<string, string>;
   startTimeoutMs?: number;
@@ -131,7 +131,7 @@ export class ServerProcess implements ServerHandle {
   private constructor(opts: ServerSpawnOptions) {
     this.backend = opts.backend;
     this.host = opts.host ?? "127.0.0.1";
-    const base = opts.command ?? [process.execPath, join(ROOT, "bench/serve.ts"), "--backend", opts.backend];
+    const base = opts.command ?? [process.execPath, join(ROOT, "bench/cli/serve.ts"), "--backend", opts.backend];
     const args = [...base, "--host", this.host, "--port", "0"];
     if (!opts.command) {
       args.push("--mode", opts.mode ?? "echo");

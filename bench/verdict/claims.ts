@@ -8,8 +8,8 @@
 // guide's "about 3" and "about 1" system calls per request are taken as
 // 2.5-3.5 and 0.5-1.5, its "47% fewer" as 42-52%.
 import type { MicroBenchResult, MicroId } from "../micro/index.ts";
-import type { BenchResults } from "./results.ts";
-import type { Table } from "./table.ts";
+import type { BenchResults } from "../results/schema.ts";
+import type { Table } from "../report/table.ts";
 
 export type ClaimVerdict = "holds" | "lower than claimed" | "higher than claimed" | "n/a";
 
@@ -182,7 +182,7 @@ export function scenario5Share(results: Pick<BenchResults, "scenarios">, backend
 
 export const CLAIMS_TITLE = "The guide's claims against this machine";
 
-/** The rows as a table for renderTerminal/renderMarkdown (bench/lib/table.ts). */
+/** The rows as a table for renderTerminal/renderMarkdown (bench/report/table.ts). */
 export function claimsToTable(rows: ClaimRow[]): Table {
   return {
     title: CLAIMS_TITLE,

@@ -4,8 +4,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
-import { ensureBuilt, ROOT } from "../ffi/build.ts";
-import { parseOrExit, usageText, type FlagSpec } from "./lib/args.ts";
+import { ensureBuilt, ROOT } from "../../ffi/build.ts";
+import { parseOrExit, usageText, type FlagSpec } from "./args.ts";
 
 try {
   ensureBuilt();
@@ -13,27 +13,27 @@ try {
   process.stderr.write(`bench: ${(e as Error).message.split("\n").slice(0, 4).join("\n")}\n`);
   process.exit(2);
 }
-const net = await import("../ffi/net.ts");
-const { BACKENDS, BACKEND_NAMES, servesMode } = await import("./server/backends.ts");
-const { ServerProcess, RemoteServer } = await import("./lib/server-process.ts");
-const { machineContext } = await import("./lib/machine.ts");
-const { renderTerminalReport, renderMarkdownReport } = await import("./lib/report.ts");
-const { SCHEMA } = await import("./lib/results.ts");
-const { evaluateGatePairs } = await import("./lib/gate.ts");
-const { updateGuideFile } = await import("./lib/update-guide.ts");
-const { latencyDistributionSvg } = await import("./lib/svg.ts");
-const { concatSamples } = await import("./scenarios/common.ts");
-const { runMicro, microTable } = await import("./micro/index.ts");
-const { claimsTable, claimsToTable, scenario5Share } = await import("./lib/claims.ts");
-const { pingPongLatency, PING_PONG_DEFAULTS, PING_PONG_QUICK } = await import("./scenarios/ping-pong-latency.ts");
-const { persistentThroughput, PERSISTENT_DEFAULTS, PERSISTENT_QUICK } = await import("./scenarios/persistent-throughput.ts");
-const { connectionReuse, REUSE_DEFAULTS, REUSE_QUICK } = await import("./scenarios/connection-reuse.ts");
-const { latencyUnderLoad, LOAD_DEFAULTS, LOAD_QUICK } = await import("./scenarios/latency-under-load.ts");
-const { requestOverhead, OVERHEAD_DEFAULTS, OVERHEAD_QUICK } = await import("./scenarios/request-overhead.ts");
-const { throughputStress, STRESS_DEFAULTS, STRESS_QUICK } = await import("./scenarios/throughput-stress.ts");
-import type { BenchResults, BackendInfoResult, PlacementRun, ScenarioResult as ScenarioResultT } from "./lib/results.ts";
-import type { RawSamples } from "./scenarios/common.ts";
-import type { MicroResults as MicroResultsT } from "./micro/index.ts";
+const net = await import("../../ffi/net.ts");
+const { BACKENDS, BACKEND_NAMES, servesMode } = await import("../server/backends.ts");
+const { ServerProcess, RemoteServer } = await import("../server/process.ts");
+const { machineContext } = await import("../measure/machine.ts");
+const { renderTerminalReport, renderMarkdownReport } = await import("../report/report.ts");
+const { SCHEMA } = await import("../results/schema.ts");
+const { evaluateGatePairs } = await import("../verdict/gate.ts");
+const { updateGuideFile } = await import("../report/update-guide.ts");
+const { latencyDistributionSvg } = await import("../report/svg.ts");
+const { concatSamples } = await import("../scenarios/common.ts");
+const { runMicro, microTable } = await import("../micro/index.ts");
+const { claimsTable, claimsToTable, scenario5Share } = await import("../verdict/claims.ts");
+const { pingPongLatency, PING_PONG_DEFAULTS, PING_PONG_QUICK } = await import("../scenarios/ping-pong-latency.ts");
+const { persistentThroughput, PERSISTENT_DEFAULTS, PERSISTENT_QUICK } = await import("../scenarios/persistent-throughput.ts");
+const { connectionReuse, REUSE_DEFAULTS, REUSE_QUICK } = await import("../scenarios/connection-reuse.ts");
+const { latencyUnderLoad, LOAD_DEFAULTS, LOAD_QUICK } = await import("../scenarios/latency-under-load.ts");
+const { requestOverhead, OVERHEAD_DEFAULTS, OVERHEAD_QUICK } = await import("../scenarios/request-overhead.ts");
+const { throughputStress, STRESS_DEFAULTS, STRESS_QUICK } = await import("../scenarios/throughput-stress.ts");
+import type { BenchResults, BackendInfoResult, PlacementRun, ScenarioResult as ScenarioResultT } from "../results/schema.ts";
+import type { RawSamples } from "../scenarios/common.ts";
+import type { MicroResults as MicroResultsT } from "../micro/index.ts";
 
 const SCENARIO_NAMES: Record<number, string> = {
   1: "Single ping-pong latency",
@@ -44,8 +44,8 @@ const SCENARIO_NAMES: Record<number, string> = {
   6: "Throughput stress",
 };
 
-import type { Placement } from "./lib/machine.ts";
-import type { ServerHandle, ServerProcess as ServerProcessT } from "./lib/server-process.ts";
+import type { Placement } from "../measure/machine.ts";
+import type { ServerHandle, ServerProcess as ServerProcessT } from "../server/process.ts";
 
 const SPECS: Record<string, FlagSpec> = {
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (about a minute)" },

@@ -1,10 +1,10 @@
 // Renders BenchResults (the JSON) as tables for the terminal and markdown.
-import { errorCount } from "./client.ts";
+import { errorCount } from "../clients/ping-pong.ts";
 import { microTable } from "../micro/index.ts";
-import { claimsToTable } from "./claims.ts";
-import { contextLines, placementText } from "./machine.ts";
-import type { BenchResults, BackendResult, Criterion, Gate, ScenarioResult, VariantResult } from "./results.ts";
-import { median } from "./stats.ts";
+import { claimsToTable } from "../verdict/claims.ts";
+import { contextLines, placementText } from "../measure/machine.ts";
+import type { BenchResults, BackendResult, Criterion, Gate, ScenarioResult, VariantResult } from "../results/schema.ts";
+import { median } from "../measure/stats.ts";
 import { renderMarkdown, renderTerminal, type Table } from "./table.ts";
 
 export function fmtNum(x: number | undefined, digits = 1): string {

@@ -1,12 +1,12 @@
 // The result data: JSON is the source of truth; the terminal and markdown
-// tables are renderings of it (bench/lib/report.ts). Field meanings are
+// tables are renderings of it (bench/report/report.ts). Field meanings are
 // documented in the README ("Results JSON").
-import type { CostSample, RequestCosts, ResourceSnapshot } from "./accounting.ts";
+import type { CostSample, RequestCosts, ResourceSnapshot } from "../measure/accounting.ts";
 import type { MicroResults } from "../micro/index.ts";
-import type { ClaimRow } from "./claims.ts";
-import type { ClientErrors } from "./client.ts";
-import type { MachineContext, Placement } from "./machine.ts";
-import type { LatencySummary } from "./stats.ts";
+import type { ClaimRow } from "../verdict/claims.ts";
+import type { ClientErrors } from "../clients/ping-pong.ts";
+import type { MachineContext, Placement } from "../measure/machine.ts";
+import type { LatencySummary } from "../measure/stats.ts";
 
 export const SCHEMA = "iouring-bench/1";
 

@@ -1,8 +1,8 @@
 // Turning per-round measurements into the compared figures: the headline per
 // backend with its bootstrap interval, and the ratio to the baseline.
-import { addErrors, noErrors, type ClientErrors } from "./client.ts";
-import type { BackendResult, RoundResult } from "./results.ts";
-import { bootstrapOneSample, bootstrapTwoSample, median } from "./stats.ts";
+import { addErrors, noErrors, type ClientErrors } from "../clients/ping-pong.ts";
+import type { BackendResult, RoundResult } from "./schema.ts";
+import { bootstrapOneSample, bootstrapTwoSample, median } from "../measure/stats.ts";
 
 
 export function roundHeadline(r: RoundResult): number {

@@ -6,8 +6,8 @@
 // loop allocates nothing.
 import * as net from "../../ffi/net.ts";
 import { NativeBuffer } from "../../ffi/memory.ts";
-import { HEADER_BYTES, readLength, writeLength } from "./frame.ts";
-import { seededRandom } from "./stats.ts";
+import { HEADER_BYTES, readLength, writeLength } from "../protocol/frame.ts";
+import { seededRandom } from "../measure/stats.ts";
 
 /** Why a round trip failed; stored as negative values in place of a time. */
 export const RT_TIMEOUT = -1, RT_CLOSED = -2, RT_MISMATCH = -3, RT_IO = -4;
