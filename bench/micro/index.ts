@@ -29,64 +29,16 @@
 // option for the budget, and itself spends about 2.6 s calibrating).
 import { bench, do_not_optimize, group, measure, run } from "mitata";
 import { ensureBuilt } from "../../ffi/build.ts";
-import { contextLines, machineContext, type MachineContext } from "../measure/machine.ts";
+import { contextLines, machineContext } from "../measure/machine.ts";
 import { makeOrderPayload } from "../clients/order.ts";
 import { MatchingEngine, parseOrder, serializeResult, type NewOrder, type OrderResult } from "../protocol/orderbook.ts";
 import { renderTerminal, type Table } from "../report/table.ts";
+import type { MicroBenchResult, MicroId, MicroResults } from "../results/schema.ts";
 
 export const MICRO_SCHEMA = "iouring-bench-micro/1";
 
-export type MicroId =
-  | "js_empty"
-  | "ffi_noop"
-  | "getppid_ffi"
-  | "getppid_c"
-  | "epoll_wait"
-  | "write_read"
-  | "write"
-  | "read"
-  | "uring_nop"
-  | "json_parse"
-  | "json_serialize"
-  | "match";
-
-export type MicroStatus = "ok" | "check failed" | "error" | "skipped";
-
-/** One benchmark. Times are per operation, ns; NaN (null in JSON) unless status is ok or "check failed". */
-export interface MicroBenchResult {
-  id: MicroId;
-  group: string;
-  /** The name it was declared with in mitata. */
-  name: string;
-  /** What is timed and how, in one sentence. */
-  note: string;
-  /** Operations per timed call; the times below are the call's divided by this. */
-  opsPerCall: number;
-  avgNs: number;
-  p50Ns: number;
-  p99Ns: number;
-  minNs: number;
-  maxNs: number;
-  /** mitata samples kept (it drops the 2 fastest and 2 slowest when it has more than 12). */
-  samples: number;
-  /** Timed calls in the kept samples. */
-  calls: number;
-  /** mitata timed batches of calls: p50/p99 are percentiles of batch averages, not of single calls. */
-  batched: boolean;
-  status: MicroStatus;
-  /** What the result check verified, or what went wrong (or why the benchmark was skipped). */
-  check: string;
-}
-
-export interface MicroResults {
-  schema: string;
-  context: MachineContext;
-  quick: boolean;
-  /** How the benchmarks were run: mitata version, entry point and time budget. */
-  engine: string;
-  benchmarks: MicroBenchResult[];
-  warnings: string[];
-}
+// The result types are part of the JSON contract (bench/results/schema.ts).
+export type { MicroBenchResult, MicroId, MicroResults, MicroStatus } from "../results/schema.ts";
 
 export interface MicroOptions {
   /** A few seconds instead of about twenty: 20 ms of timed calls per benchmark. */

@@ -2,8 +2,6 @@
 // tables are renderings of it (bench/report/report.ts). Field meanings are
 // documented in the README ("Results JSON").
 import type { CostSample, RequestCosts, ResourceSnapshot } from "../measure/accounting.ts";
-import type { MicroResults } from "../micro/index.ts";
-import type { ClaimRow } from "../verdict/claims.ts";
 import type { ClientErrors } from "../clients/ping-pong.ts";
 import type { MachineContext, Placement } from "../measure/machine.ts";
 import type { LatencySummary } from "../measure/stats.ts";
@@ -148,4 +146,80 @@ export interface BenchResults {
   /** With --placement both: every placement's run, the first being the one above. */
   placements?: PlacementRun[];
   warnings: string[];
+}
+
+// Micro-benchmarks (bench/micro/index.ts runs them).
+
+export type MicroId =
+  | "js_empty"
+  | "ffi_noop"
+  | "getppid_ffi"
+  | "getppid_c"
+  | "epoll_wait"
+  | "write_read"
+  | "write"
+  | "read"
+  | "uring_nop"
+  | "json_parse"
+  | "json_serialize"
+  | "match";
+
+export type MicroStatus = "ok" | "check failed" | "error" | "skipped";
+
+/** One benchmark. Times are per operation, ns; NaN (null in JSON) unless status is ok or "check failed". */
+export interface MicroBenchResult {
+  id: MicroId;
+  group: string;
+  /** The name it was declared with in mitata. */
+  name: string;
+  /** What is timed and how, in one sentence. */
+  note: string;
+  /** Operations per timed call; the times below are the call's divided by this. */
+  opsPerCall: number;
+  avgNs: number;
+  p50Ns: number;
+  p99Ns: number;
+  minNs: number;
+  maxNs: number;
+  /** mitata samples kept (it drops the 2 fastest and 2 slowest when it has more than 12). */
+  samples: number;
+  /** Timed calls in the kept samples. */
+  calls: number;
+  /** mitata timed batches of calls: p50/p99 are percentiles of batch averages, not of single calls. */
+  batched: boolean;
+  status: MicroStatus;
+  /** What the result check verified, or what went wrong (or why the benchmark was skipped). */
+  check: string;
+}
+
+export interface MicroResults {
+  schema: string;
+  context: MachineContext;
+  quick: boolean;
+  /** How the benchmarks were run: mitata version, entry point and time budget. */
+  engine: string;
+  benchmarks: MicroBenchResult[];
+  warnings: string[];
+}
+
+// The guide's claims against this machine (bench/verdict/claims.ts computes them).
+
+export type ClaimVerdict = "holds" | "lower than claimed" | "higher than claimed" | "n/a";
+
+export interface ClaimRow {
+  id: "epoll_wait" | "read" | "write" | "syscall_overhead" | "network_share" | "syscalls_epoll" | "syscalls_uring" | "syscall_reduction";
+  /** What the guide claims, in words. */
+  claim: string;
+  /** The claimed range as written in the table ("3-5 µs"). */
+  claimed: string;
+  /** The range the verdict uses, in `unit`. */
+  range: [number, number];
+  unit: string;
+  /** null when not measured. */
+  measured: number | null;
+  /** The measured value with its unit, or "n/a (why)". */
+  measuredText: string;
+  verdict: ClaimVerdict;
+  /** How the measured value was obtained. */
+  how: string;
 }

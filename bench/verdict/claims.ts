@@ -7,11 +7,11 @@
 // "holds" inside it, "lower than claimed" / "higher than claimed" outside. The
 // guide's "about 3" and "about 1" system calls per request are taken as
 // 2.5-3.5 and 0.5-1.5, its "47% fewer" as 42-52%.
-import type { MicroBenchResult, MicroId } from "../micro/index.ts";
-import type { BenchResults } from "../results/schema.ts";
+import type { BenchResults, ClaimRow, ClaimVerdict, MicroBenchResult, MicroId } from "../results/schema.ts";
 import type { Table } from "../report/table.ts";
 
-export type ClaimVerdict = "holds" | "lower than claimed" | "higher than claimed" | "n/a";
+// The row types are part of the JSON contract (bench/results/schema.ts).
+export type { ClaimRow, ClaimVerdict } from "../results/schema.ts";
 
 /**
  * What the claims are checked against. Every field is optional.
@@ -30,24 +30,6 @@ export interface ClaimsInput {
   syscallsPerRequest?: Record<string, number>;
   epollBackend?: string;
   uringBackend?: string;
-}
-
-export interface ClaimRow {
-  id: "epoll_wait" | "read" | "write" | "syscall_overhead" | "network_share" | "syscalls_epoll" | "syscalls_uring" | "syscall_reduction";
-  /** What the guide claims, in words. */
-  claim: string;
-  /** The claimed range as written in the table ("3-5 µs"). */
-  claimed: string;
-  /** The range the verdict uses, in `unit`. */
-  range: [number, number];
-  unit: string;
-  /** null when not measured. */
-  measured: number | null;
-  /** The measured value with its unit, or "n/a (why)". */
-  measuredText: string;
-  verdict: ClaimVerdict;
-  /** How the measured value was obtained. */
-  how: string;
 }
 
 export function verdictFor(value: number, [lo, hi]: [number, number]): ClaimVerdict {
