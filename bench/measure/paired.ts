@@ -1,0 +1,458 @@
+// Paired comparison of two backends measured in the same rounds.
+//
+// Every round measures every backend once (in a random order), and rounds
+// share drift: on this VM a large part of the round-to-round variance is
+// common to all backends of a round (per-round logs of two backends correlate
+// 0.6-0.8). Comparing the backends' rounds as two independent samples keeps
+// that drift in the error; comparing them round by round cancels it. So the
+// unit of analysis is the per-round log-ratio d_r = ln(c_r / b_r) of candidate
+// to baseline, and the interval is a Student t interval on the mean of the
+// d_r (exact for normal d_r, and the small-sample multiplier matters: 2.78 at
+// n = 5, not 1.96). A percentile bootstrap over rounds is provided for
+// comparison; it under-covers at the round counts we can afford (see
+// test/paired.test.ts for the simulated coverage). The mean of log-ratios
+// is not robust: rounds hit by a hypervisor stall keep the interval valid
+// (it widens) but can take away most of its power, so such rounds are better
+// detected and repeated than averaged in.
+//
+// Everything here is pure: no I/O, no clocks, randomness only from a seed.
+import { gammaln } from "simple-statistics";
+import { percentileInterval, seededRandom } from "./stats.ts";
+
+/** A confidence interval on the candidate's improvement over the baseline. */
+export interface PairedInterval {
+  /** Rounds used (after dropping incomplete ones). */
+  n: number;
+  /** Mean of the per-round log-ratios ln(candidate / baseline). */
+  meanLog: number;
+  /** Sample standard deviation (n - 1) of the per-round log-ratios. */
+  sdLog: number;
+  /**
+   * Improvement in %, positive when the candidate is better:
+   * higher-is-better (exp(meanLog) - 1) * 100, lower-is-better
+   * (1 - exp(meanLog)) * 100. It is the ratio of geometric means.
+   */
+  estimatePct: number;
+  /** Lower bound of the improvement in % (NaN when n < 2). */
+  lo: number;
+  /** Upper bound of the improvement in % (NaN when n < 2). */
+  hi: number;
+  /** Two-sided confidence of [lo, hi], e.g. 0.95. */
+  confidence: number;
+  method: "paired-t" | "paired-bootstrap";
+}
+
+export type Verdict = "PASS" | "FAIL" | "INCONCLUSIVE";
+export type FailKind = "worse" | "not better enough";
+
+// ---------------------------------------------------------------------------
+// Distribution functions
+// ---------------------------------------------------------------------------
+
+const EPS = 1e-15;
+const TINY = 1e-300;
+
+/**
+ * Regularized incomplete beta I_x(a, b) by its continued fraction (modified
+ * Lentz), with x and y = 1 - x passed separately so that neither loses digits
+ * when computed by the caller.
+ */
+function incompleteBeta(x: number, y: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (y <= 0) return 1;
+  const lnFront = gammaln(a + b) - gammaln(a) - gammaln(b) + a * Math.log(x) + b * Math.log(y);
+  // The fraction converges quickly for x < (a + 1) / (a + b + 2); otherwise
+  // use the symmetry I_x(a, b) = 1 - I_{1-x}(b, a).
+  if (x < (a + 1) / (a + b + 2)) return (Math.exp(lnFront) * betaFraction(x, a, b)) / a;
+  return 1 - (Math.exp(lnFront) * betaFraction(y, b, a)) / b;
+}
+
+function betaFraction(x: number, a: number, b: number): number {
+  const qab = a + b;
+  const qap = a + 1;
+  const qam = a - 1;
+  let c = 1;
+  let d = 1 - (qab * x) / qap;
+  if (Math.abs(d) < TINY) d = TINY;
+  d = 1 / d;
+  let h = d;
+  // Iterations grow like sqrt(max(a, b)); for df = 1e8 that is ~10^4.
+  for (let m = 1; m <= 100000; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((qam + m2) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = 1 + aa / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (qab + m) * x) / ((a + m2) * (qap + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = 1 + aa / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < EPS) break;
+  }
+  return h;
+}
+
+/** Upper tail of the standard normal, P(Z > z) for z >= 0, via erfc = Q(1/2, z^2/2). */
+function normalUpperTail(z: number): number {
+  const x = (z * z) / 2;
+  const a = 0.5;
+  const lnFront = -x + a * Math.log(x) - 0.5 * Math.log(Math.PI); // gammaln(1/2) = ln sqrt(pi)
+  if (x === 0) return 0.5;
+  if (x < a + 1) {
+    // Series for the lower regularized gamma P(a, x).
+    let ap = a;
+    let del = 1 / a;
+    let sum = del;
+    for (let i = 0; i < 1000; i++) {
+      ap += 1;
+      del *= x / ap;
+      sum += del;
+      if (Math.abs(del) < Math.abs(sum) * EPS) break;
+    }
+    return 0.5 * (1 - sum * Math.exp(lnFront));
+  }
+  // Continued fraction for the upper regularized gamma Q(a, x).
+  let b = x + 1 - a;
+  let c = 1 / TINY;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i <= 1000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = b + an / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < EPS) break;
+  }
+  return 0.5 * Math.exp(lnFront) * h;
+}
+
+/**
+ * Above this many degrees of freedom the quantile comes from the normal one
+ * and the Cornish-Fisher expansion in 1/df instead of the beta function,
+ * whose log-gamma differences lose digits for huge df (about 5e-8 at 1e8).
+ */
+const EXPANSION_DF = 1e6;
+
+/** P(T > t) for t >= 0 under Student's t with df degrees of freedom. */
+function tUpperTail(t: number, df: number): number {
+  if (df === Infinity) return normalUpperTail(t);
+  const t2 = t * t;
+  return 0.5 * incompleteBeta(df / (df + t2), t2 / (df + t2), df / 2, 0.5);
+}
+
+function tDensity(t: number, df: number): number {
+  if (df === Infinity) return Math.exp(-(t * t) / 2) / Math.sqrt(2 * Math.PI);
+  const lnC = gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * Math.log(df * Math.PI);
+  return Math.exp(lnC - ((df + 1) / 2) * Math.log1p((t * t) / df));
+}
+
+/**
+ * Student t quantile: the t with P(T <= t) = p for df degrees of freedom
+ * (df need not be an integer, so Welch's df works; df = Infinity gives the
+ * normal quantile). Solved by Newton steps on the upper tail, kept inside a
+ * bisection bracket, to about 1e-12 relative; the CDF is the regularized
+ * incomplete beta (continued fraction) with simple-statistics' gammaln.
+ * Above 1e6 degrees of freedom it uses the normal quantile with the
+ * Cornish-Fisher expansion in 1/df (error far below 1e-9 there).
+ * p = 0 and p = 1 give -Infinity and Infinity; p outside [0, 1] or df <= 0
+ * gives NaN.
+ */
+export function tQuantile(p: number, df: number): number {
+  if (!(p >= 0 && p <= 1) || !(df > 0)) return NaN;
+  if (p === 0) return -Infinity;
+  if (p === 1) return Infinity;
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -tQuantile(1 - p, df);
+  if (df > EXPANSION_DF && df !== Infinity) {
+    const z = tQuantile(p, Infinity);
+    const z2 = z * z;
+    return z + (z * (z2 + 1)) / (4 * df) + (z * (5 * z2 * z2 + 16 * z2 + 3)) / (96 * df * df);
+  }
+  const q = 1 - p; // target upper tail, in (0, 0.5)
+  // Bracket: tail(lo) > q >= tail(hi).
+  let lo = 0;
+  let hi = 1;
+  while (tUpperTail(hi, df) > q) {
+    lo = hi;
+    hi *= 2;
+    if (!Number.isFinite(hi)) return Infinity;
+  }
+  let t = (lo + hi) / 2;
+  for (let i = 0; i < 300; i++) {
+    const f = tUpperTail(t, df) - q;
+    if (f > 0) lo = t;
+    else hi = t;
+    const pdf = tDensity(t, df);
+    let next = pdf > 0 ? t + f / pdf : NaN;
+    if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+    if (Math.abs(next - t) <= 1e-13 * Math.max(1, Math.abs(t)) || hi - lo <= 1e-14 * Math.max(1, hi)) return next;
+    t = next;
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// Per-round log-ratios
+// ---------------------------------------------------------------------------
+
+function usable(v: number | undefined): v is number {
+  return typeof v === "number" && Number.isFinite(v) && v > 0;
+}
+
+/** The paired rounds of a comparison: the log-ratios and which rounds were kept or dropped. */
+export interface PairedRounds {
+  /** Per-round log-ratio, averaged over variants, for the kept rounds in order. */
+  d: number[];
+  /** Round indices (0-based) behind d. */
+  kept: number[];
+  /** Round indices dropped because some variant's value was missing or unusable. */
+  dropped: number[];
+}
+
+/**
+ * Per-round log-ratios with the rounds kept and dropped; see pairedLogRatios.
+ * Throws when base and cand have different numbers of variants.
+ */
+export function pairedRounds(base: ReadonlyArray<ReadonlyArray<number>>, cand: ReadonlyArray<ReadonlyArray<number>>): PairedRounds {
+  if (base.length !== cand.length) {
+    throw new RangeError(`pairedLogRatios: ${base.length} baseline variants but ${cand.length} candidate variants`);
+  }
+  const out: PairedRounds = { d: [], kept: [], dropped: [] };
+  const variants = base.length;
+  if (variants === 0) return out;
+  let rounds = 0;
+  for (let v = 0; v < variants; v++) rounds = Math.max(rounds, base[v].length, cand[v].length);
+  for (let r = 0; r < rounds; r++) {
+    let sum = 0;
+    let ok = true;
+    for (let v = 0; v < variants && ok; v++) {
+      const b = base[v][r];
+      const c = cand[v][r];
+      if (usable(b) && usable(c)) sum += Math.log(c / b);
+      else ok = false;
+    }
+    if (ok) {
+      out.d.push(sum / variants);
+      out.kept.push(r);
+    } else out.dropped.push(r);
+  }
+  return out;
+}
+
+/**
+ * Per-round paired log-ratios d_r = ln(c_r / b_r).
+ *
+ * Inputs are indexed [variant][round]: one variant for most criteria, one per
+ * payload size for the ping-pong criterion. With several variants d_r is the
+ * mean over variants of ln(c_{v,r} / b_{v,r}), i.e. the log of the ratio of
+ * geometric means over sizes, taken jointly within each round so that the
+ * round's shared drift still cancels.
+ *
+ * A round is dropped as a whole (for every variant) when any variant's value
+ * for that round, in either stack, is missing (array too short or a hole),
+ * non-finite, zero or negative: a partial round would weight sizes unevenly
+ * and a zero throughput has no log. Use pairedRounds to see which rounds
+ * were dropped. Rounds are matched by index, so both stacks' arrays must list
+ * rounds in the same order.
+ */
+export function pairedLogRatios(base: ReadonlyArray<ReadonlyArray<number>>, cand: ReadonlyArray<ReadonlyArray<number>>): number[] {
+  return pairedRounds(base, cand).d;
+}
+
+// ---------------------------------------------------------------------------
+// Intervals
+// ---------------------------------------------------------------------------
+
+/** Improvement in % (positive = candidate better) for a mean log-ratio. */
+export function logRatioToPct(logRatio: number, higherIsBetter: boolean): number {
+  return higherIsBetter ? Math.expm1(logRatio) * 100 : -Math.expm1(logRatio) * 100;
+}
+
+/**
+ * The log-ratio at which the improvement equals thresholdPct: ln(1 + T/100)
+ * when higher is better, ln(1 - T/100) when lower is better (-Infinity for
+ * T >= 100, which a lower-is-better metric can never exceed).
+ */
+export function pctToLogRatio(thresholdPct: number, higherIsBetter: boolean): number {
+  if (higherIsBetter) return Math.log1p(thresholdPct / 100);
+  return thresholdPct >= 100 ? -Infinity : Math.log1p(-thresholdPct / 100);
+}
+
+function checkConfidence(confidence: number): void {
+  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+}
+
+function meanSd(d: ArrayLike<number>): { n: number; mean: number; sd: number } {
+  const n = d.length;
+  if (n === 0) return { n, mean: NaN, sd: NaN };
+  let s = 0;
+  for (let i = 0; i < n; i++) s += d[i];
+  const m = s / n;
+  if (n < 2) return { n, mean: m, sd: NaN };
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (d[i] - m) * (d[i] - m);
+  return { n, mean: m, sd: Math.sqrt(ss / (n - 1)) };
+}
+
+/** Turns an interval on the mean log-ratio into one on the improvement in %. */
+function toInterval(
+  n: number,
+  meanLog: number,
+  sdLog: number,
+  logLo: number,
+  logHi: number,
+  confidence: number,
+  higherIsBetter: boolean,
+  method: PairedInterval["method"],
+): PairedInterval {
+  // Improvement is increasing in the log-ratio when higher is better and
+  // decreasing when lower is better, so the bounds swap.
+  const a = logRatioToPct(logLo, higherIsBetter);
+  const b = logRatioToPct(logHi, higherIsBetter);
+  return {
+    n,
+    meanLog,
+    sdLog,
+    estimatePct: logRatioToPct(meanLog, higherIsBetter),
+    lo: higherIsBetter ? a : b,
+    hi: higherIsBetter ? b : a,
+    confidence,
+    method,
+  };
+}
+
+/**
+ * Paired t interval: mean(d) +- t_{1-(1-confidence)/2, n-1} * sd(d)/sqrt(n)
+ * on the log scale, mapped to the improvement in % (bounds swap for
+ * lower-is-better). It assumes the rounds are independent and the d_r roughly
+ * normal; it is exact then, and the shared drift of a round cancels in d_r.
+ * With n < 2 the bounds are NaN (no spread can be estimated).
+ */
+export function pairedT(d: ArrayLike<number>, confidence: number, higherIsBetter: boolean): PairedInterval {
+  checkConfidence(confidence);
+  const { n, mean, sd } = meanSd(d);
+  if (n < 2) return toInterval(n, mean, sd, NaN, NaN, confidence, higherIsBetter, "paired-t");
+  const half = (tQuantile(1 - (1 - confidence) / 2, n - 1) * sd) / Math.sqrt(n);
+  return toInterval(n, mean, sd, mean - half, mean + half, confidence, higherIsBetter, "paired-t");
+}
+
+/**
+ * Percentile bootstrap of mean(d): round indices are resampled with
+ * replacement (seeded mulberry32 from stats.ts), the mean recomputed
+ * `iterations` times, and the (1-confidence)/2 and 1-(1-confidence)/2
+ * percentiles (linear interpolation) taken, then mapped to % like pairedT.
+ * For comparison only: at 5-10 rounds its bounds sit on the extreme rounds
+ * and it under-covers (it has no small-sample correction; its spread is
+ * sqrt((n-1)/n) of the t interval's standard error and uses normal-like
+ * quantiles). With n < 2 the bounds are NaN.
+ */
+export function pairedBootstrap(
+  d: ArrayLike<number>,
+  confidence: number,
+  higherIsBetter: boolean,
+  seed = 1,
+  iterations = 5000,
+): PairedInterval {
+  checkConfidence(confidence);
+  const { n, mean, sd } = meanSd(d);
+  if (n < 2 || iterations < 1) return toInterval(n, mean, sd, NaN, NaN, confidence, higherIsBetter, "paired-bootstrap");
+  const rnd = seededRandom(seed);
+  const means = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += d[Math.floor(rnd() * n)];
+    means[i] = s / n;
+  }
+  const [logLo, logHi] = percentileInterval(means, confidence);
+  return toInterval(n, mean, sd, logLo, logHi, confidence, higherIsBetter, "paired-bootstrap");
+}
+
+// ---------------------------------------------------------------------------
+// Sequential looks, planning, verdicts
+// ---------------------------------------------------------------------------
+
+/**
+ * Confidence to use at each of `plannedLooks` looks so that the whole
+ * sequential procedure keeps its error rate at most 1 - confidence
+ * (Bonferroni): 1 - (1 - confidence) / plannedLooks.
+ *
+ * Why: when the analysis is repeated after each block of rounds and stopped
+ * at the first decisive look, the procedure errs only if at least one look's
+ * interval misses the truth. By the union bound, P(some look misses) <= sum
+ * over looks of P(that look misses) = plannedLooks * (alpha / plannedLooks) =
+ * alpha, whatever the dependence between looks (they share rounds, so they
+ * are strongly positively correlated). Stopping early can only remove looks,
+ * which cannot raise that probability. It is conservative for the same reason:
+ * the looks overlap, so the actual error is below alpha (the simulation in
+ * test/paired.test.ts measures it), and each look's interval is wider than
+ * alpha-spending or a confidence sequence would need. The number of looks must
+ * be fixed before the first round; looking more often than planned voids the
+ * guarantee.
+ */
+export function lookConfidence(confidence: number, plannedLooks: number): number {
+  checkConfidence(confidence);
+  if (!(Number.isInteger(plannedLooks) && plannedLooks >= 1)) throw new RangeError(`plannedLooks must be a positive integer, got ${plannedLooks}`);
+  return 1 - (1 - confidence) / plannedLooks;
+}
+
+/**
+ * Advice: the number of rounds at which, if the observed mean and standard
+ * deviation of d held, the paired t interval at `confidence` would clear the
+ * threshold (lie wholly above it, or wholly below): the smallest n >= 2 with
+ * t_{1-(1-confidence)/2, n-1} * sd / sqrt(n) < |mean - threshold| on the log
+ * scale. It is a plug-in figure, not a power calculation: with the observed
+ * gap it gives a decisive interval about half the time. Infinity when the
+ * mean is exactly on the threshold; NaN with fewer than two rounds; 2 when
+ * sd is 0 and the mean is off the threshold.
+ */
+export function requiredRounds(d: ArrayLike<number>, thresholdPct: number, confidence: number, higherIsBetter: boolean): number {
+  checkConfidence(confidence);
+  const { n, mean, sd } = meanSd(d);
+  if (n < 2 || !Number.isFinite(thresholdPct)) return NaN;
+  const gap = Math.abs(mean - pctToLogRatio(thresholdPct, higherIsBetter));
+  if (gap === 0) return Infinity;
+  if (sd === 0 || gap === Infinity) return 2;
+  const p = 1 - (1 - confidence) / 2;
+  const clears = (k: number) => (tQuantile(p, k - 1) * sd) / Math.sqrt(k) < gap;
+  // Start just below the normal approximation (the t multiplier is larger, so
+  // the answer is at least that) and step up; the step count is small.
+  const z = tQuantile(p, Infinity);
+  let k = Math.max(2, Math.floor(((z * sd) / gap) ** 2));
+  if (!Number.isFinite(k) || k > 1e12) return Infinity;
+  while (k > 2 && clears(k - 1)) k--;
+  while (!clears(k)) k++;
+  return k;
+}
+
+/**
+ * PASS when the whole interval is above the threshold (lo > threshold), FAIL
+ * when it is wholly below (hi < threshold), INCONCLUSIVE otherwise (including
+ * NaN bounds). A two-sided interval at confidence 1 - alpha makes each of
+ * PASS and FAIL a one-sided test at alpha / 2.
+ */
+export function judge(interval: PairedInterval, thresholdPct: number): Verdict {
+  if (interval.lo > thresholdPct) return "PASS";
+  if (interval.hi < thresholdPct) return "FAIL";
+  return "INCONCLUSIVE";
+}
+
+/**
+ * For a FAIL: "worse" when the whole interval is below 0 (the candidate is
+ * slower than the baseline), "not better enough" otherwise (it may be better,
+ * but not by the threshold).
+ */
+export function failKind(interval: PairedInterval): FailKind {
+  return interval.hi < 0 ? "worse" : "not better enough";
+}
