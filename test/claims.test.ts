@@ -1,10 +1,11 @@
 // The claims table on synthetic inputs: every verdict, every n/a reason, the
 // counted-calls estimate of the per-request overhead, and the exact markdown.
 import { describe, expect, test } from "bun:test";
-import { claimsTable, claimsToTable, scenario5Share, verdictFor, type ClaimRow, type ClaimsInput } from "../bench/verdict/claims.ts";
+import { claimsTable, scenario5Share, verdictFor, type ClaimRow, type ClaimsInput } from "../bench/verdict/claims.ts";
+import { claimsToTable } from "../bench/report/micro-claims-tables.ts";
 import type { ScenarioResult } from "../bench/results/schema.ts";
-import { renderMarkdown } from "../bench/report/table.ts";
-import type { MicroId, MicroStatus } from "../bench/micro/index.ts";
+import { renderMarkdown } from "../bench/report/markdown.ts";
+import type { MicroId, MicroStatus } from "../bench/results/schema.ts";
 
 function micro(p50: Partial<Record<MicroId, number>>, status: Partial<Record<MicroId, MicroStatus>> = {}): ClaimsInput["micro"] {
   return {

@@ -3,8 +3,11 @@
 // machine is shared and the figures are what they are.
 import { describe, expect, test } from "bun:test";
 import { claimsTable } from "../bench/verdict/claims.ts";
-import { renderMarkdown, renderTerminal } from "../bench/report/table.ts";
-import { microTable, runMicro, type MicroId, type MicroResults } from "../bench/micro/index.ts";
+import { renderMarkdown } from "../bench/report/markdown.ts";
+import { renderTerminal } from "../bench/report/terminal.ts";
+import { microTable } from "../bench/report/micro-claims-tables.ts";
+import { runMicro } from "../bench/micro/index.ts";
+import type { MicroId, MicroResults } from "../bench/results/schema.ts";
 import { URING } from "./helpers.ts";
 
 const ALL: MicroId[] = [

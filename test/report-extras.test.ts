@@ -4,9 +4,9 @@ import { describe, expect, test } from "bun:test";
 import type { RequestCosts } from "../bench/measure/accounting.ts";
 import { noErrors } from "../bench/clients/ping-pong.ts";
 import { informationalRows } from "../bench/verdict/gate.ts";
-import { costsTable, placementEffectTable, twinTable } from "../bench/report/report.ts";
+import { costsTable, placementEffectTable, twinTable } from "../bench/report/cost-tables.ts";
 import type { BackendResult, BenchResults, ScenarioResult } from "../bench/results/schema.ts";
-import { renderMarkdown } from "../bench/report/table.ts";
+import { renderMarkdown } from "../bench/report/markdown.ts";
 
 const costs = (cpu: number, ctx: number, syscalls: number | null): RequestCosts => ({
   requests: 1000,

@@ -1,9 +1,11 @@
 // The renderers on small synthetic results, against exact expected text.
 import { describe, expect, test } from "bun:test";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
-import { gateTable, renderGateMarkdown, renderMarkdownReport, renderTerminalReport, scenarioTables } from "../bench/report/report.ts";
+import { renderGateMarkdown, renderMarkdownReport, renderTerminalReport } from "../bench/report/report.ts";
+import { gateTable } from "../bench/report/gate-tables.ts";
+import { scenarioTables } from "../bench/report/scenario-tables.ts";
 import type { BackendResult, BenchResults, Gate, RoundResult } from "../bench/results/schema.ts";
-import { renderMarkdown } from "../bench/report/table.ts";
+import { renderMarkdown } from "../bench/report/markdown.ts";
 
 const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
 

@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
-import { renderMarkdown, renderTerminal, type Table } from "../bench/report/table.ts";
+import { renderMarkdown } from "../bench/report/markdown.ts";
+import { renderTerminal } from "../bench/report/terminal.ts";
+import type { Table } from "../bench/report/table.ts";
 
 const t: Table = {
   title: "Scenario 1: x (µs)",

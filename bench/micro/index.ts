@@ -4,7 +4,7 @@
 //   bun bench/micro/index.ts [--quick] [--json FILE]
 //
 // Also importable: `runMicro({ quick })` returns the results as data
-// (MicroResults) and `microTable(results)` renders them.
+// (MicroResults); bench/report/micro-claims-tables.ts renders them (microTable).
 //
 // Method. Every benchmark is declared with mitata's `bench(name, fn)` inside a
 // `group`, and run by `run({ format: "quiet" })`; sockets, rings and buffers
@@ -32,7 +32,6 @@ import { ensureBuilt } from "../../ffi/build.ts";
 import { contextLines, machineContext } from "../measure/machine.ts";
 import { makeOrderPayload } from "../clients/order.ts";
 import { MatchingEngine, parseOrder, serializeResult, type NewOrder, type OrderResult } from "../protocol/orderbook.ts";
-import { renderTerminal, type Table } from "../report/table.ts";
 import type { MicroBenchResult, MicroId, MicroResults } from "../results/schema.ts";
 
 export const MICRO_SCHEMA = "iouring-bench-micro/1";
@@ -566,49 +565,12 @@ export function microOk(r: { benchmarks: MicroBenchResult[] } | undefined, id: M
   return b && b.status === "ok" ? b : undefined;
 }
 
-/** ns with 3 significant digits (e.g. 4.12, 41.2, 412, 4120). */
-export function fmtNs(ns: number): string {
-  if (!Number.isFinite(ns)) return "-";
-  if (ns >= 1000) return Math.round(ns).toString();
-  if (ns >= 100) return ns.toFixed(0);
-  if (ns >= 10) return ns.toFixed(1);
-  return ns.toFixed(2);
-}
-
-export function microTable(r: MicroResults): Table {
-  return {
-    title: "Micro-benchmarks: one operation, ns",
-    columns: [
-      { name: "group", align: "left" },
-      { name: "benchmark", align: "left" },
-      { name: "avg", align: "right" },
-      { name: "p50", align: "right" },
-      { name: "p99", align: "right" },
-      { name: "timed as", align: "left" },
-      { name: "result check", align: "left" },
-    ],
-    rows: r.benchmarks.map((b) => [
-      b.group,
-      b.name,
-      fmtNs(b.avgNs),
-      fmtNs(b.p50Ns),
-      fmtNs(b.p99Ns),
-      b.status === "skipped" || b.status === "error"
-        ? "-"
-        : `${b.batched ? "batches" : "single calls"}${b.opsPerCall > 1 ? ` of ${b.opsPerCall} ops` : ""}`,
-      b.status === "ok" ? `ok: ${b.check}` : `${b.status.toUpperCase()}: ${b.check}`,
-    ]),
-    notes: [
-      `ns per operation (a call doing N ops is divided by N); ${r.engine}.`,
-      "\"batches\": mitata timed groups of 4096 calls, so p50/p99 are percentiles of batch averages, not of single calls.",
-      "The socket and system-call figures include one bun:ffi crossing each (see ffiNoop); loopback TCP, 100-byte messages, TCP_NODELAY.",
-    ],
-  };
-}
-
 if (import.meta.main) {
   const { parseOrExit } = await import("../cli/args.ts");
   const { writeFileSync } = await import("node:fs");
+  // The program's own output: the table is rendered by bench/report, which the library part above never imports.
+  const { microTable } = await import("../report/micro-claims-tables.ts");
+  const { renderTerminal } = await import("../report/terminal.ts");
   const args = parseOrExit(process.argv.slice(2), "bun bench/micro/index.ts", "Times single operations: bun:ffi calls, system calls, epoll_wait, read/write on loopback TCP, an io_uring nop, JSON and matching.", {
     quick: { type: "bool", help: "a few seconds: 20 ms of timed calls per benchmark" },
     json: { type: "string", help: "also write the results as JSON here", placeholder: "FILE" },

@@ -1,14 +1,14 @@
 // The guide's numeric claims next to what this machine measured. Pure: inputs
 // (micro-benchmark results, scenario 5's network share, per-request system call
 // counts) in, rows out; every input is optional and a row without its input
-// says "n/a (why)".
+// says "n/a (why)". bench/report/micro-claims-tables.ts renders the rows
+// (claimsToTable).
 //
 // Verdicts compare the measured value with the claimed range, bounds included:
 // "holds" inside it, "lower than claimed" / "higher than claimed" outside. The
 // guide's "about 3" and "about 1" system calls per request are taken as
 // 2.5-3.5 and 0.5-1.5, its "47% fewer" as 42-52%.
 import type { BenchResults, ClaimRow, ClaimVerdict, MicroBenchResult, MicroId } from "../results/schema.ts";
-import type { Table } from "../report/table.ts";
 
 // The row types are part of the JSON contract (bench/results/schema.ts).
 export type { ClaimRow, ClaimVerdict } from "../results/schema.ts";
@@ -160,25 +160,4 @@ export function scenario5Share(results: Pick<BenchResults, "scenarios">, backend
   const v = results.scenarios.find((s) => s.id === 5 && s.status === "ok")?.variants.find((x) => x.key === "order");
   const share = v?.backends.find((b) => b.backend === backend && !b.failure)?.extra?.network_share_pct;
   return share === undefined || !Number.isFinite(share) ? undefined : { networkSharePct: share, backend };
-}
-
-export const CLAIMS_TITLE = "The guide's claims against this machine";
-
-/** The rows as a table for renderTerminal/renderMarkdown (bench/report/table.ts). */
-export function claimsToTable(rows: ClaimRow[]): Table {
-  return {
-    title: CLAIMS_TITLE,
-    columns: [
-      { name: "claim", align: "left" },
-      { name: "guide", align: "right" },
-      { name: "measured", align: "right" },
-      { name: "verdict", align: "left" },
-      { name: "how measured", align: "left" },
-    ],
-    rows: rows.map((r) => [r.claim, r.claimed, r.measuredText, r.verdict, r.how]),
-    notes: [
-      "Ranges include their bounds; \"≈ 3\" and \"≈ 1\" are taken as ±0.5 calls, \"47%\" as 42-52%.",
-      "Micro-benchmark times are p50 per operation on loopback TCP, each including one bun:ffi crossing (a few ns).",
-    ],
-  };
 }

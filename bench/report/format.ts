@@ -1,0 +1,84 @@
+// Cell formatting shared by the report's tables: numbers, rates, ratios
+// against the baseline, error counts, and the small lookups the tables share.
+import { errorCount } from "../clients/ping-pong.ts";
+import { median } from "../measure/stats.ts";
+import type { BackendResult, VariantResult } from "../results/schema.ts";
+
+export function fmtNum(x: number | undefined, digits = 1): string {
+  if (x === undefined || !Number.isFinite(x)) return "n/a";
+  if (Math.abs(x) >= 100000) return Math.round(x).toLocaleString("en-US");
+  return x.toFixed(digits);
+}
+
+/** A count per second: whole numbers with thousands separators. */
+export function fmtRate(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return "n/a";
+  return Math.round(x).toLocaleString("en-US");
+}
+
+/** ns with 3 significant digits (e.g. 4.12, 41.2, 412, 4120). */
+export function fmtNs(ns: number): string {
+  if (!Number.isFinite(ns)) return "-";
+  if (ns >= 1000) return Math.round(ns).toString();
+  if (ns >= 100) return ns.toFixed(0);
+  if (ns >= 10) return ns.toFixed(1);
+  return ns.toFixed(2);
+}
+
+/** A percentage change with its sign, one decimal. */
+export const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+
+export function fmtRatio(b: BackendResult, baseline: string): string {
+  if (b.backend === baseline && b.relative) return "1.00 (baseline)";
+  if (!b.relative) return "n/a";
+  const [lo, hi] = b.relative.ci95;
+  const ci = Number.isFinite(lo) ? ` [${lo.toFixed(2)}, ${hi.toFixed(2)}]` : "";
+  return `${b.relative.ratio.toFixed(2)}${ci}`;
+}
+
+export function errorsCell(b: BackendResult): string {
+  const n = errorCount(b.errors);
+  if (b.failure) return `FAILED: ${b.failure}`;
+  if (n === 0) return "0";
+  return Object.entries(b.errors)
+    .filter(([, c]) => c > 0)
+    .map(([k, c]) => `${c} ${k}`)
+    .join(", ");
+}
+
+/** Errors of a backend in several variants, each named ("new: 1 closed"); "0" when there are none. */
+export function combinedErrors(parts: [string, BackendResult | undefined][]): string {
+  const cells = parts.filter(([, b]) => b).map(([k, b]) => [k, errorsCell(b!)] as const);
+  if (cells.every(([, c]) => c === "0")) return "0";
+  return cells.filter(([, c]) => c !== "0").map(([k, c]) => `${k}: ${c}`).join("; ");
+}
+
+/** The headline (median over rounds) with its 95% interval. */
+export function headlineCell(b: BackendResult | undefined, fmt: (x: number) => string): string {
+  if (!b || b.failure || !Number.isFinite(b.headline)) return "n/a";
+  const [lo, hi] = b.ci95;
+  return Number.isFinite(lo) && Number.isFinite(hi) ? `${fmt(b.headline)} [${fmt(lo)}, ${fmt(hi)}]` : fmt(b.headline);
+}
+
+/** A scenario-specific figure: the backend's median over rounds, else the median of its rounds' values. */
+export function extraOf(b: BackendResult | undefined, key: string): number | undefined {
+  if (!b) return undefined;
+  const v = b.extra?.[key];
+  if (v !== undefined && Number.isFinite(v)) return v;
+  const xs = b.rounds.map((r) => r.extra?.[key]).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return xs.length ? median(xs) : undefined;
+}
+
+export function paramsText(v: VariantResult): string {
+  const e = Object.entries(v.params);
+  return e.length ? ` Parameters: ${e.map(([k, x]) => `${k} ${x}`).join(", ")}.` : "";
+}
+
+export function roundsOf(vs: (VariantResult | undefined)[]): number {
+  return Math.max(0, ...vs.flatMap((v) => (v ? v.backends.map((b) => b.rounds.length) : [])));
+}
+
+/** Backends of several variants, in first-seen order. */
+export function backendNames(vs: (VariantResult | undefined)[]): string[] {
+  return [...new Set(vs.flatMap((v) => (v ? v.backends.map((b) => b.backend) : [])))];
+}

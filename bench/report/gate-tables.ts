@@ -1,0 +1,89 @@
+// The decision gate's tables (the gate, the Phase 0 check, the guide's cost
+// expectations) and the verdict line, written by verdictLine alone.
+import type { Criterion, Gate } from "../results/schema.ts";
+import { fmtNum, signed } from "./format.ts";
+import type { Table } from "./table.ts";
+
+function improvementCells(c: Criterion): [string, string] {
+  return [c.improvement_pct === null ? "n/a" : signed(c.improvement_pct), c.ci95 ? `[${signed(c.ci95[0])}, ${signed(c.ci95[1])}]` : "n/a"];
+}
+
+/** The decision gate: one row per criterion. */
+export function gateTable(g: Gate): Table {
+  return {
+    title: `Decision gate: ${g.candidate} vs ${g.baseline} (improvement, %)`,
+    columns: [
+      { name: "id", align: "left" },
+      { name: "criterion", align: "left" },
+      { name: "threshold" },
+      { name: "improvement" },
+      { name: "95% CI" },
+      { name: "status", align: "left" },
+      { name: "note", align: "left" },
+    ],
+    rows: g.criteria.map((c) => [c.id, c.name, `> ${c.threshold_pct}`, ...improvementCells(c), c.status, c.note]),
+    notes: [
+      `Improvement: positive means ${g.candidate} is better than ${g.baseline}. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it; INCONCLUSIVE: the interval spans it. The guide proceeds on 2 or more PASS.`,
+    ],
+  };
+}
+
+/** The guide's Phase 0 check: the epoll server against the baseline, expected 15-30% better. */
+export function phase0Table(g: Gate): Table | undefined {
+  const p = g.phase0;
+  if (!p) return undefined;
+  const [lo, hi] = p.expected_pct;
+  return {
+    title: `Phase 0 check: ${p.backend} vs ${g.baseline} (improvement, %)`,
+    columns: [
+      { name: "id", align: "left" },
+      { name: "metric", align: "left" },
+      { name: "expected" },
+      { name: "improvement" },
+      { name: "95% CI" },
+      { name: "status", align: "left" },
+      { name: "note", align: "left" },
+    ],
+    rows: p.rows.map((c) => [c.id, c.name, `${lo}-${hi}`, ...improvementCells(c), c.status, c.note]),
+    notes: [`The guide expects a non-blocking epoll server to be ${lo}-${hi}% better than the current implementation. Status is against ${lo}%: PASS when the whole interval is above it.`],
+  };
+}
+
+
+/** The guide's per-request cost expectations for one gate, informational. */
+export function informationalTable(g: Gate): Table | undefined {
+  if (!g.informational?.length) return undefined;
+  return {
+    title: `The guide's cost expectations: ${g.candidate} against ${g.baseline} (informational)`,
+    columns: [{ name: "measure", align: "left" }, { name: "scenario", align: "left" }, { name: g.baseline }, { name: g.candidate }, { name: "change" }, { name: "expected", align: "left" }, { name: "status", align: "left" }],
+    rows: g.informational.map((x) => [
+      x.name,
+      x.scenario,
+      x.baseline_value === null ? "n/a" : fmtNum(x.baseline_value, 2),
+      x.candidate_value === null ? "n/a" : fmtNum(x.candidate_value, 2),
+      x.change_pct === null ? "n/a" : `${signed(x.change_pct)}%`,
+      x.expected,
+      x.status,
+    ]),
+  };
+}
+
+/** How a format sets the verdict line: the emphasis of its head, and where the placement goes. */
+export interface VerdictStyle {
+  strong: (head: string) => string;
+  /** In the head, "(uring vs bun, cross)", rather than after the reason, "... [cross]". */
+  placementInHead: boolean;
+}
+
+export const PLAIN_VERDICT: VerdictStyle = { strong: (s) => s, placementInHead: false };
+
+/** The verdict line of a gate: "Verdict (candidate vs baseline): VERDICT. reason". */
+export function verdictLine(g: Gate, style: VerdictStyle, placement?: string): string {
+  const who = `${g.candidate} vs ${g.baseline}${placement && style.placementInHead ? `, ${placement}` : ""}`;
+  const line = `${style.strong(`Verdict (${who}): ${g.verdict}.`)} ${g.reason}`;
+  return placement && !style.placementInHead ? `${line} [${placement}]` : line;
+}
+
+export function verdictText(g: Gate): string {
+  return verdictLine(g, PLAIN_VERDICT);
+}
