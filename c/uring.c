@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "uring_sqe.h"
+
 #define UR_MAX_RINGS 64
 
 /*
@@ -188,22 +190,6 @@ int ur_features(int h)
 {
 	struct io_uring *r = ring_of(h);
 	return r ? (int)r->features : -EBADF;
-}
-
-/*
- * Gets an SQE, submitting what is queued first when the SQ is full: a burst of
- * more operations than entries then costs one extra io_uring_enter instead of
- * an error the event loop would have to handle.
- */
-static struct io_uring_sqe *get_sqe(struct io_uring *r)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
-
-	if (!sqe) {
-		io_uring_submit(r);
-		sqe = io_uring_get_sqe(r);
-	}
-	return sqe;
 }
 
 /*

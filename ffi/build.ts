@@ -1,7 +1,7 @@
 // Where the compiled shims live, and building them when they are missing or
-// older than their source. Used by the test preload and by every entry point,
+// older than their source (or a header it includes). Used by the test preload and by every entry point,
 // so `bun test` and `bun bench/cli/bench.ts` work without `npm run` in front.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..");
@@ -11,13 +11,23 @@ export function libPath(name: string): string {
   return join(BUILD_DIR, `${name}.so`);
 }
 
+/**
+ * A shim is stale when its .so is missing or older than its source or than a
+ * header in c/ that the source includes (`#include "x.h"`, as setup.sh reads them).
+ */
 function stale(): boolean {
   const cDir = join(ROOT, "c");
   for (const f of readdirSync(cDir)) {
     if (!f.endsWith(".c")) continue;
     const so = libPath(f.slice(0, -2));
     if (!existsSync(so)) return true;
-    if (statSync(join(cDir, f)).mtimeMs > statSync(so).mtimeMs) return true;
+    const built = statSync(so).mtimeMs;
+    const src = join(cDir, f);
+    if (statSync(src).mtimeMs > built) return true;
+    for (const m of readFileSync(src, "utf8").matchAll(/^#include "([^"]+)"/gm)) {
+      const h = join(cDir, m[1]);
+      if (existsSync(h) && statSync(h).mtimeMs > built) return true;
+    }
   }
   return false;
 }

@@ -1,14 +1,16 @@
-// bun:ffi bindings for c/uring_cserver.c: echo servers whose whole event loop
-// is C (epoll or io_uring). JS only creates one, runs it a few ms at a time
-// and reads its counters; no request crosses the FFI boundary. Loaded lazily,
-// so importing this module costs nothing when neither C backend is used.
+// bun:ffi bindings for the C twin loops: c/loop_epoll.c (build/loop_epoll.so)
+// and c/loop_uring.c (build/loop_uring.so, linked with liburing). Both export
+// the same functions (c/loop_common.h), so one symbol table describes either.
+// JS only creates a server, runs it a few ms at a time and reads its counters;
+// no request crosses the FFI boundary. Each library is loaded on first use,
+// so c-epoll never needs liburing and importing this module costs nothing.
 import { dlopen } from "bun:ffi";
 import { libPath } from "./build.ts";
 import { check } from "./errno.ts";
-import { NativeBuffer } from "./memory.ts";
+import { NativeBuffer, spanAddr } from "./memory.ts";
 
 const SYMBOLS = {
-  cs_create: { args: ["i32", "i32", "i32", "i64"], returns: "i32" },
+  cs_create: { args: ["i32", "i32", "i64", "i32"], returns: "i32" },
   cs_run: { args: ["i32", "i32", "ptr"], returns: "i32" },
   cs_destroy: { args: ["i32"], returns: "i32" },
   cs_stats_bytes: { args: [], returns: "i32" },
@@ -16,41 +18,50 @@ const SYMBOLS = {
 
 type CServerSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 
-let lib: CServerSymbols | undefined;
-
-function symbols(): CServerSymbols {
-  if (lib) return lib;
-  try {
-    lib = dlopen(libPath("uring_cserver"), SYMBOLS).symbols;
-  } catch (e) {
-    throw new Error(
-      `C server shim not loadable (${(e as Error).message}); build it with: npm run setup (needs liburing-dev)`,
-    );
-  }
-  return lib;
-}
-
 export const CS_EPOLL = 0, CS_URING = 1;
 export type CServerKind = typeof CS_EPOLL | typeof CS_URING;
+
+const LIBRARY: Record<CServerKind, { name: string; hint: string }> = {
+  [CS_EPOLL]: { name: "loop_epoll", hint: "npm run setup" },
+  [CS_URING]: { name: "loop_uring", hint: "npm run setup (needs liburing-dev)" },
+};
+const libs: Partial<Record<CServerKind, CServerSymbols>> = {};
+
+function symbols(kind: CServerKind): CServerSymbols {
+  const loaded = libs[kind];
+  if (loaded) return loaded;
+  const { name, hint } = LIBRARY[kind];
+  try {
+    return (libs[kind] = dlopen(libPath(name), SYMBOLS).symbols);
+  } catch (e) {
+    throw new Error(`C server shim ${name} not loadable (${(e as Error).message}); build it with: ${hint}`);
+  }
+}
 
 /** The counters cs_run writes, in struct cs_stats order (int64 each). */
 export const STAT_FIELDS = ["connections", "active", "frames", "bytesIn", "bytesOut", "oversize", "overflow", "ioErrors"] as const;
 export type CServerCounters = Record<(typeof STAT_FIELDS)[number], number>;
+const STATS_BYTES = STAT_FIELDS.length * 8;
 
 /** One C event loop over an already listening socket (which stays the caller's to close). */
 export class CServer {
   readonly handle: number;
   readonly #s: CServerSymbols;
-  readonly #stats = new NativeBuffer(STAT_FIELDS.length * 8);
-  readonly #statsAddr = this.#stats.addr;
+  /** Where cs_run copies its counters: STATS_BYTES, during the call only. */
+  readonly #stats = new NativeBuffer(STATS_BYTES);
+  readonly #statsAddr = spanAddr("cs_run stats", this.#stats, 0, STATS_BYTES);
   readonly #counters = new BigInt64Array(this.#stats.bytes.buffer, 0, STAT_FIELDS.length);
   #destroyed = false;
 
-  constructor(kind: CServerKind, listenFd: number, maxFrame: number, maxPendingBytes: number) {
-    this.#s = symbols();
+  /**
+   * injectDelayUs > 0 (fault injection): the loop spins that many µs before
+   * answering each frame.
+   */
+  constructor(kind: CServerKind, listenFd: number, maxFrame: number, maxPendingBytes: number, injectDelayUs = 0) {
+    this.#s = symbols(kind);
     const size = this.#s.cs_stats_bytes();
-    if (size !== STAT_FIELDS.length * 8) throw new Error(`cs_stats is ${size} bytes; ffi/cserver.ts expects ${STAT_FIELDS.length * 8}`);
-    this.handle = check(kind === CS_URING ? "cs_create(io_uring)" : "cs_create(epoll)", this.#s.cs_create(kind, listenFd, maxFrame, maxPendingBytes));
+    if (size !== STATS_BYTES) throw new Error(`cs_stats is ${size} bytes; ffi/cserver.ts expects ${STATS_BYTES}`);
+    this.handle = check(kind === CS_URING ? "cs_create(io_uring)" : "cs_create(epoll)", this.#s.cs_create(listenFd, maxFrame, maxPendingBytes, injectDelayUs));
   }
 
   /**

@@ -2,7 +2,8 @@
 # Sets up what a fresh Debian machine lacks, and does nothing when all is there:
 #   1. a C compiler and liburing's headers (apt-get when root; else the command to run),
 #   2. npm dependencies (Bun itself comes from the npm package "bun"),
-#   3. the shims: each c/NAME.c compiled to build/NAME.so when the source is newer.
+#   3. the shims: each c/NAME.c compiled to build/NAME.so when it or a c/*.h it includes is newer,
+#      linked with the flags LINK_FLAGS lists for that file.
 # Environment: IOURING_BENCH_SKIP_APT=1 never calls apt-get; SETUP_QUIET=1 prints only problems.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,15 +44,31 @@ if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.packa
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error >&2; else npm install --no-audit --no-fund --loglevel=error >&2; fi
 fi
 
+# Link flags per shim, listed by file (a shim not listed here links nothing extra).
+declare -A LINK_FLAGS=(
+  [c/uring.c]="-luring"
+  [c/loop_uring.c]="-luring"
+  [c/loop_epoll.c]=""
+  [c/net.c]=""
+  [c/epoll.c]=""
+  [c/micro.c]=""
+  [c/hiccup.c]=""
+)
+
 mkdir -p build
 for src in c/*.c; do
   name=$(basename "$src" .c)
   out="build/$name.so"
-  if [ ! -f "$out" ] || [ "$src" -nt "$out" ] || [ scripts/setup.sh -nt "$out" ]; then
+  # What the shim is built from: its source and the local headers it includes.
+  deps=("$src" scripts/setup.sh)
+  for h in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$src"); do deps+=("c/$h"); done
+  rebuild=0
+  [ -f "$out" ] || rebuild=1
+  for d in "${deps[@]}"; do [ "$d" -nt "$out" ] && rebuild=1; done
+  if [ "$rebuild" = 1 ]; then
     say "compiling $src"
-    libs=""
-    case "$name" in uring*|c-uring*) libs="-luring" ;; esac
-    gcc -O2 -g -Wall -Wextra -fPIC -shared "$src" -o "$out.tmp" $libs
+    # shellcheck disable=SC2086 # the flags are a word list
+    gcc -O2 -g -Wall -Wextra -fPIC -shared "$src" -o "$out.tmp" ${LINK_FLAGS[$src]:-}
     mv "$out.tmp" "$out"
   fi
 done

@@ -1,5 +1,5 @@
 // Backends `c-epoll` and `c-uring`: the epoll and uring echo loops written in
-// C (c/uring_cserver.c). JS listens, starts the C loop once and then lets it
+// C (c/loop_epoll.c, c/loop_uring.c). JS listens, starts the C loop once and then lets it
 // run 20 ms per call, yielding to Bun in between so that signal handlers and
 // stop() get their turn. Set against `epoll` and `uring`, they separate what
 // the Bun + bun:ffi layer costs from what the kernel interface costs.

@@ -1,0 +1,430 @@
+/*
+ * What the two C twin loops share (c/loop_epoll.c, c/loop_uring.c): connection
+ * buffers, frame processing, the connection table, the handle table and the
+ * exported create/run/destroy trio. Each loop is its own shared library (only
+ * the io_uring one links liburing), so this is a header of static functions
+ * compiled into both rather than a third library they would have to find.
+ *
+ * Each library exports the same four functions:
+ *
+ *   cs_create(lfd, max_frame, max_pending, inject_delay_us) -> handle
+ *   cs_run(h, run_ms, stats_out)                           -> events handled in this call
+ *   cs_destroy(h)                                          -> 0; every connection closed
+ *   cs_stats_bytes()                                       -> sizeof(struct cs_stats)
+ *
+ * All state (connections, buffers, the epoll fd or the ring) lives in the
+ * handle and persists across cs_run calls. The listening fd stays the caller's:
+ * it is neither closed here nor made non-blocking (net_listen already did).
+ * Every function returns >= 0 or -errno and never prints or exits.
+ */
+#ifndef IOURING_BENCH_LOOP_COMMON_H
+#define IOURING_BENCH_LOOP_COMMON_H
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define CS_MAX_SERVERS 16
+
+/* The same sizes as bench/server/core.ts, so both twins hand the kernel the same lengths. */
+#define MIN_CONN_BUFFER (16 * 1024)
+#define READ_CHUNK (8 * 1024)
+#define HEADER_BYTES 4
+
+/* What cs_run writes to stats_out: the ServerStats counters, in this order. */
+struct cs_stats {
+	int64_t connections;
+	int64_t active;
+	int64_t frames;
+	int64_t bytes_in;
+	int64_t bytes_out;
+	int64_t oversize;
+	int64_t overflow;
+	int64_t io_errors;
+};
+
+/* Received bytes not yet processed: [start, end) of p. */
+struct ibuf {
+	uint8_t *p;
+	size_t size, start, end;
+};
+
+/* Bytes to send: [0, len) of p. */
+struct obuf {
+	uint8_t *p;
+	size_t size, len;
+};
+
+struct conn {
+	int fd;
+	unsigned slot;
+	struct ibuf in;
+	struct obuf out;
+	/* uring: the buffer a send is in flight from, untouched until it completes. */
+	struct obuf flight;
+	size_t flight_off;
+	unsigned char want_write, eof, recv_armed, send_armed, closing;
+};
+
+/* The part of a server both loops have; each loop's own struct starts with it. */
+struct cs_base {
+	int lfd, max_frame;
+	long max_pending;
+	/* Fault injection: ns to spin before answering each frame (0: none). */
+	int64_t delay_ns;
+	/* A failure the loop cannot recover from (no SQE even after submitting); sticky. */
+	int err;
+	struct cs_stats st;
+	/* epoll: indexed by fd; uring: indexed by slot. */
+	struct conn **conns;
+	unsigned cap;
+};
+
+/*
+ * Coarse clock: read from the vDSO without touching the hardware clock, and
+ * a few ms of resolution is plenty for a deadline of tens of ms. It keeps the
+ * per-step deadline check from ever becoming a system call per request.
+ */
+static inline int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Fault injection (serve --inject-delay-us): spins for ns on CLOCK_MONOTONIC.
+ * A spin, not a sleep: a sleep would let the CPU idle and change the wake-up
+ * pattern the benchmark measures, where a slow handler keeps it busy.
+ */
+static inline void busy_wait_ns(int64_t ns)
+{
+	int64_t end = now_ns() + ns;
+
+	while (now_ns() < end)
+		;
+}
+
+/* ---- buffers (twins of InBuffer / OutBuffer in core.ts) ---- */
+
+static inline size_t size_class(size_t n)
+{
+	size_t s = MIN_CONN_BUFFER;
+
+	while (s < n)
+		s *= 2;
+	return s;
+}
+
+static inline uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Makes room for the next read: the rest of the current frame, or READ_CHUNK
+ * when the frame is complete or unknown. Returns the free length after end, or
+ * -ENOMEM. Never call while a recv into this buffer is in flight (it may move).
+ */
+static inline long ibuf_prepare(struct ibuf *b, int max_frame)
+{
+	size_t live, need, frame = HEADER_BYTES;
+
+	if (b->start == b->end)
+		b->start = b->end = 0;
+	live = b->end - b->start;
+	if (live >= HEADER_BYTES) {
+		uint32_t n = be32(b->p + b->start);
+		/* An oversize prefix closes the connection before this is called; never trust it anyway. */
+		if (n <= (uint32_t)max_frame)
+			frame = HEADER_BYTES + (size_t)n;
+	}
+	need = frame > live ? frame - live : 0;
+	if (need < READ_CHUNK)
+		need = READ_CHUNK;
+	if (b->size - b->end >= need)
+		return (long)(b->size - b->end);
+	if (b->size - live >= need) {
+		memmove(b->p, b->p + b->start, live);
+	} else {
+		size_t size = size_class(live + need);
+		uint8_t *p = malloc(size);
+
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, b->p + b->start, live);
+		free(b->p);
+		b->p = p;
+		b->size = size;
+	}
+	b->start = 0;
+	b->end = live;
+	return (long)(b->size - b->end);
+}
+
+/* Ensures n more bytes fit and returns where they go (NULL: out of memory). */
+static inline uint8_t *obuf_reserve(struct obuf *b, size_t n)
+{
+	uint8_t *at;
+
+	if (b->len + n > b->size) {
+		size_t size = size_class(b->len + n);
+		uint8_t *p = malloc(size);
+
+		if (!p)
+			return NULL;
+		memcpy(p, b->p, b->len);
+		free(b->p);
+		b->p = p;
+		b->size = size;
+	}
+	at = b->p + b->len;
+	b->len += n;
+	return at;
+}
+
+/* Drops the first n bytes (after a partial write). */
+static inline void obuf_consume(struct obuf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+	} else {
+		memmove(b->p, b->p + n, b->len - n);
+		b->len -= n;
+	}
+}
+
+/* Gives back an oversized buffer once empty, so one huge frame does not pin memory. */
+static inline void obuf_shrink_if_idle(struct obuf *b)
+{
+	if (b->len == 0 && b->size > MIN_CONN_BUFFER * 4) {
+		uint8_t *p = malloc(MIN_CONN_BUFFER);
+
+		if (!p)
+			return; /* keeping the big one is fine */
+		free(b->p);
+		b->p = p;
+		b->size = MIN_CONN_BUFFER;
+	}
+}
+
+/* with_flight: the uring loop's second output buffer (the one a send is in flight from). */
+static inline struct conn *conn_new(int fd, int with_flight)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->in.p = malloc(MIN_CONN_BUFFER);
+	c->out.p = malloc(MIN_CONN_BUFFER);
+	c->flight.p = with_flight ? malloc(MIN_CONN_BUFFER) : NULL;
+	if (!c->in.p || !c->out.p || (with_flight && !c->flight.p)) {
+		free(c->in.p);
+		free(c->out.p);
+		free(c->flight.p);
+		free(c);
+		return NULL;
+	}
+	c->in.size = c->out.size = MIN_CONN_BUFFER;
+	c->flight.size = with_flight ? MIN_CONN_BUFFER : 0;
+	return c;
+}
+
+static inline void conn_free(struct conn *c)
+{
+	free(c->in.p);
+	free(c->out.p);
+	free(c->flight.p);
+	free(c);
+}
+
+/*
+ * Echo: every complete frame buffered in c->in is copied to c->out, one copy
+ * per frame like the TS echoHandler. Returns 0, -EMSGSIZE when a length prefix
+ * exceeds max_frame (counted as oversize; close the connection) or -ENOMEM.
+ */
+static inline int process_frames(struct cs_base *s, struct conn *c)
+{
+	for (;;) {
+		size_t avail = c->in.end - c->in.start, len;
+		uint32_t n;
+		uint8_t *dst;
+
+		if (avail < HEADER_BYTES)
+			return 0;
+		n = be32(c->in.p + c->in.start);
+		if (n > (uint32_t)s->max_frame) {
+			s->st.oversize++;
+			return -EMSGSIZE;
+		}
+		len = HEADER_BYTES + (size_t)n;
+		if (avail < len)
+			return 0;
+		if (s->delay_ns)
+			busy_wait_ns(s->delay_ns);
+		dst = obuf_reserve(&c->out, len);
+		if (!dst)
+			return -ENOMEM;
+		memcpy(dst, c->in.p + c->in.start, len);
+		c->in.start += len;
+		s->st.frames++;
+	}
+}
+
+/* Grows the connection table so that index i fits. */
+static inline int table_fit(struct cs_base *s, unsigned i)
+{
+	unsigned cap = s->cap ? s->cap : 1024;
+	struct conn **t;
+
+	if (i < s->cap)
+		return 0;
+	while (cap <= i)
+		cap *= 2;
+	t = realloc(s->conns, cap * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memset(t + s->cap, 0, (cap - s->cap) * sizeof(*t));
+	s->conns = t;
+	s->cap = cap;
+	return 0;
+}
+
+static inline void set_nodelay(int fd)
+{
+	int one = 1;
+
+	/* Failing only costs latency, like net.setNoDelay in the TS loops would have thrown on: ignore. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* ---- the handle table and the exported trio, over one loop's operations ---- */
+
+/* What a loop supplies: its server struct (starting with struct cs_base) and three steps. */
+struct loop_ops {
+	size_t size;
+	int (*init)(struct cs_base *s);
+	/* One step: wait at most timeout_ms, handle what came; the count handled or -errno. */
+	int (*step)(struct cs_base *s, int timeout_ms);
+	/* Closes every connection and frees the loop's own resources (not s itself, not s->conns). */
+	void (*fini)(struct cs_base *s);
+};
+
+/* One table per library: handles of the epoll and the uring library are separate. */
+static struct cs_base *servers[CS_MAX_SERVERS];
+
+/* The longest injected delay accepted: one second per frame is already a hung server. */
+#define MAX_DELAY_US 1000000
+
+/*
+ * lfd: a listening socket (non-blocking, as net_listen makes it; the epoll
+ * loop drains accept until EAGAIN). A frame whose length prefix exceeds
+ * max_frame closes its connection; so does holding more than max_pending
+ * unsent bytes. inject_delay_us > 0 spins that long before answering each
+ * frame (fault injection). Returns a handle >= 0.
+ */
+static inline int cs_create_with(const struct loop_ops *ops, int lfd, int max_frame, long max_pending, int inject_delay_us)
+{
+	struct cs_base *s;
+	int h, ret;
+
+	if (lfd < 0 || max_frame < 0 || max_pending < 0 || inject_delay_us < 0 || inject_delay_us > MAX_DELAY_US)
+		return -EINVAL;
+	for (h = 0; h < CS_MAX_SERVERS; h++)
+		if (!servers[h])
+			break;
+	if (h == CS_MAX_SERVERS)
+		return -EMFILE;
+	s = calloc(1, ops->size);
+	if (!s)
+		return -ENOMEM;
+	s->lfd = lfd;
+	s->max_frame = max_frame;
+	s->max_pending = max_pending;
+	s->delay_ns = (int64_t)inject_delay_us * 1000;
+	ret = ops->init(s);
+	if (ret < 0) {
+		free(s);
+		return ret;
+	}
+	servers[h] = s;
+	return h;
+}
+
+static inline struct cs_base *server_of(int h)
+{
+	if (h < 0 || h >= CS_MAX_SERVERS)
+		return NULL;
+	return servers[h];
+}
+
+/*
+ * Runs the loop for about run_ms (0: one step without waiting), then writes
+ * the counters (struct cs_stats) to stats_out when it is not NULL. Returning
+ * every few ms lets the JS thread run its signal handlers and stop().
+ * Returns the number of events or completions handled, or -errno when the
+ * loop cannot go on (the handle then only accepts cs_destroy).
+ */
+static inline int cs_run_with(const struct loop_ops *ops, int h, int run_ms, void *stats_out)
+{
+	struct cs_base *s = server_of(h);
+	int64_t deadline, total = 0;
+	int ret = 0;
+
+	if (!s)
+		return -EBADF;
+	if (run_ms < 0)
+		run_ms = 0;
+	deadline = now_ms() + run_ms;
+	while (!s->err) {
+		int64_t left = deadline - now_ms();
+
+		if (left < 0)
+			left = 0;
+		ret = ops->step(s, (int)left);
+		if (ret < 0) {
+			s->err = ret;
+			break;
+		}
+		total += ret;
+		if (left == 0 || now_ms() >= deadline)
+			break;
+	}
+	if (stats_out)
+		memcpy(stats_out, &s->st, sizeof(s->st));
+	if (s->err)
+		return s->err;
+	return total > INT_MAX ? INT_MAX : (int)total;
+}
+
+/* Closes every connection and frees the handle; the listening fd is left to the caller. */
+static inline int cs_destroy_with(const struct loop_ops *ops, int h)
+{
+	struct cs_base *s = server_of(h);
+
+	if (!s)
+		return -EBADF;
+	ops->fini(s);
+	free(s->conns);
+	free(s);
+	servers[h] = NULL;
+	return 0;
+}
+
+#endif
