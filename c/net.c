@@ -216,16 +216,43 @@ int net_close(int fd)
 	return close(fd) < 0 ? -errno : 0;
 }
 
-/* Pins the calling thread only (tid 0), which is the thread running the JS loop. */
-int net_pin_cpu(int cpu)
+/*
+ * Pins thread tid (0: the caller) to one CPU. Bun runs helper threads besides
+ * the JS thread, and a process is on one CPU only when every thread is: the
+ * caller lists /proc/self/task and pins each.
+ */
+int net_pin_tid(int tid, int cpu)
 {
 	cpu_set_t set;
 
-	if (cpu < 0 || cpu >= CPU_SETSIZE)
+	if (tid < 0 || cpu < 0 || cpu >= CPU_SETSIZE)
 		return -EINVAL;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+	return sched_setaffinity((pid_t)tid, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+/* Pins the calling thread only (tid 0), which is the thread running the JS loop. */
+int net_pin_cpu(int cpu)
+{
+	return net_pin_tid(0, cpu);
+}
+
+/*
+ * Lets thread tid run anywhere again: every bit set, which the kernel
+ * narrows to the CPUs that exist and that the cpuset allows.
+ */
+int net_unpin_tid(int tid)
+{
+	cpu_set_t set;
+	int i;
+
+	if (tid < 0)
+		return -EINVAL;
+	CPU_ZERO(&set);
+	for (i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &set);
+	return sched_setaffinity((pid_t)tid, sizeof(set), &set) < 0 ? -errno : 0;
 }
 
 /*

@@ -37,7 +37,7 @@ const TABLE: Record<number, [string, string]> = {
   125: ["ECANCELED", "Operation canceled"],
 };
 
-export const EPERM = 1, EINTR = 4, EBADF = 9, EAGAIN = 11, EINVAL = 22, EPIPE = 32, ENOSYS = 38,
+export const EPERM = 1, ESRCH = 3, EINTR = 4, EBADF = 9, EAGAIN = 11, EINVAL = 22, EPIPE = 32, ENOSYS = 38,
   ETIME = 62, EADDRINUSE = 98, ECONNRESET = 104, ENOBUFS = 105, ETIMEDOUT = 110, ECONNREFUSED = 111,
   ECANCELED = 125;
 

@@ -5,7 +5,7 @@ import { dlopen, toArrayBuffer } from "bun:ffi";
 import { release } from "node:os";
 import { libPath } from "./build.ts";
 import { check, EPERM, ENOSYS, errnoName, SysError } from "./errno.ts";
-import { NativeBuffer } from "./memory.ts";
+import { NativeBuffer, spanAddr } from "./memory.ts";
 
 export const IORING_SETUP_SQPOLL = 1 << 1;
 export const IORING_SETUP_COOP_TASKRUN = 1 << 8;
@@ -152,8 +152,8 @@ export class Ring implements Disposable {
   readonly handle: number;
   readonly features: number;
   readonly #s: UringSymbols;
+  /** Where completions are reaped to: CQ_BATCH * 16 bytes, alive as long as this Ring. */
   readonly #cqBuf = new NativeBuffer(CQ_BATCH * 16);
-  readonly #cqAddr = this.#cqBuf.addr;
   readonly cq = new Int32Array(this.#cqBuf.bytes.buffer);
   #closed = false;
 
@@ -175,13 +175,21 @@ export class Ring implements Disposable {
   prepAccept(fd: number, tag: number): number {
     return this.#s.ur_prep_accept(this.handle, fd, tag);
   }
-  /** Safety: [addr, addr+len) must be a live NativeBuffer region, untouched until this tag completes. */
-  prepRecv(fd: number, addr: number, len: number, tag: number): number {
-    return this.#s.ur_prep_recv(this.handle, fd, addr as any, len, tag);
+  /**
+   * A recv into buf[offset, offset + length) (checked: RangeError). Safety: the
+   * kernel writes there after this call returns, so keep buf alive and that range
+   * untouched until this tag completes.
+   */
+  prepRecv(fd: number, buf: NativeBuffer, offset: number, length: number, tag: number): number {
+    return this.#s.ur_prep_recv(this.handle, fd, spanAddr("prepRecv", buf, offset, length) as any, length, tag);
   }
-  /** Safety: [addr, addr+len) must be a live NativeBuffer region, unchanged until this tag completes. */
-  prepSend(fd: number, addr: number, len: number, tag: number): number {
-    return this.#s.ur_prep_send(this.handle, fd, addr as any, len, tag);
+  /**
+   * A send of buf[offset, offset + length) (checked: RangeError). Safety: the
+   * kernel reads it after this call returns, so keep buf alive and that range
+   * unchanged until this tag completes.
+   */
+  prepSend(fd: number, buf: NativeBuffer, offset: number, length: number, tag: number): number {
+    return this.#s.ur_prep_send(this.handle, fd, spanAddr("prepSend", buf, offset, length) as any, length, tag);
   }
   prepClose(fd: number, tag: number): number {
     return this.#s.ur_prep_close(this.handle, fd, tag);
@@ -225,11 +233,15 @@ export class Ring implements Disposable {
    * completions (timeoutMs < 0: no limit), reap up to max into `cq`.
    */
   run(waitNr: number, timeoutMs: number, max = CQ_BATCH): number {
-    return check("io_uring_submit_and_wait", this.#s.ur_run(this.handle, waitNr, timeoutMs, this.#cqAddr as any, max));
+    return check("io_uring_submit_and_wait", this.#s.ur_run(this.handle, waitNr, timeoutMs, this.#cqAt(max), max));
   }
   /** Reaps what is ready without entering the kernel. */
   reap(max = CQ_BATCH): number {
-    return check("io_uring_peek_cqe", this.#s.ur_reap(this.handle, this.#cqAddr as any, max));
+    return check("io_uring_peek_cqe", this.#s.ur_reap(this.handle, this.#cqAt(max), max));
+  }
+  /** Safety: C writes at most max 16-byte completions (max <= CQ_BATCH, checked), during the call only. */
+  #cqAt(max: number): any {
+    return spanAddr("io_uring reap", this.#cqBuf, 0, max * 16);
   }
   tagLo(i: number): number {
     return this.cq[i * 4] >>> 0;

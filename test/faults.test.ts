@@ -117,11 +117,11 @@ class BlockingConn {
     if (bytes.length === 0) return 0;
     const b = new NativeBuffer(bytes.length);
     b.bytes.set(bytes);
-    return net.writeAllRaw(this.fd, b.addr, bytes.length);
+    return net.writeAllFrom(this.fd, b, 0, bytes.length);
   }
   /** Sends the native buffer's first len bytes: len or -errno. */
   writeNative(b: NativeBuffer, len: number): number {
-    return net.writeAllRaw(this.fd, b.addr, len);
+    return net.writeAllFrom(this.fd, b, 0, len);
   }
   shutdownWrite(): void {
     net.shutdown(this.fd, net.SHUT_WR);
@@ -132,7 +132,7 @@ class BlockingConn {
     const parts: Uint8Array[] = [];
     let total = 0;
     for (;;) {
-      const n = net.readRaw(this.fd, rx.addr, rx.size);
+      const n = net.readInto(this.fd, rx, 0, rx.size);
       if (n > 0) {
         parts.push(rx.bytes.slice(0, n));
         total += n;

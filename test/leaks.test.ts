@@ -38,13 +38,13 @@ function batch(port: number, n: number): void {
       net.setSendTimeout(fd, 10_000);
     }
     for (const fd of fds) {
-      const w = net.writeAllRaw(fd, send.addr, FRAME);
+      const w = net.writeAllFrom(fd, send, 0, FRAME);
       if (w !== FRAME) throw new Error(`send: ${w < 0 ? errnoName(-w) : w}`);
     }
     for (const fd of fds) {
       let got = 0;
       while (got < FRAME) {
-        const r = net.readRaw(fd, recv.addr + got, FRAME - got);
+        const r = net.readInto(fd, recv, got, FRAME - got);
         if (r <= 0) throw new Error(`read after ${got} of ${FRAME} bytes: ${r === 0 ? "EOF" : errnoName(-r)}`);
         got += r;
       }

@@ -110,7 +110,7 @@ export class LoadClient implements Disposable {
 
   #flush(c: Conn, errors: ClientErrors): void {
     if (c.outLen === 0 || c.dead) return;
-    const w = net.writeRaw(c.fd, c.out.addr, c.outLen);
+    const w = net.writeFrom(c.fd, c.out, 0, c.outLen);
     if (w > 0) {
       if (w < c.outLen) c.out.bytes.copyWithin(0, w, c.outLen);
       c.outLen -= w;
@@ -145,7 +145,7 @@ export class LoadClient implements Disposable {
       c.inEnd -= c.inStart;
       c.inStart = 0;
     }
-    const r = net.readRaw(c.fd, c.in.addr + c.inEnd, c.in.size - c.inEnd);
+    const r = net.readInto(c.fd, c.in, c.inEnd, c.in.size - c.inEnd);
     if (r <= 0) {
       if (r === -EAGAIN) return;
       this.#kill(c, errors, r === 0 ? "closed" : "io");

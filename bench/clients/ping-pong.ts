@@ -86,14 +86,11 @@ export class PingPongClient implements Disposable {
       b[6] = (seq >>> 8) & 0xff;
       b[7] = seq & 0xff;
     } else if (payload > 0) b[4] = seq & 0xff;
-    const recvAddr = this.#recv.addr;
-    const cap = this.#recv.size;
-    const rb = this.#recv.bytes;
 
     const t0 = Bun.nanoseconds();
-    const w = net.writeAllRaw(fd, this.#send.addr, len);
+    const w = net.writeAllFrom(fd, this.#send, 0, len);
     if (w < 0) return w === -11 ? RT_TIMEOUT : RT_IO;
-    const got = this.#readAnswer(fd, recvAddr, rb, cap);
+    const got = this.#readAnswer(fd);
     const t1 = Bun.nanoseconds();
     if (got < 0) return got;
     if (got !== len || this.#answerLen !== len - HEADER_BYTES || !this.#recvView.equals(this.#sendView)) return RT_MISMATCH;
@@ -105,10 +102,13 @@ export class PingPongClient implements Disposable {
    * server). Returns the bytes read or an RT_* code; the frame's payload
    * length is left in #answerLen.
    */
-  #readAnswer(fd: number, recvAddr: number, rb: Uint8Array, cap: number): number {
+  #readAnswer(fd: number): number {
+    const recv = this.#recv;
+    const rb = recv.bytes;
+    const cap = recv.size;
     let got = 0;
     for (;;) {
-      const r = net.readRaw(fd, recvAddr + got, cap - got);
+      const r = net.readInto(fd, recv, got, cap - got);
       if (r <= 0) return r === 0 ? RT_CLOSED : r === -11 ? RT_TIMEOUT : RT_IO;
       got += r;
       if (got >= HEADER_BYTES) {
@@ -146,9 +146,9 @@ export class PingPongClient implements Disposable {
     this.#send.bytes.set(payload, HEADER_BYTES);
     const fd = this.socket.fd;
     const t0 = Bun.nanoseconds();
-    const w = net.writeAllRaw(fd, this.#send.addr, len);
+    const w = net.writeAllFrom(fd, this.#send, 0, len);
     if (w < 0) return w === -11 ? RT_TIMEOUT : RT_IO;
-    const got = this.#readAnswer(fd, this.#recv.addr, this.#recv.bytes, this.#recv.size);
+    const got = this.#readAnswer(fd);
     const t1 = Bun.nanoseconds();
     if (got < 0) return got;
     if (got !== HEADER_BYTES + this.#answerLen) return RT_MISMATCH;
@@ -167,7 +167,7 @@ export class PingPongClient implements Disposable {
    * client adds. Uses the current payload without sequence numbers.
    */
   roundTripsInC(iters: number, outNs: NativeBuffer): number {
-    return net.pingPongInC(this.socket.fd, this.#send.addr, this.#frameLen, this.#recv.addr, this.#recv.size, iters, outNs.addr);
+    return net.pingPongInC(this.socket.fd, this.#send, this.#frameLen, this.#recv, iters, outNs);
   }
 
   close(): void {

@@ -119,7 +119,7 @@ async function buildSpecs(cleanups: (() => void)[]): Promise<Spec[]> {
   const { Epoll, EPOLLIN } = await import("../../ffi/epoll.ts");
   const uring = await import("../../ffi/uring.ts");
   const micro = await import("../../ffi/micro.ts");
-  const { writeRaw, readRaw } = net;
+  const { writeFrom, readInto } = net;
   const specs: Spec[] = [];
   const pair = (): TcpPair => {
     const p = tcpPair(net);
@@ -139,7 +139,7 @@ async function buildSpecs(cleanups: (() => void)[]): Promise<Spec[]> {
       note: "a call to () => {}: mitata's floor on this machine",
       check: () => null, verified: "nothing to check",
     });
-    const noop = net.ffiNoop;
+    const noop = net.ffiNoopFn();
     let x = 0;
     let bad = 0;
     specs.push({
@@ -193,7 +193,7 @@ async function buildSpecs(cleanups: (() => void)[]): Promise<Spec[]> {
     cleanups.push(() => ep.close());
     ep.add(p.server, EPOLLIN, p.server);
     const msg = new NativeBuffer(MSG);
-    if (net.writeAllRaw(p.client, msg.addr, MSG) !== MSG) throw new Error("micro: could not write the epoll benchmark's unread bytes");
+    if (net.writeAllFrom(p.client, msg, 0, MSG) !== MSG) throw new Error("micro: could not write the epoll benchmark's unread bytes");
     let bad = 0;
     specs.push({
       id: "epoll_wait", group: G, name: "epoll_wait(timeout 0), 1 ready socket", ops: 1,
@@ -225,10 +225,10 @@ async function buildSpecs(cleanups: (() => void)[]): Promise<Spec[]> {
         id: "write_read", group: G, name: `write ${MSG} B + read ${MSG} B`, ops: 1,
         fn: () => {
           out.bytes[0] = seq;
-          if (writeRaw(p.client, out.addr, MSG) !== MSG) bad++;
+          if (writeFrom(p.client, out, 0, MSG) !== MSG) bad++;
           let got = 0;
           for (let spins = 0; got < MSG && spins < 1_000_000; spins++) {
-            const r = readRaw(p.server, inb.addr + got, MSG - got);
+            const r = readInto(p.server, inb, got, MSG - got);
             if (r > 0) got += r;
             else if (r === 0) break;
             else retries++;
@@ -271,7 +271,7 @@ async function buildSpecs(cleanups: (() => void)[]): Promise<Spec[]> {
           return;
         }
         while (drained < written) {
-          const r = readRaw(p.client, sink.addr, Math.min(sink.size, written - drained));
+          const r = readInto(p.client, sink, 0, Math.min(sink.size, written - drained));
           if (r <= 0) {
             drainErr = `drain read returned ${r} with ${written - drained} bytes outstanding`;
             return;
@@ -294,7 +294,7 @@ async function buildSpecs(cleanups: (() => void)[]): Promise<Spec[]> {
             bench(k: number) {
               for (let i = 0; i < k; i++) {
                 out.bytes[0] = wseq;
-                if (writeRaw(p.server, out.addr, MSG) === MSG) {
+                if (writeFrom(p.server, out, 0, MSG) === MSG) {
                   written += MSG;
                   wseq = (wseq + 1) & 0xff;
                 } else bad++;
@@ -332,7 +332,7 @@ async function buildSpecs(cleanups: (() => void)[]): Promise<Spec[]> {
           return;
         }
         for (let i = 0, s = rseq; i < SOCKET_OPS; i++, s = (s + 1) & 0xff) out.bytes[i * MSG] = s;
-        if (net.writeAllRaw(p.client, out.addr, want) !== want) {
+        if (net.writeAllFrom(p.client, out, 0, want) !== want) {
           fillErr = "a fill write failed";
           return;
         }
@@ -351,7 +351,7 @@ async function buildSpecs(cleanups: (() => void)[]): Promise<Spec[]> {
             },
             bench(k: number) {
               for (let i = 0; i < k; i++) {
-                if (readRaw(p.server, inb.addr, MSG) !== MSG || inb.bytes[0] !== rseq) bad++;
+                if (readInto(p.server, inb, 0, MSG) !== MSG || inb.bytes[0] !== rseq) bad++;
                 rseq = (rseq + 1) & 0xff;
               }
             },

@@ -48,8 +48,8 @@ export class InBuffer {
   }
   /**
    * Makes room for the next read: the rest of the current frame, or READ_CHUNK
-   * when the frame is complete or unknown. Returns the free length after `end`.
-   * Never call while a recv into this buffer is in flight (it may move).
+   * when the frame is complete or unknown. Returns the free length after `end`:
+   * the next read goes into buf at offset `end`, at most that many bytes. Never call while a recv into this buffer is in flight (it may move).
    */
   prepare(): number {
     if (this.start === this.end) this.start = this.end = 0;
@@ -67,9 +67,6 @@ export class InBuffer {
     this.start = 0;
     this.end = live;
     return this.buf.size - this.end;
-  }
-  get freeAddr(): number {
-    return this.buf.addr + this.end;
   }
   /** Copies bytes in (the Bun backend, whose runtime hands over its own chunks). */
   append(chunk: Uint8Array): void {

@@ -49,7 +49,7 @@ export function startEpollServer(cfg: ServerConfig): Server {
   /** Writes what is pending; false when the connection was closed. */
   const flush = (c: Conn): boolean => {
     if (c.out.len > 0) {
-      const w = net.writeRaw(c.fd, c.out.buf.addr, c.out.len);
+      const w = net.writeFrom(c.fd, c.out.buf, 0, c.out.len);
       if (w > 0) {
         stats.bytesOut += w;
         c.out.consume(w);
@@ -79,7 +79,7 @@ export function startEpollServer(cfg: ServerConfig): Server {
 
   const onReadable = (c: Conn) => {
     const room = c.in.prepare();
-    const r = net.readRaw(c.fd, c.in.freeAddr, room);
+    const r = net.readInto(c.fd, c.in.buf, c.in.end, room);
     if (r > 0) {
       c.in.end += r;
       stats.bytesIn += r;

@@ -82,7 +82,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
       return;
     }
     const room = c.in.prepare();
-    queue(ring.prepRecv(c.fd, c.in.freeAddr, room, c.slot * (1 << OP_BITS) + OP_RECV), "recv");
+    queue(ring.prepRecv(c.fd, c.in.buf, c.in.end, room, c.slot * (1 << OP_BITS) + OP_RECV), "recv");
     c.recvArmed = true;
   };
 
@@ -91,7 +91,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     c.flight = c.out;
     c.out = t;
     c.flightOff = 0;
-    queue(ring.prepSend(c.fd, c.flight.buf.addr, c.flight.len, c.slot * (1 << OP_BITS) + OP_SEND), "send");
+    queue(ring.prepSend(c.fd, c.flight.buf, 0, c.flight.len, c.slot * (1 << OP_BITS) + OP_SEND), "send");
     c.sendArmed = true;
   };
 
@@ -187,7 +187,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     stats.bytesOut += res;
     c.flightOff += res;
     if (c.flightOff < c.flight.len) {
-      queue(ring.prepSend(c.fd, c.flight.buf.addr + c.flightOff, c.flight.len - c.flightOff, c.slot * (1 << OP_BITS) + OP_SEND), "send");
+      queue(ring.prepSend(c.fd, c.flight.buf, c.flightOff, c.flight.len - c.flightOff, c.slot * (1 << OP_BITS) + OP_SEND), "send");
       c.sendArmed = true;
       return;
     }
