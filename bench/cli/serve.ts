@@ -11,7 +11,7 @@ ensureBuilt();
 const { SysError } = await import("../../ffi/errno.ts");
 const { BACKENDS, BACKEND_NAMES } = await import("../server/backends.ts");
 const { defaultConfig, summaryLine } = await import("../server/core.ts");
-const { corrupting, handlerFor, MODES } = await import("../server/modes.ts");
+const { corrupting, handlerFor, injectDelayArgs, MAX_INJECT_DELAY_US, MODES } = await import("../server/modes.ts");
 const net = await import("../../ffi/net.ts");
 
 const SPECS: Record<string, FlagSpec> = {
@@ -23,6 +23,7 @@ const SPECS: Record<string, FlagSpec> = {
   "max-frame": { type: "int", help: "largest payload accepted, bytes; larger closes the connection", default: DEFAULT_MAX_FRAME, min: 0, max: 1 << 30 },
   "max-pending": { type: "int", help: "unsent bytes held per connection before it is closed", min: 1024 },
   "corrupt-every": { type: "int", help: "fault injection: flip one answer byte in about every N bytes (tests the harness)", min: 1, placeholder: "N" },
+  "inject-delay-us": { type: "int", help: "fault injection: busy-wait this long before answering each frame (tests the harness)", default: 0, min: 0, max: MAX_INJECT_DELAY_US, placeholder: "MICROS" },
   buffers: { type: "int", help: "uring-multishot: provided buffers of 16 KiB (a power of two)", min: 1, max: 32768, placeholder: "N" },
   "sqpoll-idle": { type: "int", help: "uring-sqpoll: ms the kernel thread polls before sleeping", min: 0, max: 60000, placeholder: "MS" },
 };
@@ -41,7 +42,7 @@ if (!avail.available) fail(`backend ${backend.name} is unavailable here: ${avail
 if (!(await import("../server/backends.ts")).servesMode(backend, args.mode as string)) fail(`backend ${backend.name} serves ${backend.modes!.join(", ")} only, not --mode ${args.mode}`);
 if (backend.external) {
   // Its own executable: run it in the foreground with our flags, forwarding signals.
-  const cmd = [...backend.external(), "--host", args.host as string, "--port", String(args.port), "--max-frame", String(args["max-frame"])];
+  const cmd = [...backend.external(), "--host", args.host as string, "--port", String(args.port), "--max-frame", String(args["max-frame"]), ...injectDelayArgs(args["inject-delay-us"] as number)];
   const child = Bun.spawn(args.cpu !== undefined ? ["taskset", "-c", String(args.cpu), ...cmd] : cmd, { stdio: ["ignore", "inherit", "inherit"] });
   for (const sig of ["SIGINT", "SIGTERM", "SIGUSR1"] as const) process.on(sig, () => child.kill(sig));
   process.exit(await child.exited);
@@ -65,6 +66,7 @@ const cfg = defaultConfig({
   ...(args["max-pending"] ? { maxPendingBytes: args["max-pending"] as number } : { maxPendingBytes: 4 * maxFrame + 64 * 1024 }),
   ...(args["sqpoll-idle"] !== undefined ? { sqpollIdleMs: args["sqpoll-idle"] as number } : {}),
   ...(args.buffers !== undefined ? { providedBuffers: args.buffers as number } : {}),
+  injectDelayUs: args["inject-delay-us"] as number,
 });
 
 let server;

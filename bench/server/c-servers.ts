@@ -18,7 +18,7 @@ function startCServer(backend: string, kind: CServerKind, cfg: ServerConfig): Se
   let cs: CServer;
   try {
     port = net.boundPort(lfd);
-    cs = new CServer(kind, lfd, cfg.maxFrame, cfg.maxPendingBytes);
+    cs = new CServer(kind, lfd, cfg.maxFrame, cfg.maxPendingBytes, cfg.injectDelayUs ?? 0);
   } catch (e) {
     net.close(lfd);
     throw e;

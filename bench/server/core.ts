@@ -192,6 +192,11 @@ export interface ServerConfig {
   sqpollIdleMs?: number;
   /** uring-multishot: provided buffers in the ring (a power of two). */
   providedBuffers?: number;
+  /**
+   * Fault injection (serve --inject-delay-us): busy-wait this many µs before
+   * answering each frame, in every backend. 0 or absent: no delay.
+   */
+  injectDelayUs?: number;
 }
 
 export function defaultConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
@@ -203,6 +208,16 @@ export function defaultConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     maxPendingBytes: 4 * DEFAULT_MAX_FRAME + 64 * 1024,
     ...partial,
   };
+}
+
+/**
+ * Fault injection: spins for ns on the monotonic clock. A spin, not a sleep:
+ * a sleep would let the CPU idle and change the wake-up pattern the benchmark
+ * measures, where a slow handler keeps it busy.
+ */
+export function busyWaitNs(ns: number): void {
+  const end = Bun.nanoseconds() + ns;
+  while (Bun.nanoseconds() < end);
 }
 
 /**
@@ -221,7 +236,8 @@ export function processFrames(input: InBuffer, out: OutBuffer, cfg: ServerConfig
   }
   const t0 = Bun.nanoseconds();
   const handler = cfg.handler;
-  if (handler.handleRun) {
+  const delayUs = cfg.injectDelayUs ?? 0;
+  if (handler.handleRun && delayUs === 0) {
     const runStart = input.start;
     do {
       input.start += n;
@@ -231,6 +247,7 @@ export function processFrames(input: InBuffer, out: OutBuffer, cfg: ServerConfig
     handler.handleRun(bytes, runStart, input.start, out, stats);
   } else {
     do {
+      if (delayUs > 0) busyWaitNs(delayUs * 1000);
       handler.handle(bytes, input.start, n, out, stats);
       input.start += n;
       stats.frames++;

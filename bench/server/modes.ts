@@ -86,3 +86,19 @@ export function corrupting(inner: FrameHandler, everyBytes: number): FrameHandle
     },
   };
 }
+
+/** The longest --inject-delay-us a server accepts (the C loops and tokio have the same bound). */
+export const MAX_INJECT_DELAY_US = 1_000_000;
+
+/**
+ * Fault injection by delay, for testing the harness: the arguments that make a
+ * server process (any backend, tokio's own executable too) busy-wait `micros`
+ * µs before answering each frame. Pass them as ServerSpawnOptions.extraArgs,
+ * as bench does with --corrupt-every. 0: no arguments, no delay.
+ */
+export function injectDelayArgs(micros: number): string[] {
+  if (!Number.isInteger(micros) || micros < 0 || micros > MAX_INJECT_DELAY_US) {
+    throw new RangeError(`inject delay must be an integer from 0 to ${MAX_INJECT_DELAY_US} µs, not ${micros}`);
+  }
+  return micros > 0 ? ["--inject-delay-us", String(micros)] : [];
+}

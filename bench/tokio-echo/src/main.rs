@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::process;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use futures_util::future::{self, Either};
@@ -29,8 +30,10 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError}
 const BACKEND: &str = "tokio";
 const DEFAULT_MAX_FRAME: usize = 1 << 20;
 const MAX_MAX_FRAME: usize = 1 << 30;
+/// The longest --inject-delay-us accepted, as in `bun run serve`.
+const MAX_INJECT_DELAY_US: u64 = 1_000_000;
 
-const USAGE: &str = "usage: tokio-echo [--host ADDR] [--port N] [--max-frame N] [--threads N]
+const USAGE: &str = "usage: tokio-echo [--host ADDR] [--port N] [--max-frame N] [--threads N] [--inject-delay-us MICROS]
 
 Echo server on Tokio + tokio-util's LengthDelimitedCodec (4-byte big-endian length prefix).
 
@@ -38,6 +41,8 @@ Echo server on Tokio + tokio-util's LengthDelimitedCodec (4-byte big-endian leng
   --port N         TCP port, 0 for an ephemeral one (default 0)
   --max-frame N    largest payload accepted, bytes; larger closes the connection (default 1048576)
   --threads N      1 = current_thread runtime (default); N > 1 = multi_thread runtime with N workers
+  --inject-delay-us MICROS
+                   fault injection: busy-wait this long before answering each frame (default 0)
   -h, --help       this text
 
 Prints `listening HOST:PORT backend=tokio`; SIGUSR1 prints a `stats {json}` line;
@@ -78,6 +83,8 @@ struct Options {
     port: u16,
     max_frame: usize,
     threads: usize,
+    /// Fault injection: spun before answering each frame (zero: none).
+    inject_delay: Duration,
 }
 
 fn usage_error(msg: &str) -> ! {
@@ -94,7 +101,7 @@ fn parse_num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(flag: &str, 
 }
 
 fn parse_args() -> Options {
-    let mut o = Options { host: "127.0.0.1".to_string(), port: 0, max_frame: DEFAULT_MAX_FRAME, threads: 1 };
+    let mut o = Options { host: "127.0.0.1".to_string(), port: 0, max_frame: DEFAULT_MAX_FRAME, threads: 1, inject_delay: Duration::ZERO };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -107,7 +114,7 @@ fn parse_args() -> Options {
             Some(i) if arg.starts_with("--") => (arg[..i].to_string(), Some(arg[i + 1..].to_string())),
             _ => (arg.clone(), None),
         };
-        if !matches!(flag.as_str(), "--host" | "--port" | "--max-frame" | "--threads") {
+        if !matches!(flag.as_str(), "--host" | "--port" | "--max-frame" | "--threads" | "--inject-delay-us") {
             usage_error(&format!("unknown argument {:?}", arg));
         }
         let value = match inline.or_else(|| args.next()) {
@@ -124,6 +131,7 @@ fn parse_args() -> Options {
             "--port" => o.port = parse_num(&flag, &value, 0u16, u16::MAX),
             "--max-frame" => o.max_frame = parse_num(&flag, &value, 0usize, MAX_MAX_FRAME),
             "--threads" => o.threads = parse_num(&flag, &value, 1usize, 1024),
+            "--inject-delay-us" => o.inject_delay = Duration::from_micros(parse_num(&flag, &value, 0u64, MAX_INJECT_DELAY_US)),
             _ => unreachable!(),
         }
     }
@@ -232,10 +240,20 @@ fn count_error(e: &io::Error) {
     }
 }
 
+/// Fault injection (--inject-delay-us): spins on the monotonic clock until `d`
+/// has passed. A spin, not a sleep: a sleep would let the CPU idle and change
+/// the wake-up pattern the benchmark measures, where a slow handler keeps it busy.
+fn busy_wait(d: Duration) {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        std::hint::spin_loop();
+    }
+}
+
 /// Echoes frames until EOF or an error. Answers are fed into Framed's write
 /// buffer and flushed once no further complete frame is ready, so pipelined
 /// requests leave in batches (as the TypeScript backends do).
-async fn echo(stream: TcpStream, max_frame: usize) {
+async fn echo(stream: TcpStream, max_frame: usize, delay: Duration) {
     let codec = LengthDelimitedCodec::builder().max_frame_length(max_frame).new_codec();
     let mut framed = Framed::new(Counted(stream), codec);
     loop {
@@ -258,6 +276,9 @@ async fn echo(stream: TcpStream, max_frame: usize) {
                     return;
                 }
             };
+            if !delay.is_zero() {
+                busy_wait(delay);
+            }
             bump(&STATS.frames, 1);
             if let Err(e) = framed.feed(payload.freeze()).await {
                 count_error(&e);
@@ -285,7 +306,7 @@ async fn echo(stream: TcpStream, max_frame: usize) {
 /// One connection: echo until done or until shutdown is announced; dropping
 /// the Framed closes the socket. `_alive` is dropped last, telling the main
 /// task that this connection is gone.
-async fn connection(stream: TcpStream, max_frame: usize, mut shutdown: watch::Receiver<bool>, _alive: mpsc::Sender<()>) {
+async fn connection(stream: TcpStream, max_frame: usize, delay: Duration, mut shutdown: watch::Receiver<bool>, _alive: mpsc::Sender<()>) {
     let stop = async move {
         while !*shutdown.borrow() {
             if shutdown.changed().await.is_err() {
@@ -293,11 +314,11 @@ async fn connection(stream: TcpStream, max_frame: usize, mut shutdown: watch::Re
             }
         }
     };
-    let _ = future::select(Box::pin(echo(stream, max_frame)), Box::pin(stop)).await;
+    let _ = future::select(Box::pin(echo(stream, max_frame, delay)), Box::pin(stop)).await;
     STATS.active.fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn accept_loop(listener: TcpListener, max_frame: usize, shutdown: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
+async fn accept_loop(listener: TcpListener, max_frame: usize, delay: Duration, shutdown: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
@@ -306,7 +327,7 @@ async fn accept_loop(listener: TcpListener, max_frame: usize, shutdown: watch::R
                 if stream.set_nodelay(true).is_err() {
                     bump(&STATS.io_errors, 1);
                 }
-                tokio::spawn(connection(stream, max_frame, shutdown.clone(), alive.clone()));
+                tokio::spawn(connection(stream, max_frame, delay, shutdown.clone(), alive.clone()));
             }
             Err(_) => {
                 // EMFILE, ECONNABORTED and the like: count it, let the others run, go on.
@@ -364,7 +385,7 @@ async fn serve(o: Options) -> i32 {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let stop = future::select(Box::pin(recv_signal(term, "SIGTERM")), Box::pin(recv_signal(int, "SIGINT")));
-    let (signal_name, accepting) = match future::select(Box::pin(accept_loop(listener, o.max_frame, shutdown_rx, alive_tx)), stop).await {
+    let (signal_name, accepting) = match future::select(Box::pin(accept_loop(listener, o.max_frame, o.inject_delay, shutdown_rx, alive_tx)), stop).await {
         Either::Left(((), _)) => unreachable!("the accept loop never ends"),
         Either::Right((Either::Left((name, _)), accepting)) | Either::Right((Either::Right((name, _)), accepting)) => (name, accepting),
     };
