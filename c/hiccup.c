@@ -53,6 +53,7 @@ struct hic {
 	int cpu;
 	int64_t period_ns;
 	atomic_int stop;
+	atomic_int realtime;
 	atomic_llong max_late_ns;
 	atomic_llong wakes;
 	atomic_llong late_count;
@@ -103,6 +104,19 @@ static void *meter(void *arg)
 	 * the slack's. Best effort: a failure only adds up to 50 us to each.
 	 */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	/*
+	 * The meter shares its CPU with a server or client that may be busy for
+	 * seconds. At normal priority the scheduler may make it wait a slice or
+	 * more behind them, and that wait would look like a stall. Real-time
+	 * priority wakes it at once, so what it sees late is the CPU itself not
+	 * running (the hypervisor), not our own load. Best effort: without the
+	 * privilege (not root) it stays SCHED_OTHER, and h->realtime says so.
+	 */
+	{
+		struct sched_param sp = { .sched_priority = 1 };
+
+		atomic_store(&h->realtime, pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0);
+	}
 	next = now_ns() + h->period_ns;
 	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
 		struct timespec due = ns_ts(next);

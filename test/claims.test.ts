@@ -117,7 +117,7 @@ describe("scenario5Share", () => {
   const s5 = (status: ScenarioResult["status"], share: number | undefined): { scenarios: ScenarioResult[] } => ({
     scenarios: [
       {
-        id: 5, name: "Request-response overhead", status,
+        id: 5, slug: "request-overhead", name: "Request-response overhead", status,
         variants: [
           { key: "echo", label: "echo", params: {}, metric: "p50", higherIsBetter: false, backends: [{ backend: "epoll", rounds: [], headline: 1, ci95: [1, 1], errors: noErr, extra: { network_share_pct: 99 } }] },
           {

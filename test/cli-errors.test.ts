@@ -41,11 +41,13 @@ const USAGE = /^\nusage: bun run bench \[flags\]\n\n.+\n\nflags:\n(  --[\s\S]+)$
 
 // Rejected by the flag parser (bench/cli/args.ts): the message, then the usage.
 const PARSER_CASES: [string[], RegExp][] = [
-  [["--scenarios", "9"], /--scenarios: unknown '9' \(one of 1, /],
+  [["--scenarios", "9"], /--scenarios: unknown '9' \(one of ping-pong, 1, persistent-throughput, 2, /],
   [["--scenarios", "1,x"], /--scenarios: unknown 'x'/],
   [["--backends", "foo"], /--backends: unknown 'foo' \(one of .*\bbun\b.*\buring\b/],
   [["--backends", "bun,nope"], /--backends: unknown 'nope'/],
-  [["--baseline", "nope"], /--baseline: unknown 'nope'/],
+  [["--cpu-idle", "sleep"], /--cpu-idle: unknown 'sleep' \(one of poll, default, both\)/],
+  [["--control", "maybe"], /--control: unknown 'maybe'/],
+  [["--budget", "3"], /--budget must be at least 10, not 3/],
   [["--rounds", "0"], /--rounds must be at least 1, not 0/],
   [["--rounds", "-3"], /--rounds must be at least 1, not -3/],
   [["--rounds", "abc"], /--rounds must be an integer, not 'abc'/],
@@ -69,6 +71,14 @@ const VALUE_CASES: [string[], RegExp][] = [
   [["--target", "127.0.0.1:99999"], /--target '127.0.0.1:99999' is not HOST:PORT with a port from 1 to 65535/],
   [["--target", "localhost:abc"], /--target 'localhost:abc' is not HOST:PORT/],
   [["--target", "nohost"], /--target 'nohost' is not HOST:PORT/],
+  [["--baseline", "nope"], /--baseline nope is neither a backend \(bun, .*\) nor a --target label/],
+  [["--target", "a=127.0.0.1:7000,127.0.0.1:7001"], /with several targets, name each one LABEL=HOST:PORT/],
+  [["--target", "a=127.0.0.1:7000,a=127.0.0.1:7001"], /the label 'a' is used twice/],
+  [["--target", "bad label=127.0.0.1:7000"], /the label 'bad label' must be letters/],
+  [["--inject-delay", "bun"], /--inject-delay 'bun' is not BACKEND:MICROS/],
+  [["--inject-delay", "nope:100"], /--inject-delay 'nope:100' is not BACKEND:MICROS/],
+  [["--corrupt", "bun:0"], /--corrupt 'bun:0' is not BACKEND:N/],
+  [["--gate-pairs", "bun-uring"], /--gate-pairs: 'bun-uring' is not baseline:candidate/],
 ];
 
 const results = new Map<string, Outcome>();

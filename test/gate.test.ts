@@ -1,9 +1,12 @@
 // The decision gate on synthetic results with known answers: every criterion
-// status, every verdict, C3's both-must-pass rule, seeded determinism and the
-// rounds estimate of an INCONCLUSIVE verdict.
+// status, every verdict, C3's both-must-pass rule, the paired analysis (a
+// drift shared by both backends cancels), no decision resting on one round,
+// stalled rounds left out, the A/A control, and the rounds estimate of an
+// INCONCLUSIVE verdict.
 import { describe, expect, test } from "bun:test";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
-import { evaluateGate, evaluateGatePairs } from "../bench/verdict/gate.ts";
+import { controlProblem, evaluateGate, evaluateGatePairs, scenarioSettled, type GatePair } from "../bench/verdict/gate.ts";
+import { requiredRounds, pairedLogRatios } from "../bench/measure/paired.ts";
 import type { BackendInfoResult, BackendResult, BenchResults, Criterion, Gate, RoundResult, ScenarioResult, VariantResult } from "../bench/results/schema.ts";
 import { seededRandom } from "../bench/measure/stats.ts";
 
@@ -33,6 +36,7 @@ function s1(per: Record<string, number[]>): ScenarioResult {
   const sizes: [string, number][] = [["10B", 0.9], ["100B", 1], ["1000B", 1.3]];
   return {
     id: 1,
+    slug: "ping-pong",
     name: "Single ping-pong latency",
     status: "ok",
     variants: sizes.map(([key, k]) => variant(key, Object.entries(per).map(([b, xs]) => backend(b, xs.map((x, i) => ({ round: i + 1, latency: lat(x * k), errors: noErr() })))))),
@@ -44,6 +48,7 @@ function throughputScenario(id: 2 | 6, per: Record<string, number[]>): ScenarioR
   const name = id === 2 ? "Persistent-connection throughput" : "Throughput stress";
   return {
     id,
+    slug: id === 2 ? "persistent-throughput" : "throughput-stress",
     name,
     status: "ok",
     variants: [variant(key, Object.entries(per).map(([b, xs]) => backend(b, xs.map((x, i) => ({ round: i + 1, throughput: x, errors: noErr() })))), true)],
@@ -54,6 +59,7 @@ function throughputScenario(id: 2 | 6, per: Record<string, number[]>): ScenarioR
 function s4(per: Record<string, { p95: number[]; p99: number[] }>): ScenarioResult {
   return {
     id: 4,
+    slug: "latency-under-load",
     name: "Latency percentiles under load",
     status: "ok",
     variants: [
@@ -77,7 +83,7 @@ function info(name: string, available = true): BackendInfoResult {
 }
 
 function results(scenarios: ScenarioResult[], backends: BackendInfoResult[] = [info("bun"), info("uring")]): BenchResults {
-  return { schema: "iouring-bench/1", context: CONTEXT, config: {}, backends, baseline: "bun", scenarios, warnings: [] };
+  return { schema: "iouring-bench/2", context: CONTEXT, config: {}, backends, baseline: "bun", scenarios, warnings: [] };
 }
 
 const N = 8;
@@ -102,8 +108,10 @@ const P99_FAIL = around(390, 8, N, 13); // 2.5%
 const P99_INC = around(340, 60, N, 14); // ~15% with a wide spread
 const s4Of = (p95: number[], p99: number[]) => s4({ bun: { p95: baseP95, p99: baseP99 }, uring: { p95, p99 } });
 
-const SEED = { seed: 1, iterations: 2000 };
-const gateOf = (scenarios: ScenarioResult[], backends?: BackendInfoResult[]) => evaluateGate(results(scenarios, backends), "bun", "uring", SEED);
+const OPTS = { confidence: 0.95 };
+const HEAD: GatePair = { baseline: "bun", candidate: "uring", kind: "headline" };
+const pair = (baseline: string, candidate: string, kind: GatePair["kind"] = "pair"): GatePair => ({ baseline, candidate, kind });
+const gateOf = (scenarios: ScenarioResult[], backends?: BackendInfoResult[]) => evaluateGate(results(scenarios, backends), HEAD, OPTS);
 const byId = (g: Gate, id: string): Criterion => g.criteria.find((c) => c.id === id)!;
 
 /** All four criteria at chosen outcomes. */
@@ -129,13 +137,13 @@ describe("criterion status", () => {
     expect(inc.ci95![1]).toBeGreaterThan(10);
   });
 
-  test("C1 is the geometric mean of the per-size ratios of medians", () => {
+  test("C1 is the geometric mean over sizes of the per-round ratios", () => {
     const r = results([s1({ bun: [100, 100, 100], uring: [80, 80, 80] })]);
     // Make the sizes differ: 10B 0.5, 100B 0.8, 1000B 1.0 of the baseline.
     const [v10, , v1000] = r.scenarios[0].variants;
     for (const rr of v10.backends[1].rounds) rr.latency!.p50 = v10.backends[0].rounds[0].latency!.p50 * 0.5;
     for (const rr of v1000.backends[1].rounds) rr.latency!.p50 = v1000.backends[0].rounds[0].latency!.p50;
-    const c1 = byId(evaluateGate(r, "bun", "uring", SEED), "C1");
+    const c1 = byId(evaluateGate(r, HEAD, OPTS), "C1");
     expect(c1.improvement_pct!).toBeCloseTo((1 - Math.cbrt(0.5 * 0.8 * 1)) * 100, 9);
   });
 
@@ -178,7 +186,7 @@ describe("criterion status", () => {
   });
 
   test("NOT EVALUATED: scenario missing or skipped, backend missing, with the reason", () => {
-    const g = gateOf([s1Of(C1_PASS), { id: 2, name: "Persistent-connection throughput", status: "skipped", note: "not selected with --scenarios", variants: [] }]);
+    const g = gateOf([s1Of(C1_PASS), { id: 2, slug: "persistent-throughput", name: "Persistent-connection throughput", status: "skipped", note: "not selected with --scenarios", variants: [] }]);
     expect(byId(g, "C2").status).toBe("NOT EVALUATED");
     expect(byId(g, "C2").note).toContain("skipped: not selected");
     expect(byId(g, "C3").status).toBe("NOT EVALUATED");
@@ -199,7 +207,7 @@ describe("C3: p95 and p99 must both pass", () => {
     expect(c3.status).toBe("PASS");
     expect(c3.improvement_pct!).toBeGreaterThan(20);
     expect(c3.improvement_pct!).toBeLessThan(24);
-    expect(c3.note).toMatch(/p95 \+2\d\.\d% \[.*\] PASS; p99 \+2\d\.\d% \[.*\] PASS/);
+    expect(c3.note).toMatch(/p95 \+2\d\.\d% PASS; p99 \+2\d\.\d% PASS/);
   });
 
   test("p95 passes, p99 fails: FAIL", () => {
@@ -242,23 +250,20 @@ describe("verdict", () => {
     const g = gateOf(allFour({ c1: C1_PASS, c2: C2_INC, c3: [P95_PASS, P99_FAIL], c4: TP_FAIL }));
     expect(g.criteria.map((c) => c.status)).toEqual(["PASS", "INCONCLUSIVE", "FAIL", "FAIL"]);
     expect(g.verdict).toBe("INCONCLUSIVE");
-    const m = g.reason.match(/about (\d+) rounds \(--rounds (\d+)/);
+    const m = g.reason.match(/about (\d+) paired rounds \(--budget larger, or --max-rounds (\d+)/);
     expect(m).not.toBeNull();
     expect(m![1]).toBe(m![2]);
-    const n = Number(m![1]);
-    // The side of C2's interval facing the threshold, scaled by sqrt(8/n), clears 15%.
-    const c2 = byId(g, "C2");
-    const est = c2.improvement_pct!;
-    const side = est > 15 ? est - c2.ci95![0] : c2.ci95![1] - est;
-    expect(n).toBe(Math.max(N + 1, Math.ceil(N * (side / Math.abs(est - 15)) ** 2)));
-    expect(side * Math.sqrt(N / n)).toBeLessThan(Math.abs(est - 15));
+    // The rounds at which C2's paired interval would clear 15% if its mean and spread hold.
+    const d = pairedLogRatios([baseTp], [C2_INC]);
+    expect(Number(m![1])).toBe(requiredRounds(d, 15, 0.95, true));
+    expect(Number(m![1])).toBeGreaterThan(N);
     expect(g.reason).toContain("C2");
   });
 
   test("INCONCLUSIVE from C3's open percentile carries a rounds estimate too", () => {
     const g = gateOf(allFour({ c1: C1_PASS, c2: TP_FAIL, c3: [P95_PASS, P99_INC], c4: TP_FAIL }));
     expect(g.verdict).toBe("INCONCLUSIVE");
-    expect(g.reason).toMatch(/about \d+ rounds \(--rounds \d+/);
+    expect(g.reason).toMatch(/about \d+ paired rounds/);
   });
 
   test("criteria not evaluated that could still decide it keep the verdict INCONCLUSIVE", () => {
@@ -278,12 +283,12 @@ describe("verdict", () => {
     expect(unavailable.verdict).toBe("NOT EVALUATED");
     expect(unavailable.reason).toContain("unavailable");
     expect(unavailable.reason).toContain("EPERM");
-    const notRun = evaluateGate(results([s1Of(C1_PASS)], [info("bun")]), "bun", "uring", SEED);
+    const notRun = evaluateGate(results([s1Of(C1_PASS)], [info("bun")]), HEAD, OPTS);
     expect(notRun.verdict).toBe("NOT EVALUATED");
     const nothing = gateOf([]);
     expect(nothing.verdict).toBe("NOT EVALUATED");
     expect(nothing.reason).toContain("No criterion could be evaluated");
-    const self = evaluateGate(results([s1Of(C1_PASS)]), "uring", "uring", SEED);
+    const self = evaluateGate(results([s1Of(C1_PASS)]), pair("uring", "uring"), OPTS);
     expect(self.verdict).toBe("NOT EVALUATED");
     expect(self.reason).toContain("baseline itself");
     const invalid = s2Of(TP_PASS);
@@ -294,28 +299,144 @@ describe("verdict", () => {
 
 describe("determinism and pairs", () => {
   const scen = () => allFour({ c1: C1_INC, c2: C2_INC, c3: [P95_PASS, P99_INC], c4: TP_FAIL });
-  test("same seed, same gate; another seed, other intervals", () => {
-    const a = evaluateGate(results(scen()), "bun", "uring", { seed: 7, iterations: 1000 });
-    const b = evaluateGate(results(scen()), "bun", "uring", { seed: 7, iterations: 1000 });
-    const c = evaluateGate(results(scen()), "bun", "uring", { seed: 8, iterations: 1000 });
+  test("the same results give the same gate (no resampling: a t-interval)", () => {
+    const a = evaluateGate(results(scen()), HEAD, OPTS);
+    const b = evaluateGate(results(scen()), HEAD, OPTS);
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
-    expect(byId(a, "C1").ci95).not.toEqual(byId(c, "C1").ci95);
-    expect(byId(a, "C1").improvement_pct).toBe(byId(c, "C1").improvement_pct);
+    // A lower confidence (more looks planned: a Bonferroni share) gives a wider interval.
+    const wide = evaluateGate(results(scen()), HEAD, { confidence: 0.9833 });
+    expect(byId(wide, "C1").ci95![1] - byId(wide, "C1").ci95![0]).toBeGreaterThan(byId(a, "C1").ci95![1] - byId(a, "C1").ci95![0]);
+    expect(byId(wide, "C1").confidence).toBe(0.9833);
   });
 
   test("evaluateGatePairs evaluates each pair like evaluateGate", () => {
     const epoll = around(85, 2, N, 30);
     const r = results([s1Of(C1_PASS, { epoll })], [info("bun"), info("uring"), info("epoll")]);
-    const gates = evaluateGatePairs(r, [["bun", "uring"], ["epoll", "uring"]], 3);
-    expect(gates.map((g) => [g.baseline, g.candidate])).toEqual([["bun", "uring"], ["epoll", "uring"]]);
-    expect(JSON.stringify(gates[1])).toBe(JSON.stringify(evaluateGate(r, "epoll", "uring", { seed: 3 })));
+    const gates = evaluateGatePairs(r, [HEAD, pair("epoll", "uring")], OPTS);
+    expect(gates.map((g) => [g.baseline, g.candidate, g.kind])).toEqual([["bun", "uring", "headline"], ["epoll", "uring", "pair"]]);
+    expect(JSON.stringify(gates[1])).toBe(JSON.stringify(evaluateGate(r, pair("epoll", "uring"), OPTS)));
     expect(gates[1].phase0).toBeUndefined(); // the baseline is epoll itself
+  });
+});
+
+describe("paired rounds", () => {
+  test("a drift shared by both backends in each round cancels: PASS where an unpaired view of the same rounds spans the threshold", () => {
+    // Each round's conditions move both backends alike by up to ±40%; the candidate is always 20% faster.
+    const drift = around(1, 0.4, N, 50);
+    const base = drift.map((k) => 100 * k);
+    const cand = drift.map((k, i) => 80 * k * (1 + (i % 2 ? 0.01 : -0.01)));
+    const c1 = byId(gateOf([s1({ bun: base, uring: cand })]), "C1");
+    expect(c1.status).toBe("PASS");
+    expect(c1.ci95![0]).toBeGreaterThan(17);
+    expect(c1.ci95![1]).toBeLessThan(23);
+    // The same values unpaired: the rounds of either backend spread over ±40%.
+    const spreadPct = ((Math.max(...base) - Math.min(...base)) / 100) * 100;
+    expect(spreadPct).toBeGreaterThan(40);
+  });
+
+  test("rounds are paired by their round number, whatever order they were stored in", () => {
+    const s = s2Of(TP_PASS);
+    const a = byId(gateOf([s]), "C2");
+    s.variants[0].backends[1].rounds.reverse();
+    const b = byId(gateOf([s]), "C2");
+    expect(b.improvement_pct).toBeCloseTo(a.improvement_pct!, 12);
+    expect(b.ci95).toEqual(a.ci95);
+  });
+
+  test("no decision rests on one round: a PASS carried by one extreme round is left INCONCLUSIVE", () => {
+    // Seven rounds 9% better (below the 10% threshold) and one 40% better: at a low confidence the
+    // interval clears 10% with all eight, and falls below it without the eighth.
+    const base = [100, 100, 100, 100, 100, 100, 100, 100];
+    const cand = [91, 91.2, 90.8, 91.1, 90.9, 91, 91.05, 60];
+    const r = results([s1({ bun: base, uring: cand })]);
+    const c1 = byId(evaluateGate(r, HEAD, { confidence: 0.5 }), "C1");
+    expect(c1.status).toBe("INCONCLUSIVE");
+    expect(c1.note).toContain("rests on one round");
+  });
+
+  test("a round a platform stall hit is left out, and the note says so", () => {
+    const s = s2Of(TP_PASS);
+    const stalled = s.variants[0].backends[1].rounds[3];
+    stalled.throughput = 100; // the vCPU was away: a meaningless figure
+    stalled.stalled = true;
+    const c2 = byId(gateOf([s]), "C2");
+    expect(c2.status).toBe("PASS");
+    expect(c2.rounds).toBe(N - 1);
+    expect(c2.note).toContain("1 stalled round left out");
+  });
+
+  test("two kinds of FAIL: worse (interval below 0) and not better by enough", () => {
+    const worse = byId(gateOf([s2Of(around(8000, 100, N, 51))]), "C2");
+    expect(worse.status).toBe("FAIL");
+    expect(worse.fail_kind).toBe("worse");
+    expect(worse.note).toContain("the candidate is worse");
+    const notEnough = byId(gateOf([s2Of(TP_FAIL)]), "C2");
+    expect(notEnough.status).toBe("FAIL");
+    expect(notEnough.fail_kind).toBe("not better enough");
+    const g = gateOf(allFour({ c1: C1_FAIL, c2: around(8000, 100, N, 51), c3: [P95_PASS, P99_FAIL], c4: TP_FAIL }));
+    expect(g.verdict).toBe("DO NOT PROCEED");
+    expect(g.reason).toContain("C2: the candidate is worse");
+    expect(g.reason).toContain("not better by enough");
+  });
+
+  test("NOT ASSESSABLE at the end when the interval is wider than the threshold to resolve; it cannot count as a pass", () => {
+    const wild = around(100, 90, N, 52);
+    const s4 = s4Of(P95_PASS, wild.map((x) => x * 4));
+    const final = byId(evaluateGate(results([s4]), HEAD, { confidence: 0.95, final: true }), "C3");
+    expect(final.status).toBe("NOT ASSESSABLE");
+    expect(final.note).toContain("p99");
+    // During the run (a look) it is only open: more rounds may still settle it.
+    expect(byId(evaluateGate(results([s4]), HEAD, OPTS), "C3").status).toBe("INCONCLUSIVE");
+    const g = evaluateGate(results(allFour({ c1: C1_PASS, c2: TP_FAIL, c3: [P95_PASS, wild.map((x) => x * 4)], c4: TP_FAIL })), HEAD, { confidence: 0.95, final: true });
+    expect(g.verdict).toBe("DO NOT PROCEED");
+    expect(g.reason).toContain("C3 cannot be assessed on this machine");
+  });
+});
+
+describe("the A/A control", () => {
+  const twin = (xs: number[]) => xs.map((x, i) => x * (1 + (i % 2 ? 0.003 : -0.003)));
+  const withControl = (bun2: { c1: number[]; tp: number[] }) =>
+    results([s1({ bun: base1, uring: C1_PASS, "bun#2": bun2.c1 }), throughputScenario(2, { bun: baseTp, uring: TP_PASS, "bun#2": bun2.tp })], [info("bun"), info("uring"), info("bun#2")]);
+  const PAIRS: GatePair[] = [HEAD, pair("bun", "bun#2", "control")];
+
+  test("a quiet control: FAIL everywhere, intervals around 0, the verdicts are trusted", () => {
+    const gates = evaluateGatePairs(withControl({ c1: twin(base1), tp: twin(baseTp) }), PAIRS, OPTS);
+    const control = gates[1];
+    expect(control.kind).toBe("control");
+    expect(control.criteria.filter((c) => c.ci95).every((c) => c.status === "FAIL" && c.ci95![0] <= 0 && c.ci95![1] >= 0)).toBe(true);
+    expect(controlProblem(control)).toBeUndefined();
+    expect(gates.every((g) => g.untrusted === undefined)).toBe(true);
+    expect(gates[0].verdict).toBe("PROCEED");
+  });
+
+  test("a control whose interval excludes 0 marks every gate untrusted, saying which criterion and interval", () => {
+    const gates = evaluateGatePairs(withControl({ c1: base1.map((x) => x * 0.95), tp: twin(baseTp) }), PAIRS, OPTS);
+    expect(gates[0].untrusted).toContain("A/A control's interval excludes 0 for C1");
+    expect(gates[1].untrusted).toBe(gates[0].untrusted);
+  });
+
+  test("a control that passes a criterion is a machine too noisy to trust", () => {
+    const gates = evaluateGatePairs(withControl({ c1: base1.map((x) => x * 0.7), tp: twin(baseTp) }), PAIRS, OPTS);
+    expect(gates[1].criteria[0].status).toBe("PASS");
+    expect(gates[0].untrusted).toContain("passed C1");
+  });
+});
+
+describe("sequential looks", () => {
+  test("a scenario is settled when every criterion reading it is decided in every gate", () => {
+    const r = results([s2Of(TP_PASS)]);
+    expect(scenarioSettled(r, "persistent-throughput", [HEAD], OPTS).settled).toBe(true);
+    const open = scenarioSettled(results([s2Of(C2_INC)]), "persistent-throughput", [HEAD], OPTS);
+    expect(open.settled).toBe(false);
+    expect(open.note).toContain("C2 bun→uring");
+    // A scenario no criterion reads is settled at once.
+    expect(scenarioSettled(r, "connection-reuse", [HEAD], OPTS).settled).toBe(true);
   });
 });
 
 describe("phase 0: epoll against the baseline, expected 15-30%", () => {
   const withEpoll = (epollCenter: number) =>
-    evaluateGate(results([s1Of(C1_PASS, { epoll: around(epollCenter, 1, N, 40) })], [info("bun"), info("uring"), info("epoll")]), "bun", "uring", SEED);
+    evaluateGate(results([s1Of(C1_PASS, { epoll: around(epollCenter, 1, N, 40) })], [info("bun"), info("uring"), info("epoll")]), HEAD, OPTS);
   test("rows for the four metrics, threshold 15, band position in the note", () => {
     const g = withEpoll(80);
     expect(g.phase0!.backend).toBe("epoll");

@@ -29,8 +29,10 @@ const backend = (name: string, headline: number, c?: RequestCosts, p50 = headlin
   ...(c ? { costs: c } : {}),
 });
 
+const SLUGS = ["", "ping-pong", "persistent-throughput", "connection-reuse", "latency-under-load", "request-overhead", "throughput-stress"];
 const scenario = (id: number, key: string, bs: BackendResult[]): ScenarioResult => ({
   id,
+  slug: SLUGS[id],
   name: `s${id}`,
   status: "ok",
   variants: [{ key, label: key, params: {}, metric: "m", higherIsBetter: id === 6, backends: bs }],

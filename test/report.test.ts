@@ -56,7 +56,7 @@ const RESULTS: BenchResults = {
   baseline: "bun",
   scenarios: [
     {
-      id: 2,
+      id: 2, slug: "persistent-throughput",
       name: "Persistent-connection throughput",
       status: "ok",
       variants: [
@@ -73,7 +73,7 @@ const RESULTS: BenchResults = {
         },
       ],
     },
-    { id: 6, name: "Throughput stress", status: "skipped", note: "not selected", variants: [] },
+    { id: 6, slug: "throughput-stress", name: "Throughput stress", status: "skipped", note: "not selected", variants: [] },
   ],
   gate: GATE,
   warnings: ["a warning"],
@@ -145,7 +145,7 @@ describe("scenario 3, 4 and 5 tables", () => {
     gate: undefined,
     scenarios: [
       {
-        id: 3,
+        id: 3, slug: "connection-reuse",
         name: "Connection reuse",
         status: "ok",
         variants: [
@@ -154,7 +154,7 @@ describe("scenario 3, 4 and 5 tables", () => {
         ],
       },
       {
-        id: 4,
+        id: 4, slug: "latency-under-load",
         name: "Latency percentiles under load",
         status: "ok",
         variants: [
@@ -165,7 +165,7 @@ describe("scenario 3, 4 and 5 tables", () => {
         ],
       },
       {
-        id: 5,
+        id: 5, slug: "request-overhead",
         name: "Request-response overhead",
         status: "ok",
         variants: [v("echo", [lb("bun", 30), lb("uring", 25)]), v("order", [lb("bun", 40, { extra: { server_processing_us: 10, network_share_pct: 75 } }), lb("uring", 33, { extra: { server_processing_us: 9, network_share_pct: 72.7 } })])],

@@ -25,8 +25,12 @@ export interface MachineContext {
   ioUringDisabledSysctl: string;
   gitCommit: string;
   placement: Placement;
-  /** Set for --target runs: the remote server that was measured. */
+  /** Set for --target runs (the single HOST:PORT form): the server that was measured. */
   target?: { host: string; port: number; label: string };
+  /** Every --target server measured, by label. */
+  targets?: { host: string; port: number; label: string }[];
+  /** How idle CPUs were kept: the cpuidle driver and governor, the idle modes run, and whether the PM QoS request (CPUs polling) was held. */
+  cpuIdle?: { driver: string | null; governor: string | null; requested: string; pmQos: string };
   argv: string[];
 }
 
@@ -70,6 +74,7 @@ export function machineContext(placement: Placement, argv: string[]): MachineCon
 export function placementText(p: Placement): string {
   if (p.mode === "off") return "off (not pinned; the scheduler places server and client)";
   const what = p.mode === "cross" ? "cross-core" : "same core";
+  if (p.serverCpu === null) return `${what}: client on CPU ${p.clientCpu}; the servers are yours (--target), placed by you`;
   return `${what}: server on CPU ${p.serverCpu}, client on CPU ${p.clientCpu}${p.note ? ` (${p.note})` : ""}`;
 }
 
@@ -80,6 +85,8 @@ export function contextLines(c: MachineContext): string[] {
     `runtime   Bun ${c.bun}, liburing ${c.liburing}, iouring-bench ${c.gitCommit}`,
     `placement ${placementText(c.placement)}`,
     ...(c.target ? [`target    ${c.target.label} at ${c.target.host}:${c.target.port} (remote; server-side costs not available)`] : []),
+    ...(c.targets && !c.target ? [`targets   ${c.targets.map((t) => `${t.label} at ${t.host}:${t.port}`).join(", ")}`] : []),
+    ...(c.cpuIdle ? [`cpu idle  driver ${c.cpuIdle.driver ?? "none"}, governor ${c.cpuIdle.governor ?? "none"}; idle mode ${c.cpuIdle.requested}; PM QoS ${c.cpuIdle.pmQos}`] : []),
     `date      ${c.date}`,
   ];
 }

@@ -1,7 +1,7 @@
 // What the kernel reports about a process (Linux /proc/PID): open descriptors,
 // resident memory, context switches and CPU time. Used by the leak tests and
 // available to the benchmark for the server processes' resource use.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 export interface ProcStat {
   /** Entries in /proc/PID/fd: open file descriptors (sockets, the ring, epoll, pipes). */
@@ -102,4 +102,47 @@ export function diffProcStat(a: ProcStat, b: ProcStat): ProcStat {
     stimeMs: b.stimeMs - a.stimeMs,
     threads: b.threads - a.threads,
   };
+}
+
+/**
+ * The pid of the process listening on a TCP port of this host, found as `ss
+ * -ltnp` does: the socket's inode from /proc/net/tcp{,6}, then the process
+ * holding a descriptor to it. Null when nothing here listens on it, or the
+ * owner cannot be seen (another user's process, without root).
+ */
+export function listeningPid(port: number): number | null {
+  const inodes = new Set<string>();
+  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(f, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== "0A") continue; // 0A: LISTEN
+      const local = cols[1];
+      if (parseInt(local.slice(local.lastIndexOf(":") + 1), 16) === port) inodes.add(cols[9]);
+    }
+  }
+  if (!inodes.size) return null;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+        if (m && inodes.has(m[1])) return Number(pid);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return null;
 }

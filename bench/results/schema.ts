@@ -6,7 +6,7 @@ import type { ClientErrors } from "../clients/ping-pong.ts";
 import type { MachineContext, Placement } from "../measure/machine.ts";
 import type { LatencySummary } from "../measure/stats.ts";
 
-export const SCHEMA = "iouring-bench/1";
+export const SCHEMA = "iouring-bench/2";
 
 /** One backend in one round of one variant. */
 export interface RoundResult {
@@ -22,6 +22,20 @@ export interface RoundResult {
   /** The server's CPU and context switches over exactly the measured interval. */
   costs?: CostSample;
   errors: ClientErrors;
+  /** A platform stall (steal time or a hiccup above the bound) hit this unit even after its repeats. */
+  stalled?: boolean;
+  /** How many times this unit was measured again because a stall hit it. */
+  repeats?: number;
+}
+
+/** A unit that a platform stall hit (the vCPU was not running): steal time and the hiccup meter's worst lateness, ms. */
+export interface StallEvent {
+  round: number;
+  backend: string;
+  stealMs: number;
+  hiccupMs: number;
+  /** True when the unit was measured again (its figures were dropped). */
+  repeated: boolean;
 }
 
 export interface BackendResult {
@@ -59,11 +73,20 @@ export interface VariantResult {
 }
 
 export interface ScenarioResult {
+  /** The guide's number of the scenario (1-6). */
   id: number;
+  /** Its stable name (bench/scenarios/index.ts). */
+  slug: string;
   name: string;
   status: "ok" | "failed" | "skipped";
   note?: string;
   variants: VariantResult[];
+  /** The order in which each round visited the backends (seeded, drawn anew per round). */
+  orders?: string[][];
+  /** Units hit by a platform stall. */
+  stalls?: StallEvent[];
+  /** How many rounds ran, how many looks at the criteria, and why it stopped. */
+  sequential?: { rounds: number; looks: number; stopped: string; elapsed_s: number };
 }
 
 export interface BackendInfoResult {
@@ -76,7 +99,7 @@ export interface BackendInfoResult {
   serverSummary?: Record<string, string>;
 }
 
-export type CriterionStatus = "PASS" | "FAIL" | "INCONCLUSIVE" | "INVALID" | "NOT EVALUATED";
+export type CriterionStatus = "PASS" | "FAIL" | "INCONCLUSIVE" | "NOT ASSESSABLE" | "INVALID" | "NOT EVALUATED";
 export type Verdict = "PROCEED" | "DO NOT PROCEED" | "INCONCLUSIVE" | "NOT EVALUATED";
 
 export interface Criterion {
@@ -86,9 +109,16 @@ export interface Criterion {
   threshold_pct: number;
   /** Candidate's improvement over the baseline, % (positive: better). */
   improvement_pct: number | null;
+  /** The interval (at `confidence`, see the gate's method). Named ci95 for schema 1 readers. */
   ci95: [number, number] | null;
   status: CriterionStatus;
   note: string;
+  /** FAIL only: "worse" when the whole interval is below 0, else "not better enough". */
+  fail_kind?: "worse" | "not better enough";
+  /** Paired rounds behind the interval. */
+  rounds?: number;
+  /** Confidence of the interval (a Bonferroni share of 95% over the planned looks). */
+  confidence?: number;
 }
 
 export interface InformationalRow {
@@ -104,6 +134,8 @@ export interface InformationalRow {
 }
 
 export interface Gate {
+  /** headline: the guide's question; pair: another pair asked for; control: the A/A check of the baseline against a second instance of itself. */
+  kind?: "headline" | "pair" | "control";
   baseline: string;
   candidate: string;
   verdict: Verdict;
@@ -118,11 +150,17 @@ export interface Gate {
   informational?: InformationalRow[];
   /** The guide's Phase 0 check: epoll against the baseline, expected 15-30% better. */
   phase0?: { backend: string; expected_pct: [number, number]; rows: Criterion[] };
+  /** How the intervals were made. */
+  method?: string;
+  /** Set on every gate when the A/A control did not behave (a criterion passed, or an interval excluded 0): the machine was too noisy to trust. */
+  untrusted?: string;
 }
 
 /** One placement's scenarios and gates (with --placement both). */
 export interface PlacementRun {
   placement: Placement;
+  /** poll: CPUs kept polling (PM QoS 0) during this run; default: the cpuidle governor's choice. */
+  cpuIdle?: "poll" | "default";
   scenarios: ScenarioResult[];
   gate?: Gate;
   gates?: Gate[];

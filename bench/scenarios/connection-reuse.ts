@@ -2,10 +2,8 @@
 // new connection (connect, one round trip, close) against the same N on one
 // reused connection. Time per request for each, connect time, and their ratio.
 import { countError, errorCount, noErrors, PingPongClient } from "../clients/ping-pong.ts";
-import type { ScenarioResult } from "../results/schema.ts";
 import { summarize } from "../measure/stats.ts";
-import type { RunContext } from "./context.ts";
-import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
+import type { Scenario } from "./types.ts";
 
 export interface ReuseOptions {
   requests: number;
@@ -14,17 +12,29 @@ export interface ReuseOptions {
   timeoutMs: number;
 }
 
-export const REUSE_DEFAULTS: ReuseOptions = { requests: 1000, payload: 100, warmup: 100, timeoutMs: 2000 };
-export const REUSE_QUICK: ReuseOptions = { requests: 300, payload: 100, warmup: 50, timeoutMs: 2000 };
+interface State {
+  perRequest: Float64Array;
+  connectNs: Float64Array;
+}
 
-export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise<ScenarioResult> {
-  const fresh = newVariant(ctx, "new-connection", `${o.requests} requests, each on a new connection (connect, round trip, close)`, { ...o }, "p50 time per request, µs", false);
-  const reused = newVariant(ctx, "reused-connection", `${o.requests} requests on one reused connection`, { ...o }, "p50 time per request, µs", false);
-  const raw: RawSamples = new Map();
-  const perRequest = new Float64Array(o.requests);
-  const connectNs = new Float64Array(o.requests);
-  const acct = await runRounds(ctx, 3, [fresh, reused], async (backend, server, round, meter) => {
-    using client = new PingPongClient(server.host, server.port, o.payload, o.timeoutMs, ctx.seed + round);
+export const connectionReuse: Scenario<ReuseOptions, State> = {
+  slug: "connection-reuse",
+  number: 3,
+  title: "Connection reuse impact",
+  defaults: { requests: 1000, payload: 100, warmup: 100, timeoutMs: 2000 },
+  quick: { requests: 300, payload: 100, warmup: 50, timeoutMs: 2000 },
+  report: "connection",
+  async prepare(_env, o) {
+    return {
+      state: { perRequest: new Float64Array(o.requests), connectNs: new Float64Array(o.requests) },
+      variants: [
+        { key: "new-connection", label: `${o.requests} requests, each on a new connection (connect, round trip, close)`, params: { ...o }, metric: "p50 time per request, µs", higherIsBetter: false },
+        { key: "reused-connection", label: `${o.requests} requests on one reused connection`, params: { ...o }, metric: "p50 time per request, µs", higherIsBetter: false },
+      ],
+    };
+  },
+  async unit(env, o, { perRequest, connectNs }, { server, round, meter, keep }) {
+    using client = new PingPongClient(server.host, server.port, o.payload, o.timeoutMs, env.seed + round);
     client.setPayload(o.payload);
     let seq = 0;
     const reusedErrors = noErrors();
@@ -33,7 +43,7 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
       if (t < 0) countError(reusedErrors, t);
     }
     let n = 0;
-    const mr = meter(reused.key);
+    const mr = meter("reused-connection");
     await mr.begin();
     for (; n < o.requests && errorCount(reusedErrors) === 0; n++) {
       const t = client.roundTrip(seq++);
@@ -42,11 +52,11 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
     }
     await mr.end(n);
     const reusedSamples = perRequest.slice(0, n);
-    keepSamples(raw, reused.key, backend, reusedSamples, round);
+    keep("reused-connection", reusedSamples);
 
     const freshErrors = noErrors();
     let m = 0;
-    const mf = meter(fresh.key);
+    const mf = meter("new-connection");
     await mf.begin();
     for (; m < o.requests && errorCount(freshErrors) === 0; m++) {
       const t0 = Bun.nanoseconds();
@@ -68,7 +78,7 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
     }
     await mf.end(m);
     const freshSamples = perRequest.slice(0, m);
-    keepSamples(raw, fresh.key, backend, freshSamples, round);
+    keep("new-connection", freshSamples);
     const conn = summarize(connectNs.subarray(0, m), 1e-3);
     const freshSummary = summarize(freshSamples, 1e-3);
     const reusedSummary = summarize(reusedSamples, 1e-3);
@@ -81,7 +91,5 @@ export async function connectionReuse(ctx: RunContext, o: ReuseOptions): Promise
       },
       "reused-connection": { round, latency: reusedSummary, errors: reusedErrors },
     };
-  });
-  finish(ctx, [fresh, reused], acct, raw);
-  return { id: 3, name: "Connection reuse impact", status: "ok", note: anyErrors([fresh, reused]) ? "errors occurred: see the errors column" : undefined, variants: [fresh, reused] };
-}
+  },
+};

@@ -7,10 +7,8 @@
 // the figure from the actual send time is kept beside it.
 import { addErrors, errorCount } from "../clients/ping-pong.ts";
 import { LoadClient } from "../clients/load.ts";
-import type { ScenarioResult } from "../results/schema.ts";
 import { median, summarize } from "../measure/stats.ts";
-import type { RunContext } from "./context.ts";
-import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
+import type { Scenario, ScenarioEnv } from "./types.ts";
 
 export interface LoadLatencyOptions {
   connections: number;
@@ -22,8 +20,12 @@ export interface LoadLatencyOptions {
   timeoutMs: number;
 }
 
-export const LOAD_DEFAULTS: LoadLatencyOptions = { connections: 8, payload: 100, durationMs: 2000, calibrationMessages: 2000, timeoutMs: 5000 };
-export const LOAD_QUICK: LoadLatencyOptions = { connections: 8, payload: 100, durationMs: 700, calibrationMessages: 800, timeoutMs: 5000 };
+interface State {
+  rate: number;
+  total: number;
+  maxInFlight: number;
+  capacities: Record<string, number>;
+}
 
 /**
  * Capacity (msg/s) of one server for this load's shape: C connections with one
@@ -31,9 +33,10 @@ export const LOAD_QUICK: LoadLatencyOptions = { connections: 8, payload: 100, du
  * system call, which open-loop arrivals spread in time rarely allow, so a
  * capacity measured that way would put the open loop near saturation.
  */
-function capacity(ctx: RunContext, backend: string, o: LoadLatencyOptions): number {
-  const server = ctx.servers.get(backend);
+function capacity(env: ScenarioEnv, backend: string, o: LoadLatencyOptions): number {
+  const server = env.servers.get(backend);
   if (!server || server.exited) return NaN;
+  env.focus(backend);
   using lc = new LoadClient(server, o.connections, o.payload, 1, o.timeoutMs);
   lc.runClosed(Math.ceil(o.calibrationMessages / 4 / o.connections), 1);
   const runs: number[] = [];
@@ -45,40 +48,58 @@ function capacity(ctx: RunContext, backend: string, o: LoadLatencyOptions): numb
   return median(runs);
 }
 
-export async function latencyUnderLoad(ctx: RunContext, o: LoadLatencyOptions, raw: RawSamples = new Map()): Promise<ScenarioResult> {
-  const capacities: Record<string, number> = {};
-  let rate = o.rate;
-  if (rate === undefined) {
-    for (const b of ctx.backends) {
-      try {
-        capacities[b] = capacity(ctx, b, o);
-      } catch (e) {
-        ctx.log(`scenario 4: calibration of ${b}: ${(e as Error).message}`);
-        capacities[b] = NaN;
+export const latencyUnderLoad: Scenario<LoadLatencyOptions, State> = {
+  slug: "latency-under-load",
+  number: 4,
+  title: "Latency percentiles under load",
+  defaults: { connections: 8, payload: 100, durationMs: 1000, calibrationMessages: 2000, timeoutMs: 5000 },
+  quick: { connections: 8, payload: 100, durationMs: 500, calibrationMessages: 800, timeoutMs: 5000 },
+  report: "open-loop",
+  async prepare(env, o) {
+    const capacities: Record<string, number> = {};
+    let rate = o.rate;
+    if (rate === undefined) {
+      for (const b of env.backends) {
+        try {
+          capacities[b] = capacity(env, b, o);
+        } catch (e) {
+          env.log(`scenario 4: calibration of ${b}: ${(e as Error).message}`);
+          capacities[b] = NaN;
+        }
       }
+      const ok = Object.values(capacities).filter(Number.isFinite);
+      if (ok.length === 0) return { state: { rate: 0, total: 0, maxInFlight: 0, capacities }, variants: [], failure: "calibration failed on every backend" };
+      rate = Math.max(100, Math.floor(Math.min(...ok) / 2));
+      env.log(`scenario 4: capacity ${Object.entries(capacities).map(([b, c]) => `${b} ${Math.round(c)}/s`).join(", ")}; rate ${rate}/s`);
     }
-    const ok = Object.values(capacities).filter(Number.isFinite);
-    if (ok.length === 0) return { id: 4, name: "Latency percentiles under load", status: "failed", note: "calibration failed on every backend", variants: [] };
-    rate = Math.max(100, Math.floor(Math.min(...ok) / 2));
-    ctx.log(`scenario 4: capacity ${Object.entries(capacities).map(([b, c]) => `${b} ${Math.round(c)}/s`).join(", ")}; rate ${rate}/s`);
-  }
-  const total = Math.max(50, Math.round((rate * o.durationMs) / 1000));
-  const v = newVariant(ctx, "open-loop", `open loop at ${rate} req/s over ${o.connections} connections, ${o.payload}-byte payload`, { ...o, rate, requests: total }, "p50 latency (from intended send time), µs", false);
-  const rawU: RawSamples = new Map();
-  // The most one connection may have outstanding: a second's worth of its share.
-  const maxInFlight = Math.max(64, Math.ceil(rate / o.connections));
-  const acct = await runRounds(ctx, 4, [v], async (backend, server, round, meter) => {
-    using lc = new LoadClient(server, o.connections, o.payload, maxInFlight, o.timeoutMs);
+    const total = Math.max(50, Math.round((rate * o.durationMs) / 1000));
+    return {
+      // The most one connection may have outstanding: a second's worth of its share.
+      state: { rate, total, maxInFlight: Math.max(64, Math.ceil(rate / o.connections)), capacities },
+      variants: [
+        {
+          key: "open-loop",
+          label: `open loop at ${rate} req/s over ${o.connections} connections, ${o.payload}-byte payload`,
+          params: { ...o, rate, requests: total },
+          metric: "p50 latency (from intended send time), µs",
+          higherIsBetter: false,
+        },
+      ],
+    };
+  },
+  async unit(_env, o, st, { backend, server, round, meter, keep }) {
+    using lc = new LoadClient(server, o.connections, o.payload, st.maxInFlight, o.timeoutMs);
     const warm = lc.runClosed(50, 4);
-    const m = meter(v.key);
+    const m = meter("open-loop");
     await m.begin();
-    const r = lc.runOpen(total, rate!);
+    const r = lc.runOpen(st.total, st.rate);
     await m.end(r.completed);
     const errors = { ...warm.errors };
     addErrors(errors, r.errors);
-    keepSamples(raw, v.key, backend, r.latencyNs, round);
-    keepSamples(rawU, v.key, backend, r.uncorrectedNs!, round);
+    keep("open-loop", r.latencyNs);
+    keep("open-loop", r.uncorrectedNs!, "uncorrected");
     const lag = summarize(r.sendLagNs!, 1e-3);
+    const cap = st.capacities[backend];
     return {
       "open-loop": {
         round,
@@ -86,10 +107,8 @@ export async function latencyUnderLoad(ctx: RunContext, o: LoadLatencyOptions, r
         uncorrected: summarize(r.uncorrectedNs!, 1e-3),
         throughput: r.throughput,
         errors,
-        extra: { rate_per_s: rate!, achieved_per_s: r.throughput, client_lag_p50_us: lag.p50, client_lag_p99_us: lag.p99, ...(capacities[backend] ? { capacity_per_s: capacities[backend] } : {}) },
+        extra: { rate_per_s: st.rate, achieved_per_s: r.throughput, client_lag_p50_us: lag.p50, client_lag_p99_us: lag.p99, ...(cap ? { capacity_per_s: cap } : {}) },
       },
     };
-  });
-  finish(ctx, [v], acct, raw, rawU);
-  return { id: 4, name: "Latency percentiles under load", status: "ok", note: anyErrors([v]) ? "errors occurred: see the errors column" : undefined, variants: [v] };
-}
+  },
+};

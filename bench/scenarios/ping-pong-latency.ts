@@ -1,12 +1,11 @@
 // Scenario 1, single ping-pong latency: one connection, one request in
-// flight, payloads of 10, 100 and 1000 bytes. Each round visits every
-// backend in turn (A B C A B C ...) so machine drift touches all alike.
+// flight, payloads of 10, 100 and 1000 bytes; a unit is every size, each
+// after its warm-up, on one connection.
 import { NativeBuffer } from "../../ffi/memory.ts";
 import { countError, errorCount, noErrors, PingPongClient } from "../clients/ping-pong.ts";
-import type { RoundResult, ScenarioResult } from "../results/schema.ts";
+import type { RoundResult } from "../results/schema.ts";
 import { summarize } from "../measure/stats.ts";
-import type { RunContext } from "./context.ts";
-import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
+import type { Scenario } from "./types.ts";
 
 export interface PingPongOptions {
   sizes: number[];
@@ -17,69 +16,76 @@ export interface PingPongOptions {
   timeoutMs: number;
 }
 
-export const PING_PONG_DEFAULTS: PingPongOptions = { sizes: [10, 100, 1000], iterations: 3000, warmup: 300, timeoutMs: 2000 };
-export const PING_PONG_QUICK: PingPongOptions = { sizes: [10, 100, 1000], iterations: 600, warmup: 100, timeoutMs: 2000 };
+interface State {
+  samples: Float64Array;
+  cNs: NativeBuffer;
+  cView: BigInt64Array;
+  maxSize: number;
+}
 
-export async function pingPongLatency(ctx: RunContext, opts: PingPongOptions, raw: RawSamples = new Map()): Promise<ScenarioResult> {
-  const variants = opts.sizes.map((size) =>
-    newVariant(ctx, `${size}B`, `${size}-byte payload`, { payload: size, iterations: opts.iterations, warmup: opts.warmup, client: ctx.client }, "p50 latency, µs", false),
-  );
-  const maxSize = Math.max(...opts.sizes);
-  const samples = new Float64Array(opts.iterations);
-  const cNs = new NativeBuffer(opts.iterations * 8);
-  const cView = new BigInt64Array(cNs.bytes.buffer, 0, opts.iterations);
-
-  const acct = await runRounds(ctx, 1, variants, async (backend, server, round, meter) => {
+export const pingPong: Scenario<PingPongOptions, State> = {
+  slug: "ping-pong",
+  number: 1,
+  title: "Single ping-pong latency",
+  defaults: { sizes: [10, 100, 1000], iterations: 3000, warmup: 300, timeoutMs: 2000 },
+  quick: { sizes: [10, 100, 1000], iterations: 600, warmup: 100, timeoutMs: 2000 },
+  report: "latency",
+  async prepare(env, o) {
+    const cNs = new NativeBuffer(o.iterations * 8);
+    return {
+      state: { samples: new Float64Array(o.iterations), cNs, cView: new BigInt64Array(cNs.bytes.buffer, 0, o.iterations), maxSize: Math.max(...o.sizes) },
+      variants: o.sizes.map((size) => ({
+        key: `${size}B`,
+        label: `${size}-byte payload`,
+        params: { payload: size, iterations: o.iterations, warmup: o.warmup, client: env.client },
+        metric: "p50 latency, µs",
+        higherIsBetter: false,
+      })),
+    };
+  },
+  async unit(env, o, st, { backend, server, round, meter, keep }) {
     const out: Record<string, RoundResult> = {};
-    let client = new PingPongClient(server.host, server.port, maxSize, opts.timeoutMs, ctx.seed + round);
+    let client = new PingPongClient(server.host, server.port, st.maxSize, o.timeoutMs, env.seed + round);
     try {
-      for (const size of opts.sizes) {
+      for (const size of o.sizes) {
         const errors = noErrors();
         client.setPayload(size);
         let seq = 0;
-        for (let i = 0; i < opts.warmup && errorCount(errors) === 0; i++) {
+        for (let i = 0; i < o.warmup && errorCount(errors) === 0; i++) {
           const t = client.roundTrip(seq++);
           if (t < 0) countError(errors, t);
         }
         let n = 0;
         const m = meter(`${size}B`);
         await m.begin();
-        if (errorCount(errors) === 0 && ctx.client === "c") {
-          const got = client.roundTripsInC(opts.iterations, cNs);
+        if (errorCount(errors) === 0 && env.client === "c") {
+          const got = client.roundTripsInC(o.iterations, st.cNs);
           if (got < 0) errors.io++;
-          for (; n < got; n++) samples[n] = Number(cView[n]);
+          for (; n < got; n++) st.samples[n] = Number(st.cView[n]);
         } else {
-          for (; n < opts.iterations && errorCount(errors) === 0; n++) {
+          for (; n < o.iterations && errorCount(errors) === 0; n++) {
             const t = client.roundTrip(seq++);
             if (t < 0) {
               countError(errors, t);
               break;
             }
-            samples[n] = t;
+            st.samples[n] = t;
           }
         }
         await m.end(n);
-        const measured = samples.subarray(0, n);
-        keepSamples(raw, `${size}B`, backend, measured, round);
+        const measured = st.samples.subarray(0, n);
+        keep(`${size}B`, measured);
         out[`${size}B`] = { round, latency: summarize(measured, 1e-3), errors };
         if (errorCount(errors) > 0) {
-          ctx.log(`scenario 1: ${backend} round ${round} ${size} B: ${JSON.stringify(errors)} after ${n} round trips`);
+          env.log(`scenario 1: ${backend} round ${round} ${size} B: ${JSON.stringify(errors)} after ${n} round trips`);
           // The connection is unusable: a new one for the next size.
           client.close();
-          client = new PingPongClient(server.host, server.port, maxSize, opts.timeoutMs, ctx.seed + round);
+          client = new PingPongClient(server.host, server.port, st.maxSize, o.timeoutMs, env.seed + round);
         }
       }
     } finally {
       client.close();
     }
     return out;
-  });
-  finish(ctx, variants, acct, raw);
-  return {
-    id: 1,
-    name: "Single ping-pong latency",
-    status: variants.every((v) => v.backends.every((b) => b.failure)) ? "failed" : "ok",
-    note: anyErrors(variants) ? "errors occurred: see the errors column" : undefined,
-    variants,
-  };
-}
+  },
+};

@@ -5,12 +5,11 @@
 // the guide puts at 75-80%.
 import { countError, errorCount, noErrors, PingPongClient, RT_MISMATCH } from "../clients/ping-pong.ts";
 import { checkOrderResponse, makeOrderPayload } from "../clients/order.ts";
-import type { RoundResult, ScenarioResult } from "../results/schema.ts";
+import type { RoundResult } from "../results/schema.ts";
 import type { Meter } from "../measure/accounting.ts";
 import type { ServerHandle, ServerProcess } from "../server/process.ts";
 import { summarize } from "../measure/stats.ts";
-import type { RunContext } from "./context.ts";
-import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
+import type { Scenario, ScenarioEnv } from "./types.ts";
 
 export interface OverheadOptions {
   requests: number;
@@ -18,8 +17,13 @@ export interface OverheadOptions {
   timeoutMs: number;
 }
 
-export const OVERHEAD_DEFAULTS: OverheadOptions = { requests: 2000, warmup: 300, timeoutMs: 2000 };
-export const OVERHEAD_QUICK: OverheadOptions = { requests: 500, warmup: 100, timeoutMs: 2000 };
+interface State {
+  payloads: Uint8Array[];
+  samples: Float64Array;
+  /** Order ids must not repeat within one server's book: each round and backend takes its own range. */
+  idBase: number;
+  orderServers: Map<string, ServerProcess>;
+}
 
 /**
  * Server processing µs per frame between two stats snapshots; NaN when the
@@ -32,67 +36,82 @@ function processingPerFrameUs(before: Record<string, number> | null, after: Reco
   return frames > 0 && ns > 0 ? ns / frames / 1000 : NaN;
 }
 
-export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Promise<ScenarioResult> {
-  // Order ids must not repeat within one server's book: each round and backend takes its own range.
-  const payloads = Array.from({ length: o.warmup + o.requests }, (_, i) => makeOrderPayload(i));
-  const size = Math.round(payloads.reduce((s, p) => s + p.length, 0) / payloads.length);
-  const echo = newVariant(ctx, "echo", `echo of the order payloads (about ${size} bytes)`, { ...o, payload_bytes: size }, "p50 round trip, µs", false);
-  const order = newVariant(ctx, "order", `order requests (about ${size} bytes): parse, match, serialize`, { ...o, payload_bytes: size }, "p50 round trip, µs", false);
-  const raw: RawSamples = new Map();
-  const orderServers = new Map<string, ServerProcess>();
-  for (const b of ctx.backends) {
-    try {
-      orderServers.set(b, await ctx.spawnServer(b, "order"));
-    } catch (e) {
-      ctx.log(`scenario 5: order server ${b}: ${(e as Error).message}`);
-    }
+async function measureOnce(env: ScenarioEnv, o: OverheadOptions, st: State, server: ServerHandle, isOrder: boolean, round: number, m: Meter) {
+  using client = new PingPongClient(server.host, server.port, 4096, o.timeoutMs);
+  const errors = noErrors();
+  const stride = o.warmup + o.requests;
+  const base = st.idBase;
+  st.idBase += stride;
+  const req = (i: number) => (isOrder ? makeOrderPayload(base + i) : st.payloads[i]);
+  for (let i = 0; i < o.warmup && errorCount(errors) === 0; i++) {
+    const t = client.request(req(i));
+    if (t < 0) countError(errors, t);
   }
-  const samples = new Float64Array(o.requests);
-  let idBase = 0;
-  const measure = async (server: ServerHandle, isOrder: boolean, round: number, m: Meter) => {
-    using client = new PingPongClient(server.host, server.port, 4096, o.timeoutMs);
-    const errors = noErrors();
-    const stride = o.warmup + o.requests;
-    const base = idBase;
-    idBase += stride;
-    const req = (i: number) => (isOrder ? makeOrderPayload(base + i) : payloads[i]);
-    for (let i = 0; i < o.warmup && errorCount(errors) === 0; i++) {
-      const t = client.request(req(i));
-      if (t < 0) countError(errors, t);
+  const before = await server.stats();
+  await m.begin();
+  let n = 0;
+  for (let i = 0; i < o.requests && errorCount(errors) === 0; i++) {
+    const p = req(o.warmup + i);
+    const t = client.request(p);
+    if (t < 0) {
+      countError(errors, t);
+      break;
     }
-    const before = await server.stats();
-    await m.begin();
-    let n = 0;
-    for (let i = 0; i < o.requests && errorCount(errors) === 0; i++) {
-      const p = req(o.warmup + i);
-      const t = client.request(p);
-      if (t < 0) {
-        countError(errors, t);
-        break;
-      }
-      const wrong = isOrder ? checkOrderResponse(p, client.lastAnswer()) : Buffer.compare(client.lastAnswer(), p) === 0 ? null : "echo differs";
-      if (wrong) {
-        countError(errors, RT_MISMATCH);
-        ctx.log(`scenario 5: ${server.backend} ${isOrder ? "order" : "echo"} round ${round}: ${wrong}`);
-        break;
-      }
-      samples[n++] = t;
+    const wrong = isOrder ? checkOrderResponse(p, client.lastAnswer()) : Buffer.compare(client.lastAnswer(), p) === 0 ? null : "echo differs";
+    if (wrong) {
+      countError(errors, RT_MISMATCH);
+      env.log(`scenario 5: ${server.backend} ${isOrder ? "order" : "echo"} round ${round}: ${wrong}`);
+      break;
     }
-    await m.end(n);
-    const after = await server.stats();
-    const latency = summarize(samples.subarray(0, n), 1e-3);
-    const proc = processingPerFrameUs(before, after);
-    return { latency, errors, proc, samples: samples.slice(0, n) };
-  };
-  const acct = await runRounds(ctx, 5, [echo, order], async (backend, server, round, meter): Promise<Record<string, RoundResult>> => {
-    const e = await measure(server, false, round, meter("echo"));
-    keepSamples(raw, "echo", backend, e.samples, round);
+    st.samples[n++] = t;
+  }
+  await m.end(n);
+  const after = await server.stats();
+  const latency = summarize(st.samples.subarray(0, n), 1e-3);
+  const proc = processingPerFrameUs(before, after);
+  return { latency, errors, proc, samples: st.samples.slice(0, n) };
+}
+
+export const requestOverhead: Scenario<OverheadOptions, State> = {
+  slug: "request-overhead",
+  number: 5,
+  title: "Request-response overhead",
+  defaults: { requests: 2000, warmup: 300, timeoutMs: 2000 },
+  quick: { requests: 500, warmup: 100, timeoutMs: 2000 },
+  report: "overhead",
+  localOnly: "it needs the server's own processing time and an order-mode server, which a --target run cannot see",
+  async prepare(env, o) {
+    const payloads = Array.from({ length: o.warmup + o.requests }, (_, i) => makeOrderPayload(i));
+    const size = Math.round(payloads.reduce((s, p) => s + p.length, 0) / payloads.length);
+    const orderServers = new Map<string, ServerProcess>();
+    const unsupported: { variant: string; backend: string; why: string }[] = [];
+    for (const b of env.backends) {
+      try {
+        orderServers.set(b, await env.spawnServer(b, "order"));
+      } catch (e) {
+        env.log(`scenario 5: order server ${b}: ${(e as Error).message}`);
+        unsupported.push({ variant: "order", backend: b, why: "order mode is not implemented by this backend (echo only)" });
+      }
+    }
+    return {
+      state: { payloads, samples: new Float64Array(o.requests), idBase: 0, orderServers },
+      variants: [
+        { key: "echo", label: `echo of the order payloads (about ${size} bytes)`, params: { ...o, payload_bytes: size }, metric: "p50 round trip, µs", higherIsBetter: false },
+        { key: "order", label: `order requests (about ${size} bytes): parse, match, serialize`, params: { ...o, payload_bytes: size }, metric: "p50 round trip, µs", higherIsBetter: false },
+      ],
+      extraServers: orderServers,
+      unsupported,
+    };
+  },
+  async unit(env, o, st, { backend, server, round, meter, keep }): Promise<Record<string, RoundResult>> {
+    const e = await measureOnce(env, o, st, server, false, round, meter("echo"));
+    keep("echo", e.samples);
     const echoResult: RoundResult = { round, latency: e.latency, errors: e.errors, extra: { server_processing_us: e.proc, network_share_pct: 100 * (1 - e.proc / e.latency.p50) } };
-    const orderServer = orderServers.get(backend);
+    const orderServer = st.orderServers.get(backend);
     if (!orderServer) return { echo: echoResult };
     if (orderServer.exited) throw new Error(`order server exited (code ${orderServer.exitCode})`);
-    const r = await measure(orderServer, true, round, meter("order", orderServer));
-    keepSamples(raw, "order", backend, r.samples, round);
+    const r = await measureOnce(env, o, st, orderServer, true, round, meter("order", orderServer));
+    keep("order", r.samples);
     return {
       echo: echoResult,
       order: {
@@ -102,9 +121,8 @@ export async function requestOverhead(ctx: RunContext, o: OverheadOptions): Prom
         extra: { server_processing_us: r.proc, network_share_pct: 100 * (1 - r.proc / r.latency.p50), order_minus_echo_us: r.latency.p50 - e.latency.p50 },
       },
     };
-  });
-  for (const s of orderServers.values()) await s.stop();
-  for (const b of order.backends) if (!orderServers.has(b.backend)) b.failure = "order mode is not implemented by this backend (echo only)";
-  finish(ctx, [echo, order], acct, raw);
-  return { id: 5, name: "Request-response overhead", status: "ok", note: anyErrors([echo, order]) ? "errors occurred: see the errors column" : undefined, variants: [echo, order] };
-}
+  },
+  async cleanup(st) {
+    for (const s of st.orderServers.values()) await s.stop();
+  },
+};

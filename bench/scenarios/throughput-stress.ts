@@ -2,9 +2,7 @@
 // of 32 bytes with 8 in flight; total messages per second.
 import { addErrors } from "../clients/ping-pong.ts";
 import { LoadClient } from "../clients/load.ts";
-import type { ScenarioResult } from "../results/schema.ts";
-import type { RunContext } from "./context.ts";
-import { anyErrors, finish, keepSamples, newVariant, runRounds, type RawSamples } from "./common.ts";
+import type { Scenario } from "./types.ts";
 
 export interface StressOptions {
   connections: number;
@@ -15,24 +13,29 @@ export interface StressOptions {
   timeoutMs: number;
 }
 
-export const STRESS_DEFAULTS: StressOptions = { connections: 64, messages: 1000, payload: 32, window: 8, warmup: 100, timeoutMs: 5000 };
-export const STRESS_QUICK: StressOptions = { connections: 64, messages: 300, payload: 32, window: 8, warmup: 50, timeoutMs: 5000 };
-
-export async function throughputStress(ctx: RunContext, o: StressOptions): Promise<ScenarioResult> {
-  const v = newVariant(ctx, "stress", `${o.connections} connections × ${o.messages} messages of ${o.payload} bytes, ${o.window} in flight each`, { ...o }, "throughput, msg/s", true);
-  const raw: RawSamples = new Map();
-  const acct = await runRounds(ctx, 6, [v], async (backend, server, round, meter) => {
+export const throughputStress: Scenario<StressOptions, null> = {
+  slug: "throughput-stress",
+  number: 6,
+  title: "Throughput stress",
+  defaults: { connections: 64, messages: 1000, payload: 32, window: 8, warmup: 100, timeoutMs: 5000 },
+  quick: { connections: 64, messages: 300, payload: 32, window: 8, warmup: 50, timeoutMs: 5000 },
+  report: "throughput",
+  async prepare(_env, o) {
+    return {
+      state: null,
+      variants: [{ key: "stress", label: `${o.connections} connections × ${o.messages} messages of ${o.payload} bytes, ${o.window} in flight each`, params: { ...o }, metric: "throughput, msg/s", higherIsBetter: true }],
+    };
+  },
+  async unit(_env, o, _st, { server, round, meter, keep }) {
     using lc = new LoadClient(server, o.connections, o.payload, o.window, o.timeoutMs);
     const warm = lc.runClosed(o.warmup, o.window);
-    const m = meter(v.key);
+    const m = meter("stress");
     await m.begin();
     const r = lc.runClosed(o.messages, o.window);
     await m.end(r.completed);
     const errors = { ...warm.errors };
     addErrors(errors, r.errors);
-    keepSamples(raw, v.key, backend, r.latencyNs, round);
+    keep("stress", r.latencyNs);
     return { stress: { round, throughput: r.throughput, errors, extra: { completed: r.completed } } };
-  });
-  finish(ctx, [v], acct, raw);
-  return { id: 6, name: "Throughput stress", status: "ok", note: anyErrors([v]) ? "errors occurred: see the errors column" : undefined, variants: [v] };
-}
+  },
+};

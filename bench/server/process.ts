@@ -3,7 +3,9 @@
 // Every child is tracked so that none outlives the benchmark, whether it ends
 // normally, throws, or is interrupted.
 import { join } from "node:path";
+import { hostname } from "node:os";
 import { ROOT } from "../../ffi/build.ts";
+import { listeningPid } from "../measure/procstat.ts";
 
 const live = new Set<ServerProcess>();
 let hooksInstalled = false;
@@ -12,7 +14,10 @@ function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   const killAll = () => {
-    for (const s of live) s.kill();
+    for (const s of live) {
+      s.resume();
+      s.kill();
+    }
   };
   process.on("exit", killAll);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -101,6 +106,9 @@ export interface ServerHandle {
   readonly exited: boolean;
   readonly exitCode: number | null;
   stats(timeoutMs?: number): Promise<Record<string, number> | null>;
+  /** Stops the server's process (SIGSTOP) while another is measured; a no-op for servers this run does not own. */
+  pause(): void;
+  resume(): void;
 }
 
 /** A server on another host (`bench --target HOST:PORT`): measured from outside only. */
@@ -116,6 +124,34 @@ export class RemoteServer implements ServerHandle {
   async stats(): Promise<null> {
     return null;
   }
+  pause(): void {}
+  resume(): void {}
+}
+
+/**
+ * A server you run yourself (`bench --target LABEL=HOST:PORT`). When it
+ * listens on this host its process is found from the port, so its CPU,
+ * context switches and descriptors are read like a local backend's; it is
+ * never paused or signalled (it is not ours).
+ */
+export class TargetServer implements ServerHandle {
+  readonly exited = false;
+  readonly exitCode = null;
+  private constructor(
+    readonly backend: string,
+    readonly host: string,
+    readonly port: number,
+    readonly pid: number,
+  ) {}
+  static find(label: string, host: string, port: number): TargetServer {
+    const local = /^(127\.|localhost$|::1$|0\.0\.0\.0$)/.test(host) || host === hostname();
+    return new TargetServer(label, host, port, local ? (listeningPid(port) ?? -1) : -1);
+  }
+  async stats(): Promise<null> {
+    return null;
+  }
+  pause(): void {}
+  resume(): void {}
 }
 
 export class ServerProcess implements ServerHandle {
@@ -127,6 +163,7 @@ export class ServerProcess implements ServerHandle {
   #stderr = "";
   exited = false;
   exitCode: number | null = null;
+  #paused = false;
 
   private constructor(opts: ServerSpawnOptions) {
     this.backend = opts.backend;
@@ -186,9 +223,39 @@ export class ServerProcess implements ServerHandle {
     return s;
   }
 
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * SIGSTOP: a paused server takes no CPU time at all, not even the timer
+   * wake-ups of an idle event loop, so it cannot disturb the one measured.
+   * Its sockets stay open; connections made to it wait in the backlog.
+   */
+  pause(): void {
+    if (this.#paused || this.exited) return;
+    try {
+      this.proc.kill("SIGSTOP");
+      this.#paused = true;
+    } catch {
+      // already gone
+    }
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    try {
+      this.proc.kill("SIGCONT");
+    } catch {
+      // already gone
+    }
+  }
+
   /** Asks for a `stats {json}` line (SIGUSR1); null when none comes within timeoutMs. */
   async stats(timeoutMs = 3000): Promise<Record<string, number> | null> {
     if (this.exited) return null;
+    this.resume();
     const from = this.#out.lines.length;
     this.proc.kill("SIGUSR1");
     const line = await this.#out.wait((l) => l.startsWith("stats "), timeoutMs, from);
@@ -201,6 +268,7 @@ export class ServerProcess implements ServerHandle {
    */
   async stop(timeoutMs = 5000): Promise<{ summary: Record<string, string> | null; exitCode: number | null; killed: boolean }> {
     let killed = false;
+    this.resume();
     if (!this.exited) {
       this.proc.kill("SIGTERM");
       const t = setTimeout(() => {

@@ -1,318 +1,249 @@
-// The guide's decision gate, evaluated from BenchResults only: four criteria,
-// each the candidate's improvement over the baseline with a seeded 95%
-// bootstrap interval over rounds, and a verdict from how many of them hold.
-// Also the guide's Phase 0 check (epoll against the baseline, expected 15-30%).
-import type { InformationalRow, BackendResult, BenchResults, Criterion, CriterionStatus, Gate, RoundResult, ScenarioResult, VariantResult } from "../results/schema.ts";
-import { bootstrapReplicates, bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median, percentileInterval } from "../measure/stats.ts";
+// The guide's decision gate, evaluated from the results only. Each criterion
+// (criteria.ts) compares candidate and baseline round by round: the
+// per-round log-ratio of the same round cancels the drift both shared, and a
+// t-interval on those log-ratios gives the improvement's interval (its
+// coverage is checked on synthetic rounds in test/paired.test.ts). A decision
+// must survive leaving out any one round, and a round a platform stall hit
+// is not used. The verdict follows from how many criteria pass.
+import { failKind, judge, pairedRounds, pairedT, requiredRounds, type PairedInterval } from "../measure/paired.ts";
+import type { BackendResult, BenchResults, Criterion, CriterionStatus, Gate, InformationalRow, RoundResult, ScenarioResult } from "../results/schema.ts";
+import { findScenario } from "../scenarios/index.ts";
+import { CRITERIA, GATE_PASSES_NEEDED, PHASE0_EXPECTED, type CriterionDef } from "./criteria.ts";
 
-/** The guide asks for at least this many passing criteria. */
-export const GATE_PASSES_NEEDED = 2;
-/** Phase 0: the epoll server should be this much better than the baseline, %. */
-export const PHASE0_EXPECTED: [number, number] = [15, 30];
-/** Largest --rounds the bench accepts; beyond it more rounds are not a practical answer. */
-const MAX_ROUNDS = 1000;
-const DEFAULT_ITERATIONS = 5000;
+export { GATE_PASSES_NEEDED, PHASE0_EXPECTED };
 
 export interface GateOptions {
-  seed: number;
-  /** Bootstrap resamples per interval (default 5000). */
-  iterations?: number;
+  /** Confidence of every interval (a Bonferroni share of 95% over the planned looks). */
+  confidence: number;
+  /** At the end of the run: an undecided interval wider than its threshold is NOT ASSESSABLE (more rounds are not what it lacks). */
+  final?: boolean;
 }
 
-/** What more rounds would likely do to an INCONCLUSIVE criterion if its estimate holds. */
-interface Projection {
-  rounds: number;
-  outcome: "PASS" | "FAIL";
+export interface GatePair {
+  baseline: string;
+  candidate: string;
+  kind: "headline" | "pair" | "control";
 }
+
+/** Only what the gate reads of the results. */
+export type GateInput = Pick<BenchResults, "scenarios" | "backends">;
 
 interface Evaluated {
   criterion: Criterion;
-  projection?: Projection;
-  /** Rounds currently behind the interval (fewest of either backend). */
-  rounds?: number;
+  /** Rounds that would likely settle an INCONCLUSIVE criterion, and which way. */
+  projection?: { rounds: number; outcome: "PASS" | "FAIL" };
 }
-
-interface Measure {
-  /** Improvement %, positive: candidate better. */
-  est: number;
-  lo: number;
-  hi: number;
-  rounds: number;
-}
-
-type Lookup = { ok: true; pairs: { key: string; base: BackendResult; cand: BackendResult }[] } | { ok: false; status: CriterionStatus; note: string };
-
-interface Spec {
-  id: string;
-  name: string;
-  metric: string;
-  threshold: number;
-}
-
-const SPECS = {
-  C1: { id: "C1", name: "Single ping-pong latency", metric: "scenario 1 p50 latency, geometric mean over 10B, 100B, 1000B", threshold: 10 },
-  C2: { id: "C2", name: "Persistent-connection throughput", metric: "scenario 2 throughput, msg/s", threshold: 15 },
-  C3: { id: "C3", name: "Latency percentiles under load", metric: "scenario 4 p95 and p99 latency (corrected), µs", threshold: 15 },
-  C4: { id: "C4", name: "Throughput stress", metric: "scenario 6 throughput, msg/s", threshold: 20 },
-} satisfies Record<string, Spec>;
 
 const fin = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x);
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}%`;
-const ciText = (m: Measure) => (fin(m.lo) ? ` [${pct(m.lo)}, ${pct(m.hi)}]` : " (no interval)");
+const ERROR_KEYS = ["timeout", "closed", "mismatch", "io"] as const;
+const errorSum = (e: BackendResult["errors"]) => ERROR_KEYS.reduce((s, k) => s + e[k], 0);
 
 function errorText(b: BackendResult): string {
   if (b.failure) return `failed (${b.failure})`;
-  const e = Object.entries(b.errors).filter(([, c]) => c > 0);
-  return e.map(([k, c]) => `${c} ${k}`).join(", ");
+  return ERROR_KEYS.filter((k) => b.errors[k] > 0).map((k) => `${b.errors[k]} ${k}`).join(", ") || "errors in rounds";
 }
 
 function hasErrors(b: BackendResult): boolean {
-  return Boolean(b.failure) || b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0 || b.rounds.some((r) => r.errors.timeout + r.errors.closed + r.errors.mismatch + r.errors.io > 0);
+  return Boolean(b.failure) || errorSum(b.errors) > 0 || b.rounds.some((r) => errorSum(r.errors) > 0);
 }
 
-function whyMissing(results: BenchResults, backend: string, s: ScenarioResult, key: string): string {
-  const info = results.backends.find((b) => b.name === backend);
-  if (!info) return `${backend} was not among the backends run`;
-  if (!info.available) return `${backend} is unavailable (${info.reason ?? "no reason given"})`;
-  return `${backend} has no results in scenario ${s.id}${s.variants.length > 1 ? ` (${key})` : ""}`;
-}
+type Found = { ok: true; s: ScenarioResult; pairs: { key: string; base: BackendResult; cand: BackendResult }[] } | { ok: false; status: CriterionStatus; note: string };
 
-/** Finds the variants and both backends of a scenario, or says why they cannot be compared. */
-function lookup(results: BenchResults, id: number, keys: string[], baseline: string, candidate: string): Lookup {
-  const s = results.scenarios.find((x) => x.id === id);
-  if (!s) return { ok: false, status: "NOT EVALUATED", note: `scenario ${id} was not run` };
-  if (s.status === "skipped") return { ok: false, status: "NOT EVALUATED", note: `scenario ${id} was skipped${s.note ? `: ${s.note}` : ""}` };
+/** The variants and both backends a criterion reads, or why they cannot be compared. */
+function lookup(r: GateInput, def: CriterionDef, baseline: string, candidate: string): Found {
+  const s = r.scenarios.find((x) => x.slug === def.scenario);
+  const name = `scenario ${s?.id ?? findScenario(def.scenario)?.number ?? def.scenario}`;
+  if (!s) return { ok: false, status: "NOT EVALUATED", note: `${name} was not run` };
+  if (s.status === "skipped") return { ok: false, status: "NOT EVALUATED", note: `${name} was skipped${s.note ? `: ${s.note}` : ""}` };
+  const keys = def.variants === "all" ? s.variants.map((v) => v.key) : def.variants;
   const pairs: { key: string; base: BackendResult; cand: BackendResult }[] = [];
   const missing: string[] = [];
+  const why = (backend: string, key: string) => {
+    const info = r.backends.find((b) => b.name === backend);
+    if (!info) return `${backend} was not among the backends run`;
+    if (!info.available) return `${backend} is unavailable (${info.reason ?? "no reason given"})`;
+    return `${backend} has no results in ${name}${s.variants.length > 1 ? ` (${key})` : ""}`;
+  };
   for (const key of keys) {
-    const v: VariantResult | undefined = s.variants.find((x) => x.key === key);
+    const v = s.variants.find((x) => x.key === key);
     if (!v) {
-      missing.push(`scenario ${id} has no ${key} variant`);
+      missing.push(`${name} has no ${key} variant`);
       continue;
     }
     const base = v.backends.find((b) => b.backend === baseline);
     const cand = v.backends.find((b) => b.backend === candidate);
-    if (!base) missing.push(whyMissing(results, baseline, s, key));
-    if (!cand) missing.push(whyMissing(results, candidate, s, key));
+    if (!base) missing.push(why(baseline, key));
+    if (!cand) missing.push(why(candidate, key));
     if (base && cand) pairs.push({ key, base, cand });
   }
   // Errors first: they make whatever was measured untrustworthy.
-  const bad: string[] = [];
-  for (const p of pairs)
-    for (const b of [p.base, p.cand]) if (hasErrors(b)) bad.push(`${b.backend} ${p.key}: ${errorText(b) || "errors in rounds"}`);
-  if (bad.length) return { ok: false, status: "INVALID", note: `errors in scenario ${id}: ${bad.join("; ")}` };
-  if (s.status === "failed") return { ok: false, status: "INVALID", note: `scenario ${id} failed${s.note ? `: ${s.note}` : ""}` };
-  if (missing.length) return { ok: false, status: "NOT EVALUATED", note: [...new Set(missing)].join("; ") };
-  return { ok: true, pairs };
+  const bad = pairs.flatMap((p) => [p.base, p.cand].filter(hasErrors).map((b) => `${b.backend} ${p.key}: ${errorText(b)}`));
+  if (bad.length) return { ok: false, status: "INVALID", note: `errors in ${name}: ${bad.join("; ")}` };
+  if (s.status === "failed") return { ok: false, status: "INVALID", note: `${name} failed${s.note ? `: ${s.note}` : ""}` };
+  if (missing.length || !pairs.length) return { ok: false, status: "NOT EVALUATED", note: [...new Set(missing)].join("; ") || `${name} has no variants` };
+  return { ok: true, s, pairs };
 }
 
-function values(b: BackendResult, pick: (r: RoundResult) => number | undefined): number[] {
-  return b.rounds.map(pick).filter(fin);
+/** Per-variant, per-round values aligned on the round number; a stalled round is NaN (dropped by the pairing). */
+function aligned(pairs: { base: BackendResult; cand: BackendResult }[], pick: (r: RoundResult) => number | undefined): { base: number[][]; cand: number[][]; rounds: number[] } {
+  const roundsOf = (b: BackendResult) => new Set(b.rounds.map((r) => r.round));
+  let common = [...roundsOf(pairs[0].base)].filter((n) => pairs.every((p) => roundsOf(p.base).has(n) && roundsOf(p.cand).has(n)));
+  common = common.sort((a, b) => a - b);
+  const value = (b: BackendResult, n: number) => {
+    const r = b.rounds.find((x) => x.round === n);
+    return !r || r.stalled ? NaN : (pick(r) ?? NaN);
+  };
+  return { base: pairs.map((p) => common.map((n) => value(p.base, n))), cand: pairs.map((p) => common.map((n) => value(p.cand, n))), rounds: common };
 }
 
-/** Two-sample improvement with its interval. */
-function measure(base: number[], cand: number[], higherIsBetter: boolean, seed: number, iterations: number): Measure {
-  const r = bootstrapTwoSample(base, cand, higherIsBetter ? improvementHigherBetter : improvementLowerBetter, { seed, iterations });
-  return { est: r.estimate, lo: r.lo, hi: r.hi, rounds: Math.min(base.length, cand.length) };
+interface PartResult {
+  label: string;
+  interval: PairedInterval;
+  status: CriterionStatus;
+  note?: string;
+  d: number[];
 }
 
-/** C1: geometric mean over sizes of median(candidate)/median(baseline), rounds resampled within each size. */
-function measureGeomean(sets: { base: number[]; cand: number[] }[], seed: number, iterations: number): Measure & { perSize: number[] } {
-  const ratio = (b: number[], c: number[]) => median(c) / median(b);
-  const reps = sets.map((s, i) => bootstrapReplicates([s.base, s.cand], ([b, c]) => ratio(b, c), { seed: seed + 7919 * (i + 1), iterations }));
-  const geo = (xs: number[]) => Math.exp(xs.reduce((acc, x) => acc + Math.log(x), 0) / xs.length);
-  const est = (1 - geo(reps.map((r) => r.estimate))) * 100;
-  const rounds = Math.min(...sets.map((s) => Math.min(s.base.length, s.cand.length)));
-  const perSize = reps.map((r) => (1 - r.estimate) * 100);
-  if (reps.some((r) => r.replicates === null)) return { est, lo: NaN, hi: NaN, rounds, perSize };
-  const combined = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) combined[i] = geo(reps.map((r) => r.replicates![i]));
-  const [ratioLo, ratioHi] = percentileInterval(combined);
-  // improvement = (1 - ratio) * 100 falls as the ratio rises: the bounds swap.
-  return { est, lo: (1 - ratioHi) * 100, hi: (1 - ratioLo) * 100, rounds, perSize };
+function judgePart(d: number[], def: CriterionDef, threshold: number, opts: GateOptions, label: string): PartResult {
+  const interval = pairedT(d, opts.confidence, def.higherIsBetter);
+  if (interval.n < 2) return { label, interval, status: "INCONCLUSIVE", note: "too few paired rounds for an interval", d };
+  let status: CriterionStatus = judge(interval, threshold);
+  let note: string | undefined;
+  // No single round may decide: the decision must hold with any one round left out.
+  if (status !== "INCONCLUSIVE" && d.length >= 3) {
+    for (let i = 0; i < d.length; i++) {
+      const rest = d.filter((_, j) => j !== i);
+      if (judge(pairedT(rest, opts.confidence, def.higherIsBetter), threshold) !== status) {
+        note = `${status} rests on one round; left undecided`;
+        status = "INCONCLUSIVE";
+        break;
+      }
+    }
+  }
+  if (status === "INCONCLUSIVE" && opts.final && (interval.hi - interval.lo) / 2 > threshold)
+    return { label, interval, status: "NOT ASSESSABLE", note: `its rounds spread ±${((interval.hi - interval.lo) / 2).toFixed(0)}%, more than the ${threshold}% to be resolved`, d };
+  return { label, interval, status, note, d };
 }
 
-function judge(m: Measure, threshold: number): CriterionStatus {
-  if (!fin(m.est) || !fin(m.lo) || !fin(m.hi)) return "INCONCLUSIVE";
-  if (m.lo > threshold) return "PASS";
-  if (m.hi < threshold) return "FAIL";
-  return "INCONCLUSIVE";
-}
-
-/**
- * Rounds that would likely settle an INCONCLUSIVE measure if its estimate
- * holds: the side of the interval facing the threshold shrinks as
- * sqrt(n_current / n), so it clears the threshold once
- * n > n_current * (side / distance)^2.
- */
-function project(m: Measure, threshold: number): Projection {
-  const outcome = m.est > threshold ? "PASS" : "FAIL";
-  if (!fin(m.lo) || !fin(m.hi) || m.rounds < 2) return { rounds: Math.max(5, m.rounds + 2), outcome };
-  const side = outcome === "PASS" ? m.est - m.lo : m.hi - m.est;
-  const distance = Math.abs(m.est - threshold);
-  if (distance < 1e-9) return { rounds: Infinity, outcome };
-  const n = Math.ceil(m.rounds * (side / distance) ** 2);
-  return { rounds: Math.max(3, m.rounds + 1, n), outcome };
-}
-
-function criterion(spec: Spec, threshold: number, status: CriterionStatus, note: string, m?: Measure): Criterion {
-  return {
-    id: spec.id,
-    name: spec.name,
-    metric: spec.metric,
+function criterionOf(def: CriterionDef, threshold: number, status: CriterionStatus, note: string, i?: PairedInterval): Criterion {
+  const c: Criterion = {
+    id: def.id,
+    name: def.name,
+    metric: def.metric,
     threshold_pct: threshold,
-    improvement_pct: m && fin(m.est) ? m.est : null,
-    ci95: m && fin(m.lo) && fin(m.hi) ? [m.lo, m.hi] : null,
+    improvement_pct: i && fin(i.estimatePct) ? i.estimatePct : null,
+    ci95: i && fin(i.lo) && fin(i.hi) ? [i.lo, i.hi] : null,
     status,
     note,
   };
-}
-
-function statusNote(status: CriterionStatus, m: Measure, threshold: number): string {
-  const n = `${m.rounds} rounds`;
-  if (!fin(m.lo)) return `${n}: too few for an interval`;
-  if (status === "PASS") return `${n}; whole interval above ${threshold}%`;
-  if (status === "FAIL") return `${n}; whole interval below ${threshold}%`;
-  return `${n}; interval spans ${threshold}%`;
-}
-
-function single(spec: Spec, threshold: number, found: Lookup, pick: (r: RoundResult) => number | undefined, higher: boolean, seed: number, iterations: number): Evaluated {
-  if (!found.ok) return { criterion: criterion(spec, threshold, found.status, found.note) };
-  const { base, cand } = found.pairs[0];
-  const b = values(base, pick);
-  const c = values(cand, pick);
-  if (!b.length || !c.length) return { criterion: criterion(spec, threshold, "NOT EVALUATED", `no measured rounds (${b.length ? cand.backend : base.backend})`) };
-  const m = measure(b, c, higher, seed, iterations);
-  const status = judge(m, threshold);
-  return {
-    criterion: criterion(spec, threshold, status, statusNote(status, m, threshold), m),
-    projection: status === "INCONCLUSIVE" ? project(m, threshold) : undefined,
-    rounds: m.rounds,
-  };
-}
-
-function evalC1(results: BenchResults, baseline: string, candidate: string, threshold: number, seed: number, iterations: number): Evaluated {
-  const keys = ["10B", "100B", "1000B"];
-  const found = lookup(results, 1, keys, baseline, candidate);
-  if (!found.ok) return { criterion: criterion(SPECS.C1, threshold, found.status, found.note) };
-  const pick = (r: RoundResult) => r.latency?.p50;
-  const sets = found.pairs.map((p) => ({ key: p.key, base: values(p.base, pick), cand: values(p.cand, pick) }));
-  const empty = sets.find((s) => !s.base.length || !s.cand.length);
-  if (empty) return { criterion: criterion(SPECS.C1, threshold, "NOT EVALUATED", `no measured rounds in ${empty.key}`) };
-  const m = measureGeomean(sets, seed, iterations);
-  const status = judge(m, threshold);
-  const sizes = sets.map((s, i) => `${s.key} ${pct(m.perSize[i])}`).join(", ");
-  return {
-    criterion: criterion(SPECS.C1, threshold, status, `per size ${sizes}; ${statusNote(status, m, threshold)}`, m),
-    projection: status === "INCONCLUSIVE" ? project(m, threshold) : undefined,
-    rounds: m.rounds,
-  };
-}
-
-/** C3: p95 and p99 must both pass; the smaller improvement is reported. */
-function evalC3(results: BenchResults, baseline: string, candidate: string, threshold: number, seed: number, iterations: number): Evaluated {
-  const found = lookup(results, 4, ["open-loop"], baseline, candidate);
-  if (!found.ok) return { criterion: criterion(SPECS.C3, threshold, found.status, found.note) };
-  const { base, cand } = found.pairs[0];
-  const parts = (["p95", "p99"] as const).map((q, i) => {
-    const b = values(base, (r) => r.latency?.[q]);
-    const c = values(cand, (r) => r.latency?.[q]);
-    if (!b.length || !c.length) return { q, m: null, status: "NOT EVALUATED" as CriterionStatus };
-    const m = measure(b, c, false, seed + 31 * (i + 1), iterations);
-    return { q, m, status: judge(m, threshold) };
-  });
-  if (parts.some((p) => !p.m)) return { criterion: criterion(SPECS.C3, threshold, "NOT EVALUATED", "no measured rounds") };
-  const ms = parts.map((p) => p.m!);
-  const statuses = parts.map((p) => p.status);
-  const status: CriterionStatus = statuses.every((s) => s === "PASS") ? "PASS" : statuses.includes("FAIL") ? "FAIL" : "INCONCLUSIVE";
-  const smaller = ms[0].est <= ms[1].est ? ms[0] : ms[1];
-  const both = parts.map((p) => `${p.q} ${pct(p.m!.est)}${ciText(p.m!)} ${p.status}`).join("; ");
-  let projection: Projection | undefined;
-  if (status === "INCONCLUSIVE") {
-    const open = parts.filter((p) => p.status === "INCONCLUSIVE").map((p) => project(p.m!, threshold));
-    const fails = open.filter((p) => p.outcome === "FAIL");
-    // One failing percentile fails C3; a pass needs every open one to pass.
-    projection = fails.length ? { rounds: Math.min(...fails.map((p) => p.rounds)), outcome: "FAIL" } : { rounds: Math.max(...open.map((p) => p.rounds)), outcome: "PASS" };
+  if (i) {
+    c.rounds = i.n;
+    c.confidence = i.confidence;
   }
-  return {
-    criterion: criterion(SPECS.C3, threshold, status, `${both}; both must pass (${smaller.rounds} rounds)`, smaller),
-    projection,
-    rounds: smaller.rounds,
-  };
+  if (status === "FAIL" && i) c.fail_kind = failKind(i);
+  return c;
 }
 
-function evaluateAll(results: BenchResults, baseline: string, candidate: string, opts: GateOptions, threshold?: number): Evaluated[] {
-  const it = opts.iterations ?? DEFAULT_ITERATIONS;
-  const s = opts.seed;
-  const t = (spec: Spec) => threshold ?? spec.threshold;
-  return [
-    evalC1(results, baseline, candidate, t(SPECS.C1), s, it),
-    single(SPECS.C2, t(SPECS.C2), lookup(results, 2, ["window"], baseline, candidate), (r) => r.throughput, true, s + 2, it),
-    evalC3(results, baseline, candidate, t(SPECS.C3), s + 3, it),
-    single(SPECS.C4, t(SPECS.C4), lookup(results, 6, ["stress"], baseline, candidate), (r) => r.throughput, true, s + 6, it),
-  ];
+export function evaluateCriterion(r: GateInput, def: CriterionDef, baseline: string, candidate: string, opts: GateOptions, threshold = def.threshold): Evaluated {
+  const found = lookup(r, def, baseline, candidate);
+  if (!found.ok) return { criterion: criterionOf(def, threshold, found.status, found.note) };
+  const parts = def.parts.map((part) => {
+    const a = aligned(found.pairs, part.pick);
+    const pr = pairedRounds(a.base, a.cand);
+    return { ...judgePart(pr.d, def, threshold, opts, part.label), dropped: pr.dropped.length };
+  });
+  const statuses = parts.map((p) => p.status);
+  const status: CriterionStatus = statuses.includes("FAIL")
+    ? "FAIL"
+    : statuses.every((s) => s === "PASS")
+      ? "PASS"
+      : statuses.includes("INCONCLUSIVE")
+        ? "INCONCLUSIVE"
+        : "NOT ASSESSABLE";
+  // The part that decides is shown: the weakest of those with the criterion's status.
+  const deciding = parts.filter((p) => p.status === status);
+  const shown = (deciding.length ? deciding : parts).reduce((a, b) => (a.interval.estimatePct <= b.interval.estimatePct ? a : b));
+  const conf = `${(opts.confidence * 100).toFixed(1)}% paired t-interval over ${shown.interval.n} rounds`;
+  const perPart = parts.length > 1 ? parts.map((p) => `${p.label} ${pct(p.interval.estimatePct)} ${p.status}${p.note ? ` (${p.note})` : ""}`).join("; ") + "; all must pass; " : shown.note ? `${shown.note}; ` : "";
+  const sizes =
+    found.pairs.length > 1
+      ? `per ${found.pairs.map((p) => p.key).join("/")}: geometric mean of the per-round ratios; `
+      : "";
+  const stalled = Math.max(...parts.map((p) => p.dropped));
+  const where = status === "PASS" ? `whole interval above ${threshold}%` : status === "FAIL" ? (shown.interval.hi < 0 ? "whole interval below 0: the candidate is worse" : `whole interval below ${threshold}%: not better by enough`) : status === "INCONCLUSIVE" ? `interval spans ${threshold}%` : "not assessable on this machine";
+  const note = `${sizes}${perPart}${conf}${stalled ? ` (${stalled} stalled round${stalled > 1 ? "s" : ""} left out)` : ""}; ${where}`;
+  const ev: Evaluated = { criterion: criterionOf(def, threshold, status, note, shown.interval) };
+  if (status === "INCONCLUSIVE") {
+    const open = parts.filter((p) => p.status === "INCONCLUSIVE");
+    const proj = open.map((p) => ({ rounds: requiredRounds(p.d, threshold, opts.confidence, def.higherIsBetter), outcome: (p.interval.estimatePct > threshold ? "PASS" : "FAIL") as "PASS" | "FAIL" }));
+    const fails = proj.filter((p) => p.outcome === "FAIL");
+    ev.projection = fails.length ? { rounds: Math.min(...fails.map((p) => p.rounds)), outcome: "FAIL" } : { rounds: Math.max(...proj.map((p) => p.rounds)), outcome: "PASS" };
+  }
+  return ev;
 }
 
+function evaluateAll(r: GateInput, baseline: string, candidate: string, opts: GateOptions, threshold?: number): Evaluated[] {
+  return CRITERIA.map((def) => evaluateCriterion(r, def, baseline, candidate, opts, threshold ?? def.threshold));
+}
+
+const list = (xs: string[]) => (xs.length <= 1 ? xs.join("") : `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`);
+const ids = (cs: Criterion[]) => list(cs.map((c) => c.id));
 const UNKNOWN: CriterionStatus[] = ["INVALID", "NOT EVALUATED"];
 
-function listText(xs: string[]): string {
-  return xs.length <= 1 ? xs.join("") : `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`;
-}
-
-function listIds(cs: Criterion[]): string {
-  return listText(cs.map((c) => c.id));
-}
-
-function decided(pass: number, open: number, unknown: number): boolean {
-  return pass >= GATE_PASSES_NEEDED || pass + open + unknown < GATE_PASSES_NEEDED;
-}
-
-/** How many rounds would likely settle the verdict: resolve the open criteria nearest to deciding first. */
-function roundsAdvice(evals: Evaluated[], pass: number, unknown: number): string {
-  const open = evals.filter((e) => e.criterion.status === "INCONCLUSIVE" && e.projection).sort((a, b) => a.projection!.rounds - b.projection!.rounds);
-  let p = pass;
-  let remaining = open.length;
-  const settled: Evaluated[] = [];
-  for (const e of open) {
-    settled.push(e);
-    remaining--;
-    if (e.projection!.outcome === "PASS") p++;
-    if (decided(p, remaining, unknown)) break;
-  }
-  if (!settled.length) return "";
-  const n = settled[settled.length - 1].projection!.rounds;
-  const what = listText(settled.map((e) => `${e.criterion.id} (likely ${e.projection!.outcome})`));
-  const verdictSettles = decided(p, remaining, unknown);
-  if (!Number.isFinite(n) || n > MAX_ROUNDS)
-    return `more rounds are unlikely to settle ${what}: the estimate sits too close to its threshold (it would take more than ${MAX_ROUNDS} rounds)`;
-  const cur = Math.max(...settled.map((e) => e.rounds ?? 0));
-  return `about ${n} rounds (--rounds ${n}, now ${cur}) would likely settle ${what}${verdictSettles ? ", and with it the verdict" : ""}, if the current estimates hold`;
-}
-
-function verdictOf(evals: Evaluated[], baseline: string, candidate: string, results: BenchResults): Pick<Gate, "verdict" | "reason"> {
+function verdictOf(evals: Evaluated[], baseline: string, candidate: string, r: GateInput): Pick<Gate, "verdict" | "reason"> {
   const cs = evals.map((e) => e.criterion);
-  const info = results.backends.find((b) => b.name === candidate);
+  const info = r.backends.find((b) => b.name === candidate);
   if (candidate === baseline) return { verdict: "NOT EVALUATED", reason: `The candidate ${candidate} is the baseline itself: choose another --baseline.` };
   if (!info) return { verdict: "NOT EVALUATED", reason: `The candidate ${candidate} was not among the backends run.` };
   if (!info.available) return { verdict: "NOT EVALUATED", reason: `The candidate ${candidate} is unavailable: ${info.reason ?? "no reason given"}${info.hint ? `. ${info.hint}` : ""}.` };
   const passed = cs.filter((c) => c.status === "PASS");
   const failed = cs.filter((c) => c.status === "FAIL");
+  const worse = failed.filter((c) => c.fail_kind === "worse");
   const open = cs.filter((c) => c.status === "INCONCLUSIVE");
   const unknown = cs.filter((c) => UNKNOWN.includes(c.status));
-  if (passed.length + failed.length + open.length === 0)
+  const unassessable = cs.filter((c) => c.status === "NOT ASSESSABLE");
+  if (passed.length + failed.length + open.length === 0) {
+    if (unassessable.length)
+      return {
+        verdict: "INCONCLUSIVE",
+        reason: `No criterion could be decided on this machine: ${ids(unassessable)} varied from round to round by more than their thresholds${unknown.length ? ` and ${ids(unknown)} ${unknown.length > 1 ? "were" : "was"} not evaluated` : ""}. Quieten the machine (as root, --cpu-idle poll; nothing else running) or give the run a larger --budget.`,
+      };
     return { verdict: "NOT EVALUATED", reason: `No criterion could be evaluated: ${cs.map((c) => `${c.id} ${c.status.toLowerCase()} (${c.note})`).join("; ")}.` };
-  const tally = `${passed.length} of ${cs.length} criteria pass${passed.length ? ` (${listIds(passed)})` : ""}`;
-  if (passed.length >= GATE_PASSES_NEEDED) return { verdict: "PROCEED", reason: `${tally}; the guide needs ${GATE_PASSES_NEEDED}.` };
+  }
+  const tally = `${passed.length} of ${cs.length} criteria pass${passed.length ? ` (${ids(passed)})` : ""}`;
+  const failText = failed.length
+    ? ` (${worse.length ? `${ids(worse)}: the candidate is worse` : ""}${worse.length && worse.length < failed.length ? "; " : ""}${worse.length < failed.length ? `${ids(failed.filter((c) => c.fail_kind !== "worse"))}: not better by enough` : ""})`
+    : "";
+  const na = unassessable.length ? `; ${ids(unassessable)} cannot be assessed on this machine (see the notes)` : "";
+  if (passed.length >= GATE_PASSES_NEEDED) return { verdict: "PROCEED", reason: `${tally}; the guide needs ${GATE_PASSES_NEEDED}${na}.` };
   if (passed.length + open.length + unknown.length < GATE_PASSES_NEEDED)
-    return {
-      verdict: "DO NOT PROCEED",
-      reason: `${tally} and at most ${passed.length + open.length + unknown.length} could; the guide needs ${GATE_PASSES_NEEDED}${failed.length ? ` (${listIds(failed)} ${failed.length > 1 ? "fail" : "fails"})` : ""}.`,
-    };
-  const parts = [open.length ? `${tally}, ${open.length} ${open.length === 1 ? "is" : "are"} inconclusive (${listIds(open)})` : tally];
-  if (unknown.length) parts.push(`${listIds(unknown)} ${unknown.length > 1 ? "were" : "was"} not evaluated (see the notes) and could change the verdict: run ${unknown.length > 1 ? "their scenarios" : "its scenario"} without errors`);
+    return { verdict: "DO NOT PROCEED", reason: `${tally} and at most ${passed.length + open.length + unknown.length} could; the guide needs ${GATE_PASSES_NEEDED}${failText}${na}.` };
+  const parts = [open.length ? `${tally}, ${open.length} ${open.length === 1 ? "is" : "are"} inconclusive (${ids(open)})` : tally];
+  if (unknown.length) parts.push(`${ids(unknown)} ${unknown.length > 1 ? "were" : "was"} not evaluated (see the notes) and could change the verdict: run ${unknown.length > 1 ? "their scenarios" : "its scenario"} without errors`);
   const advice = roundsAdvice(evals, passed.length, unknown.length);
   if (advice) parts.push(advice);
-  return { verdict: "INCONCLUSIVE", reason: `${parts.join("; ")}.` };
+  return { verdict: "INCONCLUSIVE", reason: `${parts.join("; ")}${na}.` };
+}
+
+/** How many rounds would likely settle the verdict: the open criteria nearest to deciding first. */
+function roundsAdvice(evals: Evaluated[], pass: number, unknown: number): string {
+  const open = evals.filter((e) => e.criterion.status === "INCONCLUSIVE" && e.projection).sort((a, b) => a.projection!.rounds - b.projection!.rounds);
+  let p = pass;
+  let remaining = open.length;
+  const settled: Evaluated[] = [];
+  const decided = () => p >= GATE_PASSES_NEEDED || p + remaining + unknown < GATE_PASSES_NEEDED;
+  for (const e of open) {
+    settled.push(e);
+    remaining--;
+    if (e.projection!.outcome === "PASS") p++;
+    if (decided()) break;
+  }
+  if (!settled.length) return "";
+  const n = settled[settled.length - 1].projection!.rounds;
+  const what = list(settled.map((e) => `${e.criterion.id} (likely ${e.projection!.outcome})`));
+  if (!Number.isFinite(n) || n > 1000) return `more rounds are unlikely to settle ${what}: the estimate sits too close to its threshold`;
+  return `about ${n} paired rounds (--budget larger, or --max-rounds ${n}) would likely settle ${what}${decided() ? ", and with it the verdict" : ""}, if the current estimates hold`;
 }
 
 function bandNote(c: Criterion): string {
@@ -323,36 +254,66 @@ function bandNote(c: Criterion): string {
   return `${band}: ${where} the band; ${c.note}`;
 }
 
-/**
- * Evaluates the guide's decision gate for candidate against baseline.
- * Deterministic for a given seed.
- */
-export function evaluateGate(results: BenchResults, baseline: string, candidate: string, opts: GateOptions): Gate {
-  const evals = evaluateAll(results, baseline, candidate, opts);
+export const GATE_METHOD = "paired: per-round log-ratios of candidate to baseline from the same round; t-interval at a Bonferroni share of 95% over the planned looks; a decision must hold with any one round left out; rounds hit by a platform stall are left out";
+
+/** The guide's decision gate for candidate against baseline. Deterministic. */
+export function evaluateGate(r: GateInput, pair: GatePair, opts: GateOptions): Gate {
+  const evals = evaluateAll(r, pair.baseline, pair.candidate, opts);
   const gate: Gate = {
-    baseline,
-    candidate,
-    ...verdictOf(evals, baseline, candidate, results),
+    kind: pair.kind,
+    baseline: pair.baseline,
+    candidate: pair.candidate,
+    ...verdictOf(evals, pair.baseline, pair.candidate, r),
     criteria: evals.map((e) => e.criterion),
-    informational: informationalRows(results, baseline, candidate),
+    informational: informationalRows(r, pair.baseline, pair.candidate),
+    method: GATE_METHOD,
   };
   const epoll = "epoll";
-  if (baseline !== epoll && results.backends.some((b) => b.name === epoll)) {
-    const rows = evaluateAll(results, baseline, epoll, opts, PHASE0_EXPECTED[0]).map((e) => ({ ...e.criterion, note: bandNote(e.criterion) }));
+  if (pair.kind !== "control" && pair.baseline !== epoll && r.backends.some((b) => b.name === epoll)) {
+    const rows = evaluateAll(r, pair.baseline, epoll, opts, PHASE0_EXPECTED[0]).map((e) => ({ ...e.criterion, note: bandNote(e.criterion) }));
     gate.phase0 = { backend: epoll, expected_pct: [...PHASE0_EXPECTED], rows };
   }
   return gate;
 }
 
-/** The gate for several baseline/candidate pairs, in the order given. */
-export function evaluateGatePairs(results: BenchResults, pairs: [string, string][], seed: number): Gate[] {
-  return pairs.map(([baseline, candidate]) => evaluateGate(results, baseline, candidate, { seed }));
+/**
+ * What the A/A control says of the machine: nothing when every criterion of
+ * the control gate stayed below its threshold with an interval around 0,
+ * else why the verdicts measured beside it are not to be trusted.
+ */
+export function controlProblem(control: Gate): string | undefined {
+  const passed = control.criteria.filter((c) => c.status === "PASS");
+  if (passed.length) return `the A/A control (${control.baseline} against ${control.candidate}, the same server twice) passed ${ids(passed)}: differences this large arise from the machine alone`;
+  const off = control.criteria.filter((c) => c.ci95 && (c.ci95[0] > 0 || c.ci95[1] < 0));
+  if (off.length) return `the A/A control's interval excludes 0 for ${ids(off)} (${off.map((c) => `${c.id} [${pct(c.ci95![0])}, ${pct(c.ci95![1])}]`).join(", ")}): the machine drifted between two identical servers`;
+  return undefined;
+}
+
+/** Every gate, in the order given; a misbehaving A/A control marks all of them untrusted. */
+export function evaluateGatePairs(r: GateInput, pairs: GatePair[], opts: GateOptions): Gate[] {
+  const gates = pairs.map((p) => evaluateGate(r, p, opts));
+  const control = gates.find((g) => g.kind === "control");
+  const problem = control && controlProblem(control);
+  if (problem) for (const g of gates) g.untrusted = problem;
+  return gates;
+}
+
+/** At a look: is every criterion that reads this scenario settled in every gate? */
+export function scenarioSettled(r: GateInput, slug: string, pairs: GatePair[], opts: GateOptions): { settled: boolean; note: string } {
+  const defs = CRITERIA.filter((d) => d.scenario === slug);
+  const open: string[] = [];
+  for (const p of pairs)
+    for (const d of defs) {
+      const c = evaluateCriterion(r, d, p.baseline, p.candidate, opts).criterion;
+      if (c.status === "INCONCLUSIVE") open.push(`${d.id} ${p.baseline}→${p.candidate}`);
+    }
+  return { settled: open.length === 0, note: open.length ? `still open: ${open.join(", ")}` : `${defs.map((d) => d.id).join(", ")} settled in every gate` };
 }
 
 /** Scenario/variant pairs whose per-request costs are compared with the guide's expectations. */
-const COST_VIEWS: { scenario: number; variant: string; label: string }[] = [
-  { scenario: 1, variant: "100B", label: "1: ping-pong, 100 B" },
-  { scenario: 6, variant: "stress", label: "6: 64 connections" },
+const COST_VIEWS: { scenario: string; variant: string; label: string }[] = [
+  { scenario: "ping-pong", variant: "100B", label: "1: ping-pong, 100 B" },
+  { scenario: "throughput-stress", variant: "stress", label: "6: 64 connections" },
 ];
 
 /**
@@ -360,10 +321,11 @@ const COST_VIEWS: { scenario: number; variant: string; label: string }[] = [
  * Changes are candidate against baseline in %; the expectations are ranges
  * of reduction, so -30 means 30% less.
  */
-export function informationalRows(results: BenchResults, baseline: string, candidate: string): InformationalRow[] {
+export function informationalRows(r: GateInput, baseline: string, candidate: string): InformationalRow[] {
   const rows: InformationalRow[] = [];
   for (const view of COST_VIEWS) {
-    const v = results.scenarios.find((s) => s.id === view.scenario)?.variants.find((x) => x.key === view.variant);
+    const s = r.scenarios.find((x) => x.slug === view.scenario);
+    const v = s?.variants.find((x) => x.key === view.variant);
     const b = v?.backends.find((x) => x.backend === baseline)?.costs;
     const c = v?.backends.find((x) => x.backend === candidate)?.costs;
     const metric = (name: string, expected: string, lo: number, hi: number, get: (x: NonNullable<typeof b>) => number | null, absolute?: (bv: number, cv: number) => string) => {
@@ -371,7 +333,7 @@ export function informationalRows(results: BenchResults, baseline: string, candi
       const cv = c ? get(c) : null;
       let status: string;
       let change: number | null = null;
-      if (bv === null || cv === null || !Number.isFinite(bv) || !Number.isFinite(cv)) status = !v ? `n/a (scenario ${view.scenario} not run)` : "n/a (not measured for both)";
+      if (bv === null || cv === null || !Number.isFinite(bv) || !Number.isFinite(cv)) status = !v ? `n/a (scenario ${view.label.split(":")[0]} not run)` : "n/a (not measured for both)";
       else if (bv === 0) status = "n/a (baseline is 0)";
       else {
         change = (cv / bv - 1) * 100;

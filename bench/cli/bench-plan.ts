@@ -1,0 +1,234 @@
+// `bun run bench`'s flags, and the one typed plan they turn into. Nothing
+// past this file reads a flag.
+import { cpus } from "node:os";
+import { BACKEND_NAMES } from "../server/backends.ts";
+import { injectDelayArgs, MAX_INJECT_DELAY_US } from "../server/modes.ts";
+import { findScenario, SCENARIOS } from "../scenarios/index.ts";
+import type { Placement } from "../measure/machine.ts";
+import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
+import { UsageError, type FlagSpec, type Parsed } from "./args.ts";
+
+const SCENARIO_CHOICES = SCENARIOS.flatMap((s) => [s.slug, String(s.number)]);
+
+export const BENCH_FLAGS: Record<string, FlagSpec> = {
+  quick: { type: "bool", help: "smoke run: fewer rounds and round trips (under a minute)" },
+  budget: { type: "number", help: "seconds the whole run may take; rounds stop when their share is used (default 225, --quick 55)", min: 10, placeholder: "S" },
+  backends: { type: "list", help: "backends to compare (all: every one; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b" },
+  baseline: { type: "string", help: "the headline gate's baseline (default tokio when it runs, else epoll), also the reference of the ratios", placeholder: "NAME" },
+  candidate: { type: "string", help: "the headline gate's candidate (default c-uring when tokio runs, else uring)", placeholder: "NAME" },
+  "gate-pairs": { type: "list", help: "more gates as baseline:candidate pairs (default bun:uring,epoll:uring where run)", placeholder: "a:b,c:d" },
+  control: { type: "string", help: "A/A control: a second instance of the headline baseline (NAME#2) as a gate of its own", choices: ["on", "off"], default: "on" },
+  scenarios: { type: "list", help: "scenarios to run, by name or number", choices: SCENARIO_CHOICES, default: SCENARIOS.map((s) => s.slug), placeholder: "a,b" },
+  placement: { type: "string", help: "CPU placement of server and client (both: cross, then same, a gate for each)", choices: ["cross", "same", "both", "off"], default: "cross" },
+  "cpu-idle": { type: "string", help: "idle CPUs: poll (PM QoS 0 on /dev/cpu_dma_latency, needs root), default (the cpuidle governor), both (a gate for each)", choices: ["poll", "default", "both"], default: "poll" },
+  "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N" },
+  "client-cpu": { type: "int", help: "CPU for the client (cross)", default: 1, min: 0, placeholder: "N" },
+  rounds: { type: "int", help: "fixed rounds: no sequential looks, every backend measured N times", min: 1, max: 1000, placeholder: "N" },
+  "min-rounds": { type: "int", help: "rounds before the first look at the criteria (default 6, --quick 4)", min: 1, max: 1000, placeholder: "N" },
+  "max-rounds": { type: "int", help: "most rounds of a gated scenario (default 16, --quick 6)", min: 1, max: 1000, placeholder: "N" },
+  "other-rounds": { type: "int", help: "rounds of backends in no gate and of scenarios no criterion reads (default 3)", min: 1, max: 1000, placeholder: "N" },
+  "stall-bound": { type: "number", help: "a unit whose server or client CPU lost more than this many ms (steal time, hiccups) is measured again (default 5)", min: 0, placeholder: "MS" },
+  hiccup: { type: "string", help: "a thread per measured CPU that wakes every 5 ms to catch stalls", choices: ["on", "off"], default: "on" },
+  iterations: { type: "int", help: "measured round trips per backend, size and round (ping-pong)", min: 10, placeholder: "N" },
+  warmup: { type: "int", help: "discarded round trips before each measurement (ping-pong)", min: 0, placeholder: "N" },
+  sizes: { type: "list", help: "payload sizes in bytes (ping-pong)", default: ["10", "100", "1000"], placeholder: "a,b" },
+  client: { type: "string", help: "ping-pong client loop: TypeScript, or the C reference loop", choices: ["ts", "c"], default: "ts" },
+  window: { type: "int", help: "requests in flight on the connection (persistent-throughput)", default: 16, min: 1, max: 4096, placeholder: "W" },
+  connections: { type: "int", help: "connections of the open-loop load (latency-under-load)", default: 8, min: 1, max: 10000, placeholder: "C" },
+  rate: { type: "number", help: "open-loop rate, requests/s (latency-under-load; default: half the lowest capacity)", min: 1, placeholder: "R" },
+  syscalls: { type: "string", help: "count syscalls per request with perf in an untimed pass (auto: on, off with --quick)", choices: ["auto", "on", "off"], default: "auto" },
+  host: { type: "string", help: "address the servers listen on", default: "127.0.0.1" },
+  seed: { type: "int", help: "seed for payloads, the order of backends in each round and resampling", default: 1, min: 0 },
+  micro: { type: "string", help: "micro-benchmarks for the claims table (auto: on; about 15 s, 1 s with --quick)", choices: ["auto", "on", "off"], default: "auto" },
+  json: { type: "string", help: "also write the JSON results here", placeholder: "FILE" },
+  markdown: { type: "string", help: "write the report as markdown here", placeholder: "FILE" },
+  "update-guide": { type: "string", help: "put the markdown report between <!-- iouring-bench:begin/end --> in FILE (appended when absent)", placeholder: "FILE" },
+  svg: { type: "string", help: "also write the latency distribution plot here (one is always written under results/)", placeholder: "FILE" },
+  target: { type: "list", help: "your own servers: LABEL=HOST:PORT,... (each a backend of its own; labels usable in --baseline/--candidate/--gate-pairs), or one HOST:PORT", placeholder: "L=H:P,..." },
+  "backend-label": { type: "string", help: "name of a single HOST:PORT --target in the report", placeholder: "NAME" },
+  corrupt: { type: "string", help: "fault injection, to test the harness: BACKEND:N flips one answer byte in about every N", placeholder: "B:N" },
+  "inject-delay": { type: "string", help: "fault injection, to test the gate: BACKEND:MICROS makes that server busy-wait MICROS µs per request (BACKEND#2 for the control)", placeholder: "B:US" },
+};
+
+function parseHostPort(s: string, flag: string): { host: string; port: number } {
+  const m = s.match(/^\[?([^\]]+?)\]?:(\d+)$/);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535)) throw new UsageError(`${flag} '${s}' is not HOST:PORT with a port from 1 to 65535`);
+  return { host: m[1], port };
+}
+
+export function parseTargets(items: string[] | undefined, label: string | undefined): Target[] {
+  if (!items) {
+    if (label !== undefined) throw new UsageError("--backend-label names a --target server; add --target HOST:PORT");
+    return [];
+  }
+  const out = items.map((item): Target => {
+    const eq = item.indexOf("=");
+    if (eq < 0) {
+      if (items.length > 1) throw new UsageError(`--target '${item}': with several targets, name each one LABEL=HOST:PORT`);
+      return { label: label ?? "remote", ...parseHostPort(item, "--target") };
+    }
+    const name = item.slice(0, eq);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.#-]*$/.test(name)) throw new UsageError(`--target '${item}': the label '${name}' must be letters, digits, '_', '.', '-' or '#'`);
+    return { label: name, ...parseHostPort(item.slice(eq + 1), "--target") };
+  });
+  const dup = out.find((t, i) => out.findIndex((u) => u.label === t.label) !== i);
+  if (dup) throw new UsageError(`--target: the label '${dup.label}' is used twice`);
+  if (label !== undefined && items.some((i) => i.includes("="))) throw new UsageError("--backend-label is for a single HOST:PORT --target; name targets LABEL=HOST:PORT instead");
+  return out;
+}
+
+/** BACKEND:N items of a fault-injection flag, as the server arguments they become. */
+function backendColon(v: string | undefined, flag: string, what: string, known: string[], min: number, max: number, args: (n: number) => string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (v === undefined) return out;
+  for (const item of v.split(",")) {
+    const [b, n, ...rest] = item.split(":");
+    const x = Number(n);
+    if (!known.includes(b) || rest.length || n === undefined || n.trim() === "" || !Number.isInteger(x) || x < min || x > max) throw new UsageError(`${flag} '${item}' is not BACKEND:${what}`);
+    out.set(b, args(x));
+  }
+  return out;
+}
+
+/** The plan, or a UsageError saying what is wrong with the flags. */
+export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => void): BenchPlan {
+  const quick = Boolean(args.quick);
+  const warnings: string[] = [];
+  const sizes = (args.sizes as string[]).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0 || n > 1 << 20) throw new UsageError(`--sizes: '${s}' is not a payload size in bytes (0 to 1048576)`);
+    return n;
+  });
+  const targets = parseTargets(args.target as string[] | undefined, args["backend-label"] as string | undefined);
+  const listed = args.backends as string[];
+  // With --target only the targets run, unless --backends names local ones too.
+  const explicitBackends = argv.some((a) => a === "--backends" || a.startsWith("--backends="));
+  const backends = targets.length && !explicitBackends ? [] : listed.includes("all") ? [...BACKEND_NAMES] : listed;
+  const labels = [...backends, ...targets.map((t) => t.label)];
+  const clash = targets.find((t) => backends.includes(t.label));
+  if (clash) throw new UsageError(`--target label '${clash.label}' is also a local backend; choose another label`);
+  const known = (name: string) => labels.includes(name) || BACKEND_NAMES.includes(name);
+  const baseline = args.baseline as string | undefined;
+  const candidate = args.candidate as string | undefined;
+  for (const [flag, v] of [["--baseline", baseline], ["--candidate", candidate]] as const)
+    if (v !== undefined && !known(v)) throw new UsageError(`${flag} ${v} is neither a backend (${BACKEND_NAMES.join(", ")}) nor a --target label`);
+  if (baseline !== undefined && !labels.includes(baseline)) throw new UsageError(`--baseline ${baseline} is not among --backends ${labels.join(",")}`);
+  let gatePairs: [string, string][] | undefined;
+  if (args["gate-pairs"] !== undefined) {
+    gatePairs = (args["gate-pairs"] as string[]).map((p) => {
+      const [a, b, ...rest] = p.split(":");
+      if (!a || !b || rest.length || !known(a) || !known(b)) throw new UsageError(`--gate-pairs: '${p}' is not baseline:candidate with known backends (${BACKEND_NAMES.join(", ")}) or --target labels`);
+      return [a, b];
+    });
+  }
+  const serverArgs = new Map<string, string[]>();
+  const faultTargets = [...BACKEND_NAMES, ...BACKEND_NAMES.map((b) => `${b}#2`)];
+  for (const [b, a] of backendColon(args.corrupt as string | undefined, "--corrupt", "N (N >= 1)", BACKEND_NAMES, 1, Number.MAX_SAFE_INTEGER, (n) => ["--corrupt-every", String(n)])) serverArgs.set(b, a);
+  const delays = backendColon(args["inject-delay"] as string | undefined, "--inject-delay", `MICROS (an integer from 0 to ${MAX_INJECT_DELAY_US})`, faultTargets, 0, MAX_INJECT_DELAY_US, injectDelayArgs);
+  for (const [b, a] of delays) serverArgs.set(b, [...(serverArgs.get(b) ?? []), ...a]);
+  for (const [b, a] of serverArgs) warnings.push(`Fault injection: ${b} runs with ${a.join(" ")}. Its figures are not real.`);
+
+  // ---- scenarios and their options ----
+  const scenarios = [...new Set((args.scenarios as string[]).map((n) => findScenario(n)!))].sort((a, b) => a.number - b.number);
+  const options = (slug: string, o: Record<string, unknown>): Record<string, unknown> => {
+    if (slug === "ping-pong") return { ...o, sizes, ...(args.iterations !== undefined ? { iterations: args.iterations } : {}), ...(args.warmup !== undefined ? { warmup: args.warmup } : {}) };
+    if (slug === "persistent-throughput") return { ...o, window: args.window };
+    if (slug === "latency-under-load") return { ...o, connections: args.connections, rate: args.rate };
+    return o;
+  };
+  // A scenario that needs local servers is not run against your servers alone.
+  const runnable = scenarios.filter((def) => {
+    if (!def.localOnly || backends.length) return true;
+    warnings.push(`Scenario ${def.number} skipped: ${def.localOnly}.`);
+    return false;
+  });
+  const chosen = runnable.map((def) => ({ def, options: options(def.slug, { ...(quick ? def.quick : def.defaults) }) }));
+
+  // ---- placement ----
+  const ncpu = cpus().length;
+  const serverCpu = args["server-cpu"] as number;
+  const clientCpu = args["client-cpu"] as number;
+  if (serverCpu >= ncpu || clientCpu >= ncpu) throw new UsageError(`--server-cpu/--client-cpu must be below ${ncpu} (this machine's CPU count)`);
+  const mode = args.placement as Placement["mode"] | "both";
+  if ((mode === "cross" || mode === "both") && ncpu >= 2 && serverCpu === clientCpu) throw new UsageError(`--placement ${mode} needs different --server-cpu and --client-cpu`);
+  const cross = (): Placement => {
+    if (ncpu < 2) {
+      warnings.push("Only one CPU: cross-core placement is impossible, ran same-core instead.");
+      return { mode: "same", serverCpu, clientCpu: serverCpu, note: "cross requested but only one CPU" };
+    }
+    return { mode: "cross", serverCpu, clientCpu };
+  };
+  const same = (): Placement => ({ mode: "same", serverCpu, clientCpu: serverCpu });
+  const placements: Placement[] =
+    mode === "both" ? (ncpu < 2 ? [same()] : [cross(), same()]) : mode === "cross" ? [cross()] : mode === "same" ? [same()] : [{ mode: "off", serverCpu: null, clientCpu: null }];
+  if (!backends.length) for (const p of placements) p.serverCpu = null;
+  const idle = args["cpu-idle"] as string;
+  const cpuIdle: CpuIdleMode[] = idle === "both" ? ["poll", "default"] : [idle as CpuIdleMode];
+
+  // ---- rounds and budget ----
+  let looks: number[];
+  if (args.rounds !== undefined) looks = [args.rounds as number];
+  else {
+    const min = (args["min-rounds"] as number | undefined) ?? (quick ? 4 : 6);
+    const max = Math.max(min, (args["max-rounds"] as number | undefined) ?? (quick ? 6 : 16));
+    // Looks after the first block and then after blocks of about a third of what remains: three looks by default.
+    looks = [min];
+    const step = Math.max(2, Math.ceil((max - min) / 2));
+    for (let n = min + step; n < max; n += step) looks.push(n);
+    if (max > min) looks.push(max);
+  }
+  const otherRounds = (args["other-rounds"] as number | undefined) ?? (args.rounds as number | undefined) ?? 3;
+  const budgetS = (args.budget as number | undefined) ?? (quick ? 55 : 225);
+  if (looks[0] < 3) warnings.push(`Only ${looks[0]} round(s) before the first look: intervals need at least 3; re-run with --min-rounds 5 or more.`);
+  const countSyscalls = backends.length > 0 && (args.syscalls === "on" || (args.syscalls === "auto" && !quick));
+  void log;
+  return {
+    quick,
+    seed: args.seed as number,
+    host: args.host as string,
+    client: args.client as "ts" | "c",
+    backends,
+    targets,
+    baseline,
+    candidate,
+    gatePairs,
+    control: args.control === "on" && backends.length > 0,
+    scenarios: chosen,
+    placements,
+    cpuIdle,
+    looks,
+    otherRounds,
+    budgetS,
+    stallBoundMs: (args["stall-bound"] as number | undefined) ?? 5,
+    maxRepeats: 2,
+    hiccup: args.hiccup === "on",
+    countSyscalls,
+    serverArgs,
+    argv,
+    config: {
+      quick,
+      budget_s: budgetS,
+      looks,
+      other_rounds: otherRounds,
+      seed: args.seed,
+      sizes,
+      scenarios: chosen.map((s) => s.def.slug),
+      window: args.window,
+      connections: args.connections,
+      rate: args.rate ?? null,
+      backends,
+      targets,
+      baseline: baseline ?? null,
+      candidate: candidate ?? null,
+      client: args.client,
+      placement: mode,
+      cpu_idle: idle,
+      control: args.control,
+      syscalls: args.syscalls,
+    },
+    warnings,
+    log,
+    startedAt: performance.now(),
+  };
+}

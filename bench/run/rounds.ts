@@ -1,0 +1,273 @@
+// Runs one scenario in rounds. A round visits every backend once, in an order
+// drawn anew for each round from a seeded source (recorded), so that no
+// backend always goes first. During a backend's turn every other server is
+// paused (SIGSTOP): the measured server's CPU has nothing else on it. Each
+// unit is watched for platform stalls (steal time, a hiccup meter) and
+// repeated, a bounded number of times, when one hit it. Rounds come in
+// blocks: after the first `minRounds` and after every block the caller
+// looks at the criteria this scenario decides, and the scenario stops when
+// they are settled, at `maxRounds`, or when its time is up.
+import { NO_METER, PerfMeter, ProcMeter, resourceSnapshot, type Meter } from "../measure/accounting.ts";
+import { noErrors } from "../clients/ping-pong.ts";
+import { seededRandom } from "../measure/stats.ts";
+import type { RoundResult, ScenarioResult, StallEvent, VariantResult } from "../results/schema.ts";
+import type { Scenario, ScenarioEnv, Unit } from "../scenarios/types.ts";
+import type { ServerHandle } from "../server/process.ts";
+import { finishVariants, newVariant, RawStore } from "./pool.ts";
+
+/** What a stall probe saw over one unit, in ms. */
+export interface StallReading {
+  stealMs: number;
+  hiccupMs: number;
+}
+
+export interface StallProbe {
+  begin(): void;
+  end(): StallReading;
+}
+
+export const NO_STALL_PROBE: StallProbe = { begin() {}, end: () => ({ stealMs: 0, hiccupMs: 0 }) };
+
+export interface RoundPlan {
+  /** Backends in a gate: measured in every round. */
+  gated: Set<string>;
+  /** Rounds before the first look (and all the rounds of backends in no gate, and of scenarios no criterion reads). */
+  minRounds: number;
+  /** Rounds the backends in no gate get. */
+  otherRounds: number;
+  /** Rounds per block after the first look. */
+  blockRounds: number;
+  maxRounds: number;
+  /** performance.now() after which no new round starts once minRounds are done. */
+  deadlineMs: number;
+  seed: number;
+  /** A unit whose probe saw more than this (ms) is repeated. */
+  stallBoundMs: number;
+  /** Repeats of one unit at most; a unit still stalled after them is kept and marked. */
+  maxRepeats: number;
+  countSyscalls: boolean;
+  /** Whether a look can end the scenario; false for scenarios no criterion reads. */
+  sequential: boolean;
+}
+
+export interface RoundHooks {
+  /** Pause every local server but these (undefined: let every server run). */
+  focus(servers: ServerHandle[] | undefined): void;
+  /** Backend the ratios are relative to. */
+  baseline: string;
+  probe: StallProbe;
+  /** After a block: is every criterion that reads this scenario settled? (and why not) */
+  look?(partial: ScenarioResult, look: number): { settled: boolean; note: string };
+  progress?(msg: string): void;
+}
+
+/** Fisher-Yates on a copy, from the given source. */
+export function shuffled<T>(xs: readonly T[], rnd: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+function failed(def: Scenario, note: string): ScenarioResult {
+  return { id: def.number, slug: def.slug, name: def.title, status: "failed", note, variants: [] };
+}
+
+export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, plan: RoundPlan, hooks: RoundHooks, raw: RawStore): Promise<ScenarioResult> {
+  const t0 = performance.now();
+  hooks.focus(undefined);
+  const prepared = await def.prepare(env, o);
+  if (prepared.failure) {
+    await def.cleanup?.(prepared.state);
+    return failed(def, prepared.failure);
+  }
+  const variants: VariantResult[] = prepared.variants.map((v) => newVariant(v, env.backends));
+  for (const u of prepared.unsupported ?? []) {
+    const b = variants.find((v) => v.key === u.variant)?.backends.find((x) => x.backend === u.backend);
+    if (b) b.failure = u.why;
+  }
+  const serverFor = (label: string) => env.servers.get(label);
+  const serversOf = (label: string): ServerHandle[] => [serverFor(label), prepared.extraServers?.get(label)].filter((s): s is ServerHandle => s !== undefined);
+  const resources = new Map<string, { before: ReturnType<typeof resourceSnapshot>; after: ReturnType<typeof resourceSnapshot> }>();
+  for (const b of env.backends) {
+    const s = serverFor(b);
+    resources.set(b, { before: s && s.pid > 0 ? resourceSnapshot(s.pid) : null, after: null });
+  }
+  const out: ScenarioResult = {
+    id: def.number,
+    slug: def.slug,
+    name: def.title,
+    status: "ok",
+    variants,
+    orders: [],
+    stalls: [],
+  };
+  const stalls: StallEvent[] = out.stalls!;
+  const dead = new Set<string>();
+  const rnd = seededRandom(plan.seed * 1000003 + def.number);
+  let round = 0;
+  let looks = 0;
+  let stopped = "";
+  let lastNote = "";
+  const roundMs: number[] = [];
+  const markDead = (backend: string, why: string) => {
+    dead.add(backend);
+    for (const v of variants) {
+      const b = v.backends.find((x) => x.backend === backend)!;
+      b.failure ??= why;
+    }
+    env.log(`scenario ${def.number}: ${backend}: ${why}`);
+  };
+
+  const measureUnit = async (backend: string, server: ServerHandle, r: number): Promise<{ got: Record<string, RoundResult>; meters: Map<string, ProcMeter> }> => {
+    const meters = new Map<string, ProcMeter>();
+    const pending = new Map<string, { samples: Float64Array; series: "corrected" | "uncorrected" }[]>();
+    const unit: Unit = {
+      backend,
+      server,
+      round: r,
+      meter(key, s = server): Meter {
+        // A remote server has no pid here: its costs cannot be read.
+        if (s.pid < 0) return NO_METER;
+        const m = new ProcMeter(s.pid);
+        meters.set(key, m);
+        return m;
+      },
+      keep(key, samplesNs, series = "corrected") {
+        let list = pending.get(key);
+        if (!list) pending.set(key, (list = []));
+        list.push({ samples: Float64Array.from(samplesNs), series });
+      },
+    };
+    const got = await def.unit(env, o, prepared.state, unit);
+    // Kept only once the unit is accepted (a stalled unit that is repeated leaves nothing behind).
+    for (const [key, list] of pending) for (const p of list) raw.add(p.series, key, backend, p.samples);
+    return { got, meters };
+  };
+
+  while (!stopped) {
+    round++;
+    const tr = performance.now();
+    const visiting = env.backends.filter((b) => !dead.has(b) && (plan.gated.has(b) || round <= plan.otherRounds));
+    const order = shuffled(visiting, rnd);
+    out.orders!.push(order);
+    for (const backend of order) {
+      const server = serverFor(backend);
+      if (!server || server.exited) {
+        markDead(backend, server ? `server exited (code ${server.exitCode}) before round ${round}` : "server not started");
+        continue;
+      }
+      hooks.focus(serversOf(backend));
+      hooks.progress?.(`${def.slug}: round ${round}, ${backend}`);
+      try {
+        let attempt = 0;
+        for (;;) {
+          hooks.probe.begin();
+          // Buffers kept per attempt: a repeated unit replaces what its stalled attempt kept.
+          const mark = raw.mark();
+          const { got, meters } = await measureUnit(backend, server, round);
+          const seen = hooks.probe.end();
+          const worst = Math.max(seen.stealMs, seen.hiccupMs);
+          const stalled = worst > plan.stallBoundMs;
+          if (stalled) stalls.push({ round, backend, stealMs: seen.stealMs, hiccupMs: seen.hiccupMs, repeated: attempt < plan.maxRepeats });
+          if (stalled && attempt < plan.maxRepeats) {
+            raw.rollback(mark);
+            attempt++;
+            continue;
+          }
+          for (const v of variants) {
+            const res = got[v.key];
+            if (!res) continue;
+            const sample = meters.get(v.key)?.sample;
+            if (sample) res.costs = sample;
+            if (stalled) res.stalled = true;
+            if (attempt) res.repeats = attempt;
+            v.backends.find((b) => b.backend === backend)!.rounds.push(res);
+          }
+          break;
+        }
+      } catch (e) {
+        env.log(`scenario ${def.number}: ${backend} round ${round}: ${(e as Error).message}`);
+        for (const v of variants) v.backends.find((b) => b.backend === backend)!.rounds.push({ round, errors: { ...noErrors(), io: 1 } });
+      }
+      // The measurements block the JS thread; between them, let queued signals
+      // (Ctrl-C) and child-exit events run.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    roundMs.push(performance.now() - tr);
+    const now = performance.now();
+    const nextRound = roundMs.length ? Math.max(...roundMs.slice(-3)) : 0;
+    if (round >= plan.minRounds) {
+      const atLook = round === plan.minRounds || (round - plan.minRounds) % plan.blockRounds === 0;
+      if (!plan.sequential) stopped = "fixed rounds (no criterion reads this scenario)";
+      else if (atLook && hooks.look) {
+        looks++;
+        const partial: ScenarioResult = { ...out, variants: variants.map((v) => ({ ...v, backends: v.backends.map((b) => ({ ...b })) })) };
+        finishVariants(partial.variants, raw, { baseline: hooks.baseline, seed: env.seed }, null, resources, plan.countSyscalls);
+        const l = hooks.look(partial, looks);
+        lastNote = l.note;
+        if (l.settled) stopped = `settled after look ${looks}: ${l.note}`;
+      }
+      if (!stopped && round >= plan.maxRounds) stopped = `reached the most rounds (${plan.maxRounds})${lastNote ? `; ${lastNote}` : ""}`;
+      if (!stopped && now + nextRound > plan.deadlineMs) stopped = `its share of the time budget was used${lastNote ? `; ${lastNote}` : ""}`;
+    }
+    hooks.progress?.(`${def.slug}: round ${round} done`);
+  }
+  env.log(`scenario ${def.number}: ${round} rounds, stopped: ${stopped}`);
+  out.sequential = { rounds: round, looks, stopped, elapsed_s: (performance.now() - t0) / 1000 };
+
+  // The client has just closed its connections: give each server a moment to
+  // see the closes before its descriptors are counted.
+  hooks.focus(undefined);
+  for (const b of env.backends) {
+    const s = serverFor(b);
+    const r = resources.get(b)!;
+    if (!s || s.exited || s.pid < 0) continue;
+    for (let i = 0; i < 50; i++) {
+      r.after = resourceSnapshot(s.pid);
+      if (!r.after || !r.before || r.after.fds <= r.before.fds) break;
+      await Bun.sleep(20);
+    }
+  }
+
+  // One more, untimed pass per backend counts system calls with perf.
+  const syscalls = new Map<string, Map<string, { perRequest: number | null; note?: string }>>();
+  if (plan.countSyscalls) {
+    for (const backend of env.backends) {
+      const server = serverFor(backend);
+      if (!server || server.exited || server.pid < 0 || dead.has(backend)) continue;
+      hooks.focus(serversOf(backend));
+      const meters = new Map<string, PerfMeter>();
+      const unit: Unit = {
+        backend,
+        server,
+        round: 0,
+        meter(key, s = server) {
+          const m = new PerfMeter(s.pid);
+          meters.set(key, m);
+          return m;
+        },
+        keep() {},
+      };
+      try {
+        await def.unit(env, o, prepared.state, unit);
+      } catch (e) {
+        env.log(`scenario ${def.number}: counting pass ${backend}: ${(e as Error).message}`);
+      }
+      for (const [key, m] of meters) {
+        let byBackend = syscalls.get(key);
+        if (!byBackend) syscalls.set(key, (byBackend = new Map()));
+        byBackend.set(backend, { perRequest: m.syscallsPerRequest, note: m.note });
+      }
+    }
+    hooks.focus(undefined);
+  }
+  await def.cleanup?.(prepared.state);
+  finishVariants(variants, raw, { baseline: hooks.baseline, seed: env.seed }, syscalls, resources, plan.countSyscalls);
+  if (variants.every((v) => v.backends.every((b) => b.failure))) out.status = "failed";
+  if (variants.some((v) => v.backends.some((b) => !b.failure && b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)))
+    out.note = "errors occurred: see the errors column";
+  return out;
+}

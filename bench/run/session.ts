@@ -1,0 +1,317 @@
+// One benchmark run from a plan: the servers, a quiet machine (CPUs kept
+// polling, the client's threads pinned, the servers not measured paused),
+// every placement and idle mode asked for, the scenarios in rounds within
+// the time budget, and the gates. Returns the results; writing them is the
+// CLI's job.
+import * as net from "../../ffi/net.ts";
+import { HiccupMeter } from "../measure/hiccup.ts";
+import { machineContext, type Placement } from "../measure/machine.ts";
+import { lookConfidence } from "../measure/paired.ts";
+import { cpuIdleInfo, holdPmQos, pinProcessThreads, readPmQos, StealWatch, type PmQosHold } from "../measure/quiet.ts";
+import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResult } from "../results/schema.ts";
+import { SCHEMA } from "../results/schema.ts";
+import type { Scenario, ScenarioEnv } from "../scenarios/types.ts";
+import { BACKENDS, servesMode } from "../server/backends.ts";
+import { ServerProcess, type ServerHandle, TargetServer } from "../server/process.ts";
+import { evaluateGatePairs, scenarioSettled, type GatePair } from "../verdict/gate.ts";
+import { FAMILY_CONFIDENCE, gatedScenarios } from "../verdict/criteria.ts";
+import { RawStore } from "./pool.ts";
+import { runScenario, type StallProbe } from "./rounds.ts";
+
+export type CpuIdleMode = "poll" | "default";
+
+export interface Target {
+  label: string;
+  host: string;
+  port: number;
+}
+
+export interface BenchPlan {
+  quick: boolean;
+  seed: number;
+  host: string;
+  client: "ts" | "c";
+  /** Local backends to run (names), before availability. */
+  backends: string[];
+  targets: Target[];
+  /** Gate pairs asked for: headline first; undefined baseline/candidate: chosen from what runs (resolveGates). */
+  baseline?: string;
+  candidate?: string;
+  gatePairs?: [string, string][];
+  control: boolean;
+  scenarios: { def: Scenario; options: unknown }[];
+  placements: Placement[];
+  cpuIdle: CpuIdleMode[];
+  /** Rounds before the first look, and the rounds at which to look again (the last is the most). */
+  looks: number[];
+  otherRounds: number;
+  budgetS: number;
+  stallBoundMs: number;
+  maxRepeats: number;
+  hiccup: boolean;
+  countSyscalls: boolean;
+  /** Extra arguments per backend's server (fault injection). */
+  serverArgs: Map<string, string[]>;
+  argv: string[];
+  config: Record<string, unknown>;
+  warnings: string[];
+  log: (m: string) => void;
+  /** Run before any server starts (micro-benchmarks), its result kept in the results. */
+  before?: () => Promise<Partial<BenchResults>>;
+  startedAt: number;
+}
+
+/** Share of the remaining budget per scenario: the ones that decide criteria and take long units get more. */
+const WEIGHT: Record<string, number> = { "ping-pong": 3, "persistent-throughput": 2, "connection-reuse": 1, "latency-under-load": 4, "request-overhead": 1, "throughput-stress": 2 };
+/** Seconds kept for the gates, the reports and stopping the servers. */
+const RESERVE_S = 6;
+
+/** The base backend name of a label: `bun#2` is a second `bun`. */
+export const backendOf = (label: string) => label.replace(/#\d+$/, "");
+
+/**
+ * The gates: the headline (the guide's question: its current stack, tokio,
+ * against io_uring with no runtime between, c-uring; else epoll against
+ * uring), then bun against uring (a Bun service's question) and epoll
+ * against uring (the kernel interface alone), then the pairs asked for, and
+ * last the A/A control: the headline baseline against a second instance of itself.
+ */
+export function resolveGates(plan: Pick<BenchPlan, "baseline" | "candidate" | "gatePairs" | "control">, runnable: string[]): GatePair[] {
+  const has = (b: string) => runnable.includes(b);
+  const guide = has("tokio") && has("c-uring");
+  const candidate = plan.candidate ?? (guide ? "c-uring" : "uring");
+  // The baseline asked for; else the guide's current stack, epoll, or Bun, whichever runs first.
+  const baseline = plan.baseline ?? (guide && candidate === "c-uring" ? "tokio" : (["epoll", "bun", "tokio"].find((b) => has(b) && b !== candidate) ?? "epoll"));
+  const pairs: GatePair[] = [{ baseline, candidate, kind: "headline" }];
+  const add = (a: string, b: string) => {
+    if (!pairs.some((p) => p.baseline === a && p.candidate === b)) pairs.push({ baseline: a, candidate: b, kind: "pair" });
+  };
+  if (plan.gatePairs) for (const [a, b] of plan.gatePairs) add(a, b);
+  else for (const [a, b] of [["bun", "uring"], ["epoll", "uring"]]) if (has(a) && has(b)) add(a, b);
+  if (plan.control && has(`${baseline}#2`)) pairs.push({ baseline, candidate: `${baseline}#2`, kind: "control" });
+  return pairs;
+}
+
+/** The label of the A/A control's second instance, or undefined. */
+export function controlLabel(plan: Pick<BenchPlan, "baseline" | "candidate" | "gatePairs" | "control">, runnable: string[]): string | undefined {
+  if (!plan.control) return undefined;
+  const head = resolveGates({ ...plan, control: false }, runnable)[0];
+  return runnable.includes(head.baseline) ? `${head.baseline}#2` : undefined;
+}
+
+class Probe implements StallProbe {
+  #steal?: StealWatch;
+  constructor(
+    readonly cpus: number[],
+    readonly hiccups: HiccupMeter | undefined,
+  ) {}
+  begin(): void {
+    this.#steal = StealWatch.start(this.cpus);
+    this.hiccups?.read();
+  }
+  end() {
+    const steal = this.#steal?.stop().maxMs ?? 0;
+    const h = this.hiccups?.read() ?? [];
+    return { stealMs: steal, hiccupMs: h.length ? Math.max(...h.map((x) => x.maxLateUs)) / 1000 : 0 };
+  }
+}
+
+export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults; exitCode: number; raws: Map<string, RawStore> }> {
+  const { log, warnings } = plan;
+  let exitCode = 0;
+  const pre = plan.before ? await plan.before() : {};
+
+  // ---- which backends can run here, and their servers ----
+  const local = new Map<string, ServerProcess>();
+  const servers = new Map<string, ServerHandle>();
+  const backendInfo: BackendInfoResult[] = plan.backends.map((name) => {
+    const a = BACKENDS[name].availability();
+    return { name, description: BACKENDS[name].description, available: a.available, reason: a.reason, hint: a.hint };
+  });
+  for (const b of backendInfo) if (!b.available) warnings.push(`Backend ${b.name} skipped: ${b.reason}. ${b.hint}`);
+  let runnable = backendInfo.filter((b) => b.available).map((b) => b.name);
+  const control = controlLabel(plan, runnable);
+  if (control && runnable.includes(backendOf(control))) {
+    backendInfo.push({ name: control, description: `a second, independent ${backendOf(control)} server: the A/A control`, available: true });
+    runnable = [...runnable, control];
+  }
+  const placement0 = plan.placements[0];
+  const spawn = (label: string, mode: string | undefined, placement: Placement) => {
+    const b = BACKENDS[backendOf(label)];
+    if (mode && !servesMode(b, mode)) throw new Error(`${backendOf(label)} serves ${b.modes!.join(", ")} only`);
+    return ServerProcess.start({ backend: backendOf(label), mode, host: plan.host, cpu: placement.serverCpu ?? undefined, command: b.external?.(), extraArgs: mode ? [] : (plan.serverArgs.get(label) ?? []) });
+  };
+  for (const t of plan.targets) {
+    const s = TargetServer.find(t.label, t.host, t.port);
+    servers.set(t.label, s);
+    backendInfo.push({ name: t.label, description: `your server at ${t.host}:${t.port}${s.pid > 0 ? ` (pid ${s.pid} on this host: its costs are read)` : ""}`, available: true });
+  }
+  for (const name of runnable) {
+    try {
+      const s = await spawn(name, undefined, placement0);
+      servers.set(name, s);
+      local.set(name, s);
+    } catch (e) {
+      const info = backendInfo.find((b) => b.name === name)!;
+      info.available = false;
+      info.reason = (e as Error).message;
+      info.hint = "run `bun run serve --backend " + backendOf(name) + "` to see the error";
+      warnings.push(`Backend ${name} skipped: ${info.reason}`);
+    }
+  }
+  const labels = [...servers.keys()];
+  const pairs = resolveGates(plan, labels);
+  for (const p of pairs)
+    for (const b of [p.baseline, p.candidate]) if (!labels.includes(b)) warnings.push(`Gate ${p.baseline} → ${p.candidate}: ${b} is not running; that gate is not evaluated.`);
+  const gated = new Set(pairs.flatMap((p) => [p.baseline, p.candidate]));
+  const baseline = pairs[0].baseline;
+  const looks = plan.looks;
+  const confidence = lookConfidence(FAMILY_CONFIDENCE, looks.length);
+  const extra = new Set<ServerProcess>();
+
+  const results: BenchResults = {
+    schema: SCHEMA,
+    context: machineContext(placement0, plan.argv),
+    config: { ...plan.config, looks, confidence_per_look: confidence, gated: [...gated] },
+    backends: backendInfo,
+    baseline,
+    scenarios: [],
+    warnings,
+    ...pre,
+  };
+  const idle = cpuIdleInfo();
+  results.context.cpuIdle = { driver: idle.driver, governor: idle.governor, requested: plan.cpuIdle.join(" then "), pmQos: "not held" };
+  if (plan.targets.length) results.context.targets = plan.targets;
+  // One server of yours and nothing local: the two-host form (serve there, bench here).
+  if (plan.targets.length === 1 && !plan.backends.length) results.context.target = plan.targets[0];
+
+  // ---- every idle mode × placement ----
+  const runs: PlacementRun[] = [];
+  const raws = new Map<string, RawStore>();
+  const combos = plan.cpuIdle.flatMap((mode) => plan.placements.map((p) => ({ mode, placement: p })));
+  const focus = (keep: ServerHandle[] | undefined) => {
+    for (const s of [...local.values(), ...extra]) {
+      if (!keep || keep.includes(s)) s.resume();
+      else s.pause();
+    }
+  };
+  let hiccups: HiccupMeter | undefined;
+  try {
+    if (servers.size === 0) throw new Error("no server started");
+    for (const [ci, { mode, placement }] of combos.entries()) {
+      let qos: PmQosHold | undefined;
+      if (mode === "poll") {
+        qos = holdPmQos();
+        if (qos.held) results.context.cpuIdle!.pmQos = `held at 0 (${readPmQos()} now)`;
+        else {
+          results.context.cpuIdle!.pmQos = `not held: ${qos.reason}`;
+          warnings.push(`CPUs could not be kept polling (${qos.reason}): idle CPUs halt and every wake-up adds tens of µs and noise on a VM. ${qos.remedy}`);
+        }
+      }
+      try {
+        if (placement.clientCpu !== null) {
+          net.pinThisThread(placement.clientCpu);
+          const pin = pinProcessThreads(placement.clientCpu);
+          if (pin.failed) warnings.push(`${pin.failed} of the client's threads could not be pinned to CPU ${placement.clientCpu}${pin.error ? ` (${pin.error})` : ""}.`);
+        }
+        hiccups?.stop();
+        const watched = [placement.serverCpu, placement.clientCpu].filter((c): c is number => c !== null);
+        hiccups = plan.hiccup && watched.length ? new HiccupMeter([...new Set(watched)]) : undefined;
+        const probe = new Probe([...new Set(watched)], hiccups);
+        const raw = new RawStore();
+        const where = combos.length > 1 ? ` (${placement.mode}${plan.cpuIdle.length > 1 ? `, idle ${mode}` : ""})` : "";
+        raws.set(`${placement.mode}/${mode}`, raw);
+        const scenarios: ScenarioResult[] = [];
+        const runEnd = plan.startedAt + ((ci + 1) / combos.length) * (plan.budgetS - RESERVE_S) * 1000;
+        for (const [si, { def, options }] of plan.scenarios.entries()) {
+          const backends = labels.filter((l) => !def.localOnly || local.has(l));
+          if (!backends.length) {
+            scenarios.push({ id: def.number, slug: def.slug, name: def.title, status: "skipped", note: def.localOnly, variants: [] });
+            continue;
+          }
+          const rest = plan.scenarios.slice(si).reduce((s, x) => s + (WEIGHT[x.def.slug] ?? 1), 0);
+          const now = performance.now();
+          const deadlineMs = now + Math.max(0, runEnd - now) * ((WEIGHT[def.slug] ?? 1) / rest);
+          const env: ScenarioEnv = {
+            backends,
+            servers,
+            seed: plan.seed,
+            quick: plan.quick,
+            client: plan.client,
+            log,
+            spawnServer: async (label, m) => {
+              const s = await spawn(label, m, placement);
+              extra.add(s);
+              return s;
+            },
+            focus: (label) => focus([servers.get(label)].filter((s): s is ServerHandle => s !== undefined)),
+          };
+          const sequential = gatedScenarios().has(def.slug);
+          const t0 = performance.now();
+          let result: ScenarioResult;
+          try {
+            result = await runScenario(
+              def,
+              options,
+              env,
+              {
+                gated,
+                minRounds: sequential ? looks[0] : plan.otherRounds,
+                otherRounds: plan.otherRounds,
+                blockRounds: looks.length > 1 ? looks[1] - looks[0] : 1,
+                maxRounds: sequential ? looks[looks.length - 1] : plan.otherRounds,
+                deadlineMs,
+                seed: plan.seed + ci,
+                stallBoundMs: plan.stallBoundMs,
+                maxRepeats: plan.maxRepeats,
+                countSyscalls: plan.countSyscalls && servers.size > 0,
+                sequential,
+              },
+              {
+                baseline,
+                focus,
+                probe,
+                look: (partial) => scenarioSettled({ scenarios: [partial], backends: backendInfo }, def.slug, pairs, { confidence }),
+              },
+              raw,
+            );
+          } catch (e) {
+            result = { id: def.number, slug: def.slug, name: def.title, status: "failed", note: (e as Error).message, variants: [] };
+            warnings.push(`Scenario ${def.number}${where} failed: ${(e as Error).message}`);
+          }
+          for (const s of extra) if (s.exited) extra.delete(s);
+          scenarios.push(result);
+          log(`scenario ${def.number}${where}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        }
+        runs.push({ placement, cpuIdle: mode, scenarios });
+      } finally {
+        if (qos?.held) qos.release();
+        focus(undefined);
+      }
+    }
+  } catch (e) {
+    warnings.push(`The run stopped early: ${(e as Error).message}`);
+    exitCode = 1;
+  } finally {
+    hiccups?.stop();
+    focus(undefined);
+    for (const [name, s] of local) {
+      const r = await s.stop();
+      const info = backendInfo.find((b) => b.name === name)!;
+      if (r.summary) info.serverSummary = r.summary;
+      if (r.killed || r.exitCode !== 0) warnings.push(`Server ${name} did not stop cleanly (exit ${r.exitCode}${r.killed ? ", killed" : ""}).`);
+    }
+  }
+
+  // ---- gates, per run ----
+  for (const run of runs) {
+    const gates: Gate[] = evaluateGatePairs({ scenarios: run.scenarios, backends: backendInfo }, pairs, { confidence, final: true });
+    run.gate = gates[0];
+    run.gates = gates;
+  }
+  results.scenarios = runs[0]?.scenarios ?? [];
+  results.gate = runs[0]?.gate;
+  results.gates = runs[0]?.gates;
+  if (runs.length > 1) results.placements = runs;
+  return { results, exitCode, raws };
+}

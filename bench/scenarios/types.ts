@@ -1,0 +1,75 @@
+// What a scenario is: one object that says what it measures and how one
+// backend is measured once (a "unit"). Rounds, their order, pauses of the
+// other servers, stalls, budgets and pooling belong to the runner
+// (bench/run/); a scenario only fills in the figures of its variants.
+import type { Meter } from "../measure/accounting.ts";
+import type { RoundResult } from "../results/schema.ts";
+import type { ServerHandle, ServerProcess } from "../server/process.ts";
+
+/** One compared figure of a scenario (a payload size, a connection mode ...). */
+export interface VariantSpec {
+  key: string;
+  label: string;
+  params: Record<string, number | string>;
+  /** What the headline is: "p50 latency, µs" or "throughput, msg/s". */
+  metric: string;
+  higherIsBetter: boolean;
+}
+
+/** What the runner gives every scenario. */
+export interface ScenarioEnv {
+  /** Backends to measure (labels: a backend name, `NAME#2` for a second instance, or a --target label). */
+  backends: string[];
+  servers: Map<string, ServerHandle>;
+  seed: number;
+  quick: boolean;
+  /** Client choice for one-in-flight loops: the TypeScript loop, or the C reference loop. */
+  client: "ts" | "c";
+  log: (msg: string) => void;
+  /** Starts another server for a backend label (e.g. in order mode), placed like the others. */
+  spawnServer: (label: string, mode: string) => Promise<ServerProcess>;
+  /** Lets only this backend's servers run (the others are paused), for work outside a unit such as calibration. */
+  focus: (label: string) => void;
+}
+
+/** One backend measured once in one round. */
+export interface Unit {
+  backend: string;
+  server: ServerHandle;
+  round: number;
+  /** The meter of a variant's measured interval (on `server`, default the backend's): call begin/end around exactly what is timed. */
+  meter(variantKey: string, server?: ServerHandle): Meter;
+  /** Keeps a unit's latency samples (ns) for pooled percentiles and plots. */
+  keep(variantKey: string, samplesNs: Float64Array, series?: "corrected" | "uncorrected"): void;
+}
+
+/** What prepare() decided before the rounds. */
+export interface Prepared<S> {
+  state: S;
+  variants: VariantSpec[];
+  /** Extra servers a backend's units use (scenario 5's order servers): kept running during its turn only. */
+  extraServers?: Map<string, ServerHandle>;
+  /** Backends that cannot be measured here, with why (e.g. "order mode is not implemented by this backend"), per variant key. */
+  unsupported?: { variant: string; backend: string; why: string }[];
+  /** Set when the scenario cannot run at all. */
+  failure?: string;
+}
+
+/** The table the report draws for the scenario. */
+export type ReportShape = "latency" | "throughput" | "connection" | "open-loop" | "overhead";
+
+export interface Scenario<O = any, S = any> {
+  /** Stable name in code, flags and JSON (`ping-pong`). */
+  slug: string;
+  /** The guide's number for it (1-6), shown to people. */
+  number: number;
+  title: string;
+  defaults: O;
+  quick: O;
+  report: ReportShape;
+  /** Needs something only a local server gives (its own processing time, a second mode): not run against --target servers. */
+  localOnly?: string;
+  prepare(env: ScenarioEnv, o: O): Promise<Prepared<S>>;
+  unit(env: ScenarioEnv, o: O, state: S, u: Unit): Promise<Record<string, RoundResult>>;
+  cleanup?(state: S): Promise<void>;
+}
