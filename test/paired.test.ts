@@ -12,6 +12,7 @@ import {
   pairedBootstrap,
   pairedLogRatios,
   pairedRounds,
+  pairedSign,
   pairedT,
   pctToLogRatio,
   requiredRounds,
@@ -511,5 +512,47 @@ describe("sequential looks after 6, 10 and 16 rounds (A/A, two-sided around 0)",
   });
   test("without it, optional stopping inflates the error well past 5%", () => {
     expect(anyLookExcludesZero(THROUGHPUT, 0.95, 31)).toBeGreaterThan(0.08);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The sign-test interval (tail percentiles: figures that flip between modes)
+// ---------------------------------------------------------------------------
+
+describe("pairedSign: the median per-round ratio with a distribution-free interval", () => {
+  test("the bounds are the order statistics the binomial gives: n = 20 at 98.3% -> d(5) and d(16)", () => {
+    const d = Array.from({ length: 20 }, (_, i) => (i - 10) / 100); // -0.10 .. +0.09
+    const iv = pairedSign(d, 1 - 0.05 / 3, true);
+    expect(iv.method).toBe("paired-sign");
+    expect(iv.lo).toBeCloseTo(logRatioToPct(-0.06, true), 10);
+    expect(iv.hi).toBeCloseTo(logRatioToPct(0.05, true), 10);
+    expect(iv.estimatePct).toBeCloseTo(logRatioToPct(-0.005, true), 10);
+  });
+
+  test("too few rounds for the confidence: no interval (6 rounds cannot reach 98.3%)", () => {
+    expect(Number.isNaN(pairedSign([0.1, 0.2, 0.1, 0.3, 0.2, 0.1], 1 - 0.05 / 3, true).lo)).toBe(true);
+    expect(Number.isFinite(pairedSign([0.1, 0.2, 0.1, 0.3, 0.2, 0.1, 0.2, 0.1], 0.95, true).lo)).toBe(true);
+  });
+
+  test("bimodal tails (a quarter of the rounds meet a 15x hiccup in either backend): an A/A interval covers 0 at least 95% of the time, and stays narrow", () => {
+    const rnd = seededRandom(77);
+    let covered = 0;
+    const widths: number[] = [];
+    const runs = 1000;
+    for (let k = 0; k < runs; k++) {
+      const d = Array.from({ length: 20 }, () => {
+        const b = Math.log(1 + 0.05 * rnd()) + (rnd() < 0.25 ? Math.log(15) : 0);
+        const c = Math.log(1 + 0.05 * rnd()) + (rnd() < 0.25 ? Math.log(15) : 0);
+        return c - b;
+      });
+      const iv = pairedSign(d, 0.95, false);
+      if (iv.lo <= 0 && iv.hi >= 0) covered++;
+      widths.push(iv.hi - iv.lo);
+      // The t-interval of the same rounds is ruled by the flips.
+    }
+    expect(covered / runs).toBeGreaterThanOrEqual(0.95);
+    widths.sort((a, b) => a - b);
+    // Measured: the median width is a few % while the flips are 1400%.
+    expect(widths[runs / 2]).toBeLessThan(10);
   });
 });

@@ -30,19 +30,21 @@ const lb = (name: string, p50: number): BackendResult => ({
   errors: noErr(),
 });
 
-const scenario = (id: number, higherIsBetter: boolean, k = 1) =>
+const SLUGS: Record<number, string> = { 1: "ping-pong", 6: "throughput-stress" };
+const scenario = (id: number, higherIsBetter: boolean, k = 1): ScenarioResult =>
   ({
     id,
+    slug: SLUGS[id] ?? `scenario-${id}`,
     name: "Single ping-pong latency",
     status: "ok",
     variants: [{ key: "100B", label: "100 bytes", params: { iterations: 10 }, metric: "p50 latency, µs", higherIsBetter, backends: [lb("bun", 50 * k), lb("uring", 40 * k)] }],
-  }) as unknown as ScenarioResult;
+  }) as ScenarioResult;
 
 const CROSS = gate("PROCEED", "the cross-core run passes.");
 const SAME = gate("INCONCLUSIVE", "the same-core run is not settled.");
 
 const RESULTS: BenchResults = {
-  schema: "iouring-bench/1",
+  schema: "iouring-bench/2",
   context: SYNTHETIC_CONTEXT,
   config: {},
   backends: [
@@ -80,7 +82,7 @@ const TERMINAL_TAIL = [
     "id  criterion                 threshold  improvement          95% CI  status  note",
     "--  ------------------------  ---------  -----------  --------------  ------  --------",
     "C1  Single ping-pong latency       > 10        +12.5  [+11.0, +14.0]  PASS    3 rounds",
-    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it; INCONCLUSIVE: the interval spans it. The guide proceeds on 2 or more PASS.",
+    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
     "",
     "The guide's cost expectations: uring against bun (informational) [same core: server on CPU 0, client on CPU 0]",
     "measure              scenario    bun  uring  change  expected      status",
@@ -99,7 +101,7 @@ const TERMINAL_TAIL = [
     "id  criterion                 threshold  improvement          95% CI  status  note",
     "--  ------------------------  ---------  -----------  --------------  ------  --------",
     "C1  Single ping-pong latency       > 10        +12.5  [+11.0, +14.0]  PASS    3 rounds",
-    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it; INCONCLUSIVE: the interval spans it. The guide proceeds on 2 or more PASS.",
+    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
     "",
     "The guide's cost expectations: uring against bun (informational) [cross-core: server on CPU 0, client on CPU 1]",
     "measure              scenario    bun  uring  change  expected      status",
@@ -137,7 +139,7 @@ const MARKDOWN_TAIL = [
     "|:---|:---|---:|---:|---:|:---|:---|",
     "| C1 | Single ping-pong latency | > 10 | +12.5 | [+11.0, +14.0] | PASS | 3 rounds |",
     "",
-    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it; INCONCLUSIVE: the interval spans it. The guide proceeds on 2 or more PASS.",
+    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
     "",
     "#### The guide's cost expectations: uring against bun (informational) [same core: server on CPU 0, client on CPU 0]",
     "",
@@ -161,7 +163,7 @@ const MARKDOWN_TAIL = [
     "|:---|:---|---:|---:|---:|:---|:---|",
     "| C1 | Single ping-pong latency | > 10 | +12.5 | [+11.0, +14.0] | PASS | 3 rounds |",
     "",
-    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it; INCONCLUSIVE: the interval spans it. The guide proceeds on 2 or more PASS.",
+    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
     "",
     "#### The guide's cost expectations: uring against bun (informational) [cross-core: server on CPU 0, client on CPU 1]",
     "",
@@ -185,7 +187,7 @@ describe("document", () => {
     ]);
   });
 
-  test("scenario layout by id: unknown ids get a table by metric direction, 1 and 6 theirs", () => {
+  test("scenario layout from the registry: unknown scenarios get a table by metric direction, 1 and 6 theirs", () => {
     expect(tablesForScenario(scenario(1, false), "bun")[0].title).toBe("Scenario 1: Single ping-pong latency, 100 bytes (µs)");
     expect(tablesForScenario(scenario(6, false), "bun")[0].title).toBe("Scenario 6: Single ping-pong latency, 100 bytes (msg/s)");
     expect(tablesForScenario(scenario(42, true), "bun")[0].title).toBe("Scenario 42: Single ping-pong latency, 100 bytes (msg/s)");

@@ -34,7 +34,7 @@ const GATE_MD = [
   "| C3 | Latency percentiles under load | > 15 | -2.5 | [-4.3, -0.8] | FAIL | p95 +1.0% [+0.5%, +1.5%] FAIL; p99 -2.5% [-4.3%, -0.8%] FAIL; both must pass (5 rounds) |",
   "| C4 | Throughput stress | > 20 | n/a | n/a | NOT EVALUATED | scenario 6 was not run |",
   "",
-  "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it; INCONCLUSIVE: the interval spans it. The guide proceeds on 2 or more PASS.",
+  "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
 ].join("\n");
 
 const VERDICT_MD =

@@ -25,7 +25,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   "client-cpu": { type: "int", help: "CPU for the client (cross)", default: 1, min: 0, placeholder: "N" },
   rounds: { type: "int", help: "fixed rounds: no sequential looks, every backend measured N times", min: 1, max: 1000, placeholder: "N" },
   "min-rounds": { type: "int", help: "rounds before the first look at the criteria (default 6, --quick 4)", min: 1, max: 1000, placeholder: "N" },
-  "max-rounds": { type: "int", help: "most rounds of a gated scenario (default 16, --quick 6)", min: 1, max: 1000, placeholder: "N" },
+  "max-rounds": { type: "int", help: "most rounds of a gated scenario (default 20, --quick 6)", min: 1, max: 1000, placeholder: "N" },
   "other-rounds": { type: "int", help: "rounds of backends in no gate and of scenarios no criterion reads (default 3)", min: 1, max: 1000, placeholder: "N" },
   "stall-bound": { type: "number", help: "a unit whose server or client CPU lost more than this many ms (steal time, hiccups) is measured again (default 5)", min: 0, placeholder: "MS" },
   hiccup: { type: "string", help: "a thread per measured CPU that wakes every 5 ms to catch stalls", choices: ["on", "off"], default: "on" },
@@ -171,7 +171,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   if (args.rounds !== undefined) looks = [args.rounds as number];
   else {
     const min = (args["min-rounds"] as number | undefined) ?? (quick ? 4 : 6);
-    const max = Math.max(min, (args["max-rounds"] as number | undefined) ?? (quick ? 6 : 16));
+    const max = Math.max(min, (args["max-rounds"] as number | undefined) ?? (quick ? 6 : 20));
     // Looks after the first block and then after blocks of about a third of what remains: three looks by default.
     looks = [min];
     const step = Math.max(2, Math.ceil((max - min) / 2));

@@ -48,7 +48,9 @@ if (backend.external) {
   process.exit(await child.exited);
 }
 // Started by bench (IOURING_BENCH_PARENT_DEATH=1): never outlive it, even if it is killed outright.
-if (process.env.IOURING_BENCH_PARENT_DEATH === "1" && net.terminateWithParent()) process.exit(0);
+// SIGKILL, not SIGTERM: bench pauses the servers it is not measuring (SIGSTOP), and a
+// stopped process would hold a SIGTERM pending for ever.
+if (process.env.IOURING_BENCH_PARENT_DEATH === "1" && net.terminateWithParent(9)) process.exit(0);
 if (args.cpu !== undefined) {
   try {
     net.pinThisThread(args.cpu as number);

@@ -60,18 +60,18 @@ export const C_TWINS: [string, string][] = [
  */
 export function twinTable(r: BenchResults): Table | undefined {
   const rows: string[][] = [];
-  const find = (id: number, key: string, backend: string) =>
-    r.scenarios.find((s) => s.id === id)?.variants.find((v) => v.key === key)?.backends.find((b) => b.backend === backend && !b.failure);
+  const find = (slug: string, key: string, backend: string) =>
+    r.scenarios.find((s) => s.slug === slug)?.variants.find((v) => v.key === key)?.backends.find((b) => b.backend === backend && !b.failure);
   for (const [ffi, twin] of C_TWINS) {
     for (const src of twinSources()) {
       if (src.twin.measure === "p50") {
-        for (const v of r.scenarios.find((s) => s.id === src.id)?.variants ?? []) {
-          const a = find(src.id, v.key, ffi), b = find(src.id, v.key, twin);
-          if (a && b) rows.push([`${ffi} / ${twin}`, `${src.id}: p50, ${v.key}`, fmtNum(a.headline), fmtNum(b.headline), (a.headline / b.headline).toFixed(2), "<= 1.10"]);
+        for (const v of r.scenarios.find((s) => s.slug === src.slug)?.variants ?? []) {
+          const a = find(src.slug, v.key, ffi), b = find(src.slug, v.key, twin);
+          if (a && b) rows.push([`${ffi} / ${twin}`, `${src.number}: p50, ${v.key}`, fmtNum(a.headline), fmtNum(b.headline), (a.headline / b.headline).toFixed(2), "<= 1.10"]);
         }
       } else {
-        const a = find(src.id, src.twin.variant, ffi), b = find(src.id, src.twin.variant, twin);
-        if (a && b) rows.push([`${ffi} / ${twin}`, `${src.id}: msg/s`, fmtRate(a.headline), fmtRate(b.headline), (a.headline / b.headline).toFixed(2), ">= 0.90"]);
+        const a = find(src.slug, src.twin.variant, ffi), b = find(src.slug, src.twin.variant, twin);
+        if (a && b) rows.push([`${ffi} / ${twin}`, `${src.number}: msg/s`, fmtRate(a.headline), fmtRate(b.headline), (a.headline / b.headline).toFixed(2), ">= 0.90"]);
       }
     }
   }
@@ -88,9 +88,9 @@ export function twinTable(r: BenchResults): Table | undefined {
 export function placementEffectTable(r: BenchResults): Table | undefined {
   if (!r.placements || r.placements.length < 2) return undefined;
   const [a, b] = r.placements;
-  const id = placementEffectSource();
-  const s1a = a.scenarios.find((s) => s.id === id), s1b = b.scenarios.find((s) => s.id === id);
-  if (!s1a || !s1b) return undefined;
+  const src = placementEffectSource();
+  const s1a = a.scenarios.find((s) => s.slug === src?.slug), s1b = b.scenarios.find((s) => s.slug === src?.slug);
+  if (!src || !s1a || !s1b) return undefined;
   const rows: string[][] = [];
   for (const va of s1a.variants) {
     const vb = s1b.variants.find((v) => v.key === va.key);
@@ -101,7 +101,7 @@ export function placementEffectTable(r: BenchResults): Table | undefined {
     }
   }
   return {
-    title: `Placement effect: scenario ${id} p50, ${a.placement.mode} against ${b.placement.mode} (µs)`,
+    title: `Placement effect: scenario ${src.number} p50, ${a.placement.mode} against ${b.placement.mode} (µs)`,
     columns: [{ name: "size", align: "left" }, { name: "backend", align: "left" }, { name: a.placement.mode }, { name: b.placement.mode }, { name: `${a.placement.mode} / ${b.placement.mode}` }],
     rows,
     notes: ["On virtual machines a wake-up across cores can cost more than the rest of the round trip; compare the verdicts of both placements before concluding."],

@@ -10,6 +10,7 @@ import type { BenchResults, Gate } from "../results/schema.ts";
 import { costsTable, placementEffectTable, twinTable } from "./cost-tables.ts";
 import { gateTable, informationalTable, phase0Table } from "./gate-tables.ts";
 import { claimsToTable, microTable } from "./micro-claims-tables.ts";
+import { roundsTable } from "./run-tables.ts";
 import { scenarioTables } from "./scenario-tables.ts";
 import type { Table } from "./table.ts";
 
@@ -45,11 +46,11 @@ export function scenarioStatusLines(r: BenchResults): string[] {
     .map((s) => `Scenario ${s.id} (${s.name}): ${s.status}${s.note ? `: ${s.note}` : ""}`);
 }
 
-/** Gates in report order: the extra pairs first, the headline gate (and its verdict) last. */
+/** Gates in report order: the extra pairs first, then the A/A control, the headline gate (and its verdict) last. */
 function gatesInOrder(r: BenchResults): Gate[] {
   if (!r.gate) return [];
   const others = (r.gates ?? []).filter((g) => !(g.baseline === r.gate!.baseline && g.candidate === r.gate!.candidate));
-  return [...others, r.gate];
+  return [...others.filter((g) => g.kind !== "control"), ...others.filter((g) => g.kind === "control"), r.gate];
 }
 
 /** Each placement's results as a BenchResults view (one element without --placement both). */
@@ -108,6 +109,8 @@ export function buildReport(r: BenchResults): ReportDocument {
     const status = scenarioStatusLines(view);
     if (status.length) blocks.push({ kind: "status", lines: status });
     blocks.push(...costTables(view, i === views.length - 1).map(tableBlock));
+    const rounds = roundsTable(view);
+    if (rounds) blocks.push(tableBlock(rounds));
     gates.unshift(gatesInOrder(view).flatMap((g) => gateBlocks(g, g === view.gate, placement)));
   });
   const effect = placementEffectTable(r);

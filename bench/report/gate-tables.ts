@@ -8,22 +8,35 @@ function improvementCells(c: Criterion): [string, string] {
   return [c.improvement_pct === null ? "n/a" : signed(c.improvement_pct), c.ci95 ? `[${signed(c.ci95[0])}, ${signed(c.ci95[1])}]` : "n/a"];
 }
 
+/** The confidence of a gate's intervals, as a column name: "95% CI", or "98.3% CI" for a share of 95% over several looks. */
+export function intervalName(g: Gate): string {
+  const conf = g.criteria.find((c) => c.confidence !== undefined)?.confidence;
+  return conf === undefined ? "95% CI" : `${(conf * 100).toFixed(conf >= 0.9995 ? 2 : 1).replace(/\.0+$/, "")}% CI`;
+}
+
 /** The decision gate: one row per criterion. */
 export function gateTable(g: Gate): Table {
+  const control = g.kind === "control";
+  const ci = intervalName(g);
+  const method = g.method ? ` Intervals: ${g.method}.` : "";
   return {
-    title: `Decision gate: ${g.candidate} vs ${g.baseline} (improvement, %)`,
+    title: control
+      ? `A/A control: ${g.candidate} vs ${g.baseline}, the same server twice (improvement, %)`
+      : `Decision gate: ${g.candidate} vs ${g.baseline} (improvement, %)`,
     columns: [
       { name: "id", align: "left" },
       { name: "criterion", align: "left" },
       { name: "threshold" },
       { name: "improvement" },
-      { name: "95% CI" },
+      { name: ci },
       { name: "status", align: "left" },
       { name: "note", align: "left" },
     ],
     rows: g.criteria.map((c) => [c.id, c.name, `> ${c.threshold_pct}`, ...improvementCells(c), c.status, c.note]),
     notes: [
-      `Improvement: positive means ${g.candidate} is better than ${g.baseline}. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it; INCONCLUSIVE: the interval spans it. The guide proceeds on 2 or more PASS.`,
+      control
+        ? `Two instances of one server, measured like any pair: no criterion may PASS and every interval should cover 0. When one does not, the machine alone makes differences that large, and every verdict of this run is marked not to be trusted.${method}`
+        : `Improvement: positive means ${g.candidate} is better than ${g.baseline}. PASS: the whole ${ci.replace(" CI", "")} interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.${method}`,
     ],
   };
 }
@@ -40,7 +53,7 @@ export function phase0Table(g: Gate): Table | undefined {
       { name: "metric", align: "left" },
       { name: "expected" },
       { name: "improvement" },
-      { name: "95% CI" },
+      { name: intervalName(g) },
       { name: "status", align: "left" },
       { name: "note", align: "left" },
     ],
@@ -80,7 +93,16 @@ export const PLAIN_VERDICT: VerdictStyle = { strong: (s) => s, placementInHead: 
 /** The verdict line of a gate: "Verdict (candidate vs baseline): VERDICT. reason". */
 export function verdictLine(g: Gate, style: VerdictStyle, placement?: string): string {
   const who = `${g.candidate} vs ${g.baseline}${placement && style.placementInHead ? `, ${placement}` : ""}`;
-  const line = `${style.strong(`Verdict (${who}): ${g.verdict}.`)} ${g.reason}`;
+  const control = g.kind === "control";
+  const head = control ? `A/A control (${who})` : `Verdict (${who})`;
+  const trust = control
+    ? g.untrusted
+      ? " The machine FAILED its A/A check: no verdict of this run is to be trusted."
+      : " The machine passed its A/A check: no criterion passed and every interval covers 0."
+    : g.untrusted
+      ? ` NOT TO BE TRUSTED: ${g.untrusted}.`
+      : "";
+  const line = `${style.strong(`${head}: ${g.verdict}.`)} ${g.reason}${trust}`;
   return placement && !style.placementInHead ? `${line} [${placement}]` : line;
 }
 

@@ -206,10 +206,10 @@ export function overheadTable(s: ScenarioResult, baseline: string): Table {
   };
 }
 
-/** The tables of one scenario, in the layout its id asks for. */
+/** The tables of one scenario, in the layout it asks for. */
 export function tablesForScenario(s: ScenarioResult, baseline: string): Table[] {
   if (s.variants.length === 0) return [];
-  switch (scenarioReportSpec(s.id).layout) {
+  switch (scenarioReportSpec(s.slug).layout) {
     case "connection-reuse":
       return [connectionTable(s, baseline)];
     case "overhead":

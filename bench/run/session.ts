@@ -271,6 +271,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
                 baseline,
                 focus,
                 probe,
+                progress: log,
                 look: (partial) => scenarioSettled({ scenarios: [partial], backends: backendInfo }, def.slug, pairs, { confidence }),
               },
               raw,

@@ -23,7 +23,7 @@ export const connectionReuse: Scenario<ReuseOptions, State> = {
   title: "Connection reuse impact",
   defaults: { requests: 1000, payload: 100, warmup: 100, timeoutMs: 2000 },
   quick: { requests: 300, payload: 100, warmup: 50, timeoutMs: 2000 },
-  report: "connection",
+  report: { layout: "connection-reuse" },
   async prepare(_env, o) {
     return {
       state: { perRequest: new Float64Array(o.requests), connectNs: new Float64Array(o.requests) },

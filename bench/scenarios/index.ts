@@ -18,4 +18,4 @@ export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.slug === name || String(s.number) === name);
 }
 
-export type { Scenario, ScenarioEnv, Unit, VariantSpec, Prepared, ReportShape } from "./types.ts";
+export type { Scenario, ScenarioEnv, Unit, VariantSpec, Prepared, ScenarioReportSpec } from "./types.ts";

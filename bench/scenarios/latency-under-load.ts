@@ -52,9 +52,9 @@ export const latencyUnderLoad: Scenario<LoadLatencyOptions, State> = {
   slug: "latency-under-load",
   number: 4,
   title: "Latency percentiles under load",
-  defaults: { connections: 8, payload: 100, durationMs: 1000, calibrationMessages: 2000, timeoutMs: 5000 },
-  quick: { connections: 8, payload: 100, durationMs: 500, calibrationMessages: 800, timeoutMs: 5000 },
-  report: "open-loop",
+  defaults: { connections: 8, payload: 100, durationMs: 500, calibrationMessages: 2000, timeoutMs: 5000 },
+  quick: { connections: 8, payload: 100, durationMs: 300, calibrationMessages: 800, timeoutMs: 5000 },
+  report: { layout: "open-loop" },
   async prepare(env, o) {
     const capacities: Record<string, number> = {};
     let rate = o.rate;

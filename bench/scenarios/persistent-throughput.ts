@@ -24,7 +24,7 @@ export const persistentThroughput: Scenario<PersistentThroughputOptions, null> =
   title: "Persistent-connection throughput",
   defaults: { messages: 1000, payload: 100, window: 16, repetitions: 15, warmup: 3000, timeoutMs: 3000 },
   quick: { messages: 1000, payload: 100, window: 16, repetitions: 5, warmup: 1000, timeoutMs: 3000 },
-  report: "throughput",
+  report: { layout: "throughput" },
   async prepare(_env, o) {
     return {
       state: null,

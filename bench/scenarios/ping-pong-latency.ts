@@ -29,7 +29,7 @@ export const pingPong: Scenario<PingPongOptions, State> = {
   title: "Single ping-pong latency",
   defaults: { sizes: [10, 100, 1000], iterations: 3000, warmup: 300, timeoutMs: 2000 },
   quick: { sizes: [10, 100, 1000], iterations: 600, warmup: 100, timeoutMs: 2000 },
-  report: "latency",
+  report: { layout: "by-metric", twin: { measure: "p50" }, placementEffect: true },
   async prepare(env, o) {
     const cNs = new NativeBuffer(o.iterations * 8);
     return {

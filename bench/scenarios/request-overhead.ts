@@ -78,7 +78,7 @@ export const requestOverhead: Scenario<OverheadOptions, State> = {
   title: "Request-response overhead",
   defaults: { requests: 2000, warmup: 300, timeoutMs: 2000 },
   quick: { requests: 500, warmup: 100, timeoutMs: 2000 },
-  report: "overhead",
+  report: { layout: "overhead" },
   localOnly: "it needs the server's own processing time and an order-mode server, which a --target run cannot see",
   async prepare(env, o) {
     const payloads = Array.from({ length: o.warmup + o.requests }, (_, i) => makeOrderPayload(i));

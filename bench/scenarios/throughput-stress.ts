@@ -19,7 +19,7 @@ export const throughputStress: Scenario<StressOptions, null> = {
   title: "Throughput stress",
   defaults: { connections: 64, messages: 1000, payload: 32, window: 8, warmup: 100, timeoutMs: 5000 },
   quick: { connections: 64, messages: 300, payload: 32, window: 8, warmup: 50, timeoutMs: 5000 },
-  report: "throughput",
+  report: { layout: "throughput", twin: { measure: "msg/s", variant: "stress" } },
   async prepare(_env, o) {
     return {
       state: null,

@@ -55,8 +55,26 @@ export interface Prepared<S> {
   failure?: string;
 }
 
-/** The table the report draws for the scenario. */
-export type ReportShape = "latency" | "throughput" | "connection" | "open-loop" | "overhead";
+export type ScenarioLayout =
+  /** A table per variant: throughput when higher is better, else latency percentiles. */
+  | "by-metric"
+  /** A throughput table per variant. */
+  | "throughput"
+  /** A table per variant: latency from the intended send time and from the actual one. */
+  | "open-loop"
+  /** One table: a new connection per request against a reused one. */
+  | "connection-reuse"
+  /** One table: echo against order matching, and the network's share. */
+  | "overhead";
+
+/** How the report shows the scenario. */
+export interface ScenarioReportSpec {
+  layout: ScenarioLayout;
+  /** Read by the C-twin table (each FFI loop against its C twin): the p50 of every variant, or the throughput of one variant. */
+  twin?: { measure: "p50" } | { measure: "msg/s"; variant: string };
+  /** Its pooled p50 is compared across placements (the placement effect table). */
+  placementEffect?: boolean;
+}
 
 export interface Scenario<O = any, S = any> {
   /** Stable name in code, flags and JSON (`ping-pong`). */
@@ -66,7 +84,7 @@ export interface Scenario<O = any, S = any> {
   title: string;
   defaults: O;
   quick: O;
-  report: ReportShape;
+  report: ScenarioReportSpec;
   /** Needs something only a local server gives (its own processing time, a second mode): not run against --target servers. */
   localOnly?: string;
   prepare(env: ScenarioEnv, o: O): Promise<Prepared<S>>;

@@ -9,6 +9,13 @@ export interface CriterionPart {
   /** Shown in notes when a criterion has several parts ("p95", "p99"). */
   label: string;
   pick: (r: RoundResult) => number | undefined;
+  /**
+   * How the per-round log-ratios become an interval: "t" (their mean, a
+   * t-interval) or "sign" (their median, the sign test's distribution-free
+   * interval) for figures that flip between modes from round to round, as a
+   * tail percentile does when a round meets a millisecond hiccup or not.
+   */
+  method?: "t" | "sign";
 }
 
 export interface CriterionDef {
@@ -40,8 +47,8 @@ export const CRITERIA: readonly CriterionDef[] = [
     scenario: "latency-under-load",
     variants: ["open-loop"],
     parts: [
-      { label: "p95", pick: (r) => r.latency?.p95 },
-      { label: "p99", pick: (r) => r.latency?.p99 },
+      { label: "p95", pick: (r) => r.latency?.p95, method: "sign" },
+      { label: "p99", pick: (r) => r.latency?.p99, method: "sign" },
     ],
     higherIsBetter: false,
     threshold: 15,

@@ -5,10 +5,10 @@
 // coverage is checked on synthetic rounds in test/paired.test.ts). A decision
 // must survive leaving out any one round, and a round a platform stall hit
 // is not used. The verdict follows from how many criteria pass.
-import { failKind, judge, pairedRounds, pairedT, requiredRounds, type PairedInterval } from "../measure/paired.ts";
+import { failKind, judge, pairedRounds, pairedSign, pairedT, requiredRounds, type PairedInterval } from "../measure/paired.ts";
 import type { BackendResult, BenchResults, Criterion, CriterionStatus, Gate, InformationalRow, RoundResult, ScenarioResult } from "../results/schema.ts";
 import { findScenario } from "../scenarios/index.ts";
-import { CRITERIA, GATE_PASSES_NEEDED, PHASE0_EXPECTED, type CriterionDef } from "./criteria.ts";
+import { CRITERIA, GATE_PASSES_NEEDED, PHASE0_EXPECTED, type CriterionDef, type CriterionPart } from "./criteria.ts";
 
 export { GATE_PASSES_NEEDED, PHASE0_EXPECTED };
 
@@ -105,8 +105,10 @@ interface PartResult {
   d: number[];
 }
 
-function judgePart(d: number[], def: CriterionDef, threshold: number, opts: GateOptions, label: string): PartResult {
-  const interval = pairedT(d, opts.confidence, def.higherIsBetter);
+function judgePart(d: number[], def: CriterionDef, threshold: number, opts: GateOptions, part: CriterionPart): PartResult {
+  const label = part.label;
+  const intervalOf = (x: number[]) => (part.method === "sign" ? pairedSign : pairedT)(x, opts.confidence, def.higherIsBetter);
+  const interval = intervalOf(d);
   if (interval.n < 2) return { label, interval, status: "INCONCLUSIVE", note: "too few paired rounds for an interval", d };
   let status: CriterionStatus = judge(interval, threshold);
   let note: string | undefined;
@@ -114,7 +116,7 @@ function judgePart(d: number[], def: CriterionDef, threshold: number, opts: Gate
   if (status !== "INCONCLUSIVE" && d.length >= 3) {
     for (let i = 0; i < d.length; i++) {
       const rest = d.filter((_, j) => j !== i);
-      if (judge(pairedT(rest, opts.confidence, def.higherIsBetter), threshold) !== status) {
+      if (judge(intervalOf(rest), threshold) !== status) {
         note = `${status} rests on one round; left undecided`;
         status = "INCONCLUSIVE";
         break;
@@ -151,7 +153,7 @@ export function evaluateCriterion(r: GateInput, def: CriterionDef, baseline: str
   const parts = def.parts.map((part) => {
     const a = aligned(found.pairs, part.pick);
     const pr = pairedRounds(a.base, a.cand);
-    return { ...judgePart(pr.d, def, threshold, opts, part.label), dropped: pr.dropped.length };
+    return { ...judgePart(pr.d, def, threshold, opts, part), dropped: pr.dropped.length };
   });
   const statuses = parts.map((p) => p.status);
   const status: CriterionStatus = statuses.includes("FAIL")
@@ -164,7 +166,8 @@ export function evaluateCriterion(r: GateInput, def: CriterionDef, baseline: str
   // The part that decides is shown: the weakest of those with the criterion's status.
   const deciding = parts.filter((p) => p.status === status);
   const shown = (deciding.length ? deciding : parts).reduce((a, b) => (a.interval.estimatePct <= b.interval.estimatePct ? a : b));
-  const conf = `${(opts.confidence * 100).toFixed(1)}% paired t-interval over ${shown.interval.n} rounds`;
+  const kind = shown.interval.method === "paired-sign" ? "sign-test interval of the median per-round ratio" : "paired t-interval";
+  const conf = `${(opts.confidence * 100).toFixed(1)}% ${kind} over ${shown.interval.n} rounds`;
   const perPart = parts.length > 1 ? parts.map((p) => `${p.label} ${pct(p.interval.estimatePct)} ${p.status}${p.note ? ` (${p.note})` : ""}`).join("; ") + "; all must pass; " : shown.note ? `${shown.note}; ` : "";
   const sizes =
     found.pairs.length > 1
@@ -254,7 +257,7 @@ function bandNote(c: Criterion): string {
   return `${band}: ${where} the band; ${c.note}`;
 }
 
-export const GATE_METHOD = "paired: per-round log-ratios of candidate to baseline from the same round; t-interval at a Bonferroni share of 95% over the planned looks; a decision must hold with any one round left out; rounds hit by a platform stall are left out";
+export const GATE_METHOD = "paired: per-round log-ratios of candidate to baseline from the same round; a t-interval of their mean (C3's tail percentiles: a sign-test interval of their median), at a Bonferroni share of 95% over the planned looks; a decision must hold with any one round left out; rounds hit by a platform stall are left out";
 
 /** The guide's decision gate for candidate against baseline. Deterministic. */
 export function evaluateGate(r: GateInput, pair: GatePair, opts: GateOptions): Gate {

@@ -1,0 +1,155 @@
+// The scenario registry is the one list the CLI, the runner, the report and
+// the JSON read: every scenario in it is a choice of --scenarios, and a new
+// scenario object (here a toy one, defined in this file) runs in rounds
+// against a real server, lands in the results with its slug, and gets its
+// table in the report, with no other file touched.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { BENCH_FLAGS, planFromFlags } from "../bench/cli/bench-plan.ts";
+import { parseArgs } from "../bench/cli/args.ts";
+import { PingPongClient, noErrors } from "../bench/clients/ping-pong.ts";
+import { summarize } from "../bench/measure/stats.ts";
+import { RawStore } from "../bench/run/pool.ts";
+import { NO_STALL_PROBE, runScenario, shuffled } from "../bench/run/rounds.ts";
+import { seededRandom } from "../bench/measure/stats.ts";
+import { findScenario, SCENARIOS } from "../bench/scenarios/index.ts";
+import type { Scenario, ScenarioEnv } from "../bench/scenarios/types.ts";
+import { tablesForScenario } from "../bench/report/scenario-tables.ts";
+import type { ServerProcess } from "../bench/server/process.ts";
+import { startServer } from "./helpers.ts";
+
+describe("every registered scenario", () => {
+  test("is a --scenarios choice by slug and by number, and in the default list", () => {
+    const choices = BENCH_FLAGS.scenarios.choices!;
+    for (const s of SCENARIOS) {
+      expect(choices).toContain(s.slug);
+      expect(choices).toContain(String(s.number));
+      expect(BENCH_FLAGS.scenarios.default).toContain(s.slug);
+      expect(findScenario(s.slug)).toBe(s);
+      expect(findScenario(String(s.number))).toBe(s);
+    }
+  });
+
+  test("becomes part of the plan when asked for, with its own defaults", () => {
+    for (const s of SCENARIOS) {
+      const plan = planFromFlags(parseArgs(["--scenarios", s.slug, "--backends", "epoll"], BENCH_FLAGS), ["--scenarios", s.slug, "--backends", "epoll"], () => {});
+      expect(plan.scenarios.map((x) => x.def)).toEqual([s]);
+      expect(plan.scenarios[0].options).toMatchObject(Object.fromEntries(Object.entries(s.defaults).filter(([k]) => !["sizes", "window", "connections", "rate"].includes(k))));
+    }
+  });
+
+  test("has a table in the report, titled with its number and title", () => {
+    for (const s of SCENARIOS) {
+      const variants = [{ key: "k", label: "a variant", params: {}, metric: "m", higherIsBetter: false, backends: [{ backend: "epoll", rounds: [], headline: 10, ci95: [9, 11] as [number, number], errors: noErrors() }] }];
+      const tables = tablesForScenario({ id: s.number, slug: s.slug, name: s.title, status: "ok", variants }, "epoll");
+      expect(tables.length).toBeGreaterThan(0);
+      expect(tables[0].title).toStartWith(`Scenario ${s.number}: ${s.title}`);
+    }
+  });
+});
+
+// A seventh scenario, as a user would add one: one object.
+const toy: Scenario<{ requests: number }, null> = {
+  slug: "toy-echo",
+  number: 7,
+  title: "Toy echo",
+  defaults: { requests: 50 },
+  quick: { requests: 20 },
+  report: { layout: "by-metric" },
+  async prepare(_env, o) {
+    return { state: null, variants: [{ key: "100B", label: "100-byte echo", params: { ...o }, metric: "p50 latency, µs", higherIsBetter: false }] };
+  },
+  async unit(env, o, _st, { server, round, meter, keep }) {
+    using c = new PingPongClient(server.host, server.port, 100, 2000, env.seed + round);
+    c.setPayload(100);
+    const errors = noErrors();
+    const ns = new Float64Array(o.requests);
+    const m = meter("100B");
+    await m.begin();
+    for (let i = 0; i < o.requests; i++) {
+      const t = c.roundTrip(i);
+      if (t < 0) {
+        errors.io++;
+        break;
+      }
+      ns[i] = t;
+    }
+    await m.end(o.requests);
+    keep("100B", ns);
+    return { "100B": { round, latency: summarize(ns, 1e-3), errors } };
+  },
+};
+
+test("the order of each round: a seeded shuffle, the same for the same seed, every backend once, none always first", () => {
+  const names = ["a", "b", "c", "d"];
+  const draw = (seed: number) => {
+    const rnd = seededRandom(seed);
+    return Array.from({ length: 200 }, () => shuffled(names, rnd));
+  };
+  const x = draw(5);
+  expect(draw(5)).toEqual(x);
+  expect(draw(6)).not.toEqual(x);
+  for (const o of x) expect([...o].sort()).toEqual(names);
+  const firsts = new Map<string, number>();
+  for (const o of x) firsts.set(o[0], (firsts.get(o[0]) ?? 0) + 1);
+  // 200 rounds: each backend goes first about 50 times (binomial; 25-75 holds with overwhelming probability).
+  for (const n of names) {
+    expect(firsts.get(n)!).toBeGreaterThan(25);
+    expect(firsts.get(n)!).toBeLessThan(75);
+  }
+});
+
+describe("a new scenario object", () => {
+  let a: ServerProcess, b: ServerProcess;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startServer("epoll"), startServer("bun")]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  test("runs in rounds against real servers in a seeded random order, pauses the others, and lands in the JSON and the report", async () => {
+    const servers = new Map<string, ServerProcess>([["epoll", a], ["bun", b]]);
+    const focused: string[][] = [];
+    const env: ScenarioEnv = {
+      backends: ["epoll", "bun"],
+      servers,
+      seed: 3,
+      quick: false,
+      client: "ts",
+      log: () => {},
+      spawnServer: () => Promise.reject(new Error("not needed")),
+      focus: () => {},
+    };
+    const result = await runScenario(
+      toy,
+      toy.defaults,
+      env,
+      { gated: new Set(["epoll", "bun"]), minRounds: 4, otherRounds: 4, blockRounds: 1, maxRounds: 4, deadlineMs: Infinity, seed: 3, stallBoundMs: Infinity, maxRepeats: 0, countSyscalls: false, sequential: false },
+      {
+        baseline: "epoll",
+        probe: NO_STALL_PROBE,
+        focus: (keep) => focused.push(keep?.map((s) => s.backend) ?? []),
+      },
+      new RawStore(),
+    );
+    expect(result.slug).toBe("toy-echo");
+    expect(result.id).toBe(7);
+    expect(result.status).toBe("ok");
+    expect(result.orders!.length).toBe(4);
+    for (const o of result.orders!) expect([...o].sort()).toEqual(["bun", "epoll"]);
+    expect(result.sequential!.rounds).toBe(4);
+    // During each unit only that backend's server runs.
+    expect(focused.filter((f) => f.length === 1).length).toBe(8);
+    const v = result.variants[0];
+    for (const bk of v.backends) {
+      expect(bk.rounds.length).toBe(4);
+      expect(bk.errors).toEqual(noErrors());
+      expect(bk.pooled!.n).toBe(200);
+      expect(bk.costs!.requests).toBe(200);
+    }
+    expect(v.backends.find((x) => x.backend === "epoll")!.relative!.ratio).toBe(1);
+    const json = JSON.parse(JSON.stringify(result));
+    expect(json.slug).toBe("toy-echo");
+    expect(tablesForScenario(result, "epoll")[0].title).toBe("Scenario 7: Toy echo, 100-byte echo (µs)");
+  });
+});
