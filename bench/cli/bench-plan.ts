@@ -4,6 +4,9 @@ import { cpus } from "node:os";
 import { BACKEND_NAMES } from "../server/backends.ts";
 import { injectDelayArgs, MAX_INJECT_DELAY_US } from "../server/modes.ts";
 import { findScenario, SCENARIOS } from "../scenarios/index.ts";
+import { latencyUnderLoad } from "../scenarios/latency-under-load.ts";
+import { persistentThroughput } from "../scenarios/persistent-throughput.ts";
+import { pingPong } from "../scenarios/ping-pong-latency.ts";
 import type { Placement } from "../measure/machine.ts";
 import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
 import { UsageError, type FlagSpec, type Parsed } from "./args.ts";
@@ -31,10 +34,10 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   hiccup: { type: "string", help: "a thread per measured CPU that wakes every 5 ms to catch stalls", choices: ["on", "off"], default: "on" },
   iterations: { type: "int", help: "measured round trips per backend, size and round (ping-pong)", min: 10, placeholder: "N" },
   warmup: { type: "int", help: "discarded round trips before each measurement (ping-pong)", min: 0, placeholder: "N" },
-  sizes: { type: "list", help: "payload sizes in bytes (ping-pong)", default: ["10", "100", "1000"], placeholder: "a,b" },
+  sizes: { type: "list", help: `payload sizes in bytes (ping-pong; default ${pingPong.defaults.sizes.join(",")})`, placeholder: "a,b" },
   client: { type: "string", help: "ping-pong client loop: TypeScript, or the C reference loop", choices: ["ts", "c"], default: "ts" },
-  window: { type: "int", help: "requests in flight on the connection (persistent-throughput)", default: 16, min: 1, max: 4096, placeholder: "W" },
-  connections: { type: "int", help: "connections of the open-loop load (latency-under-load)", default: 8, min: 1, max: 10000, placeholder: "C" },
+  window: { type: "int", help: `requests in flight on the connection (persistent-throughput; default ${persistentThroughput.defaults.window})`, min: 1, max: 4096, placeholder: "W" },
+  connections: { type: "int", help: `connections of the open-loop load (latency-under-load; default ${latencyUnderLoad.defaults.connections})`, min: 1, max: 10000, placeholder: "C" },
   rate: { type: "number", help: "open-loop rate, requests/s (latency-under-load; default: half the lowest capacity)", min: 1, placeholder: "R" },
   syscalls: { type: "string", help: "count syscalls per request with perf in an untimed pass (auto: on, off with --quick)", choices: ["auto", "on", "off"], default: "auto" },
   host: { type: "string", help: "address the servers listen on", default: "127.0.0.1" },
@@ -95,7 +98,7 @@ function backendColon(v: string | undefined, flag: string, what: string, known: 
 export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => void): BenchPlan {
   const quick = Boolean(args.quick);
   const warnings: string[] = [];
-  const sizes = (args.sizes as string[]).map((s) => {
+  const sizes = (args.sizes as string[] | undefined)?.map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 0 || n > 1 << 20) throw new UsageError(`--sizes: '${s}' is not a payload size in bytes (0 to 1048576)`);
     return n;
@@ -131,12 +134,14 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
 
   // ---- scenarios and their options ----
   const scenarios = [...new Set((args.scenarios as string[]).map((n) => findScenario(n)!))].sort((a, b) => a.number - b.number);
-  const options = (slug: string, o: Record<string, unknown>): Record<string, unknown> => {
-    if (slug === "ping-pong") return { ...o, sizes, ...(args.iterations !== undefined ? { iterations: args.iterations } : {}), ...(args.warmup !== undefined ? { warmup: args.warmup } : {}) };
-    if (slug === "persistent-throughput") return { ...o, window: args.window };
-    if (slug === "latency-under-load") return { ...o, connections: args.connections, rate: args.rate };
-    return o;
+  // The flags that set a scenario's options; what is not given keeps the scenario's own default.
+  const given = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const FLAG_OPTIONS: Record<string, Record<string, unknown>> = {
+    "ping-pong": { sizes, iterations: args.iterations, warmup: args.warmup },
+    "persistent-throughput": { window: args.window },
+    "latency-under-load": { connections: args.connections, rate: args.rate },
   };
+  const options = (slug: string, o: Record<string, unknown>) => ({ ...o, ...given(FLAG_OPTIONS[slug] ?? {}) });
   // A scenario that needs local servers is not run against your servers alone.
   const runnable = scenarios.filter((def) => {
     if (!def.localOnly || backends.length) return true;
@@ -212,11 +217,8 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
       looks,
       other_rounds: otherRounds,
       seed: args.seed,
-      sizes,
       scenarios: chosen.map((s) => s.def.slug),
-      window: args.window,
-      connections: args.connections,
-      rate: args.rate ?? null,
+      options: Object.fromEntries(chosen.map((s) => [s.def.slug, s.options])),
       backends,
       targets,
       baseline: baseline ?? null,

@@ -24,8 +24,8 @@ const SPECS: Record<string, FlagSpec> = {
   "max-pending": { type: "int", help: "unsent bytes held per connection before it is closed", min: 1024 },
   "corrupt-every": { type: "int", help: "fault injection: flip one answer byte in about every N bytes (tests the harness)", min: 1, placeholder: "N" },
   "inject-delay-us": { type: "int", help: "fault injection: busy-wait this long before answering each frame (tests the harness)", default: 0, min: 0, max: MAX_INJECT_DELAY_US, placeholder: "MICROS" },
-  buffers: { type: "int", help: "uring-multishot: provided buffers of 16 KiB (a power of two)", min: 1, max: 32768, placeholder: "N" },
-  "sqpoll-idle": { type: "int", help: "uring-sqpoll: ms the kernel thread polls before sleeping", min: 0, max: 60000, placeholder: "MS" },
+  // Each backend's own flags, declared with the backend (bench/server/backends.ts).
+  ...Object.fromEntries(Object.values(BACKENDS).flatMap((b) => Object.entries(b.flags ?? {}))),
 };
 
 const cmd = "bun run serve";
@@ -34,7 +34,11 @@ const fail = (msg: string): never => {
   process.stderr.write(`serve: ${msg}\n`);
   process.exit(2);
 };
-if (args.buffers !== undefined && ((args.buffers as number) & ((args.buffers as number) - 1)) !== 0) fail(`--buffers must be a power of two, not ${args.buffers}`);
+const backendFlags = Object.values(BACKENDS).flatMap((b) => Object.entries(b.flags ?? {}));
+for (const [name, f] of backendFlags) {
+  const problem = args[name] !== undefined ? f.check?.(args[name] as number) : undefined;
+  if (problem) fail(problem);
+}
 if (!args.backend) fail(`--backend is required (one of ${BACKEND_NAMES.join(", ")}); see --help`);
 const backend = BACKENDS[args.backend as string];
 const avail = backend.availability();
@@ -66,8 +70,7 @@ const cfg = defaultConfig({
   maxFrame,
   handler: args["corrupt-every"] ? corrupting(handlerFor(args.mode as string), args["corrupt-every"] as number) : handlerFor(args.mode as string),
   ...(args["max-pending"] ? { maxPendingBytes: args["max-pending"] as number } : { maxPendingBytes: 4 * maxFrame + 64 * 1024 }),
-  ...(args["sqpoll-idle"] !== undefined ? { sqpollIdleMs: args["sqpoll-idle"] as number } : {}),
-  ...(args.buffers !== undefined ? { providedBuffers: args.buffers as number } : {}),
+  ...Object.fromEntries(backendFlags.filter(([name]) => args[name] !== undefined).map(([name, f]) => [f.config, args[name] as number])),
   injectDelayUs: args["inject-delay-us"] as number,
 });
 

@@ -6,7 +6,7 @@
 import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { clockTicksPerSecond, countFds, parseStatTimes, parseStatus } from "./procstat.ts";
+import { clockTicksPerSecond, parseStatTimes, parseStatus, readProcStat } from "./procstat.ts";
 
 /** Counters of a whole process, summed over its threads where the kernel keeps them per thread. */
 export interface CpuSnapshot {
@@ -221,8 +221,8 @@ export interface ResourceSnapshot {
 
 export function resourceSnapshot(pid: number): ResourceSnapshot | null {
   try {
-    const st = parseStatus(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return { fds: countFds(pid), rssKiB: st.VmRSS ?? 0, peakRssKiB: st.VmHWM ?? 0 };
+    const p = readProcStat(pid);
+    return { fds: p.fds, rssKiB: p.rssKiB, peakRssKiB: p.hwmKiB };
   } catch {
     return null;
   }

@@ -1,6 +1,8 @@
 // What the kernel reports about a process (Linux /proc/PID): open descriptors,
-// resident memory, context switches and CPU time. Used by the leak tests and
-// available to the benchmark for the server processes' resource use.
+// resident memory, context switches and CPU time, and the parsers of its
+// files. The one model of /proc: the benchmark's resources before/after a
+// scenario (accounting.ts) and the leak tests read it; accounting.ts adds the
+// per-thread CPU time it needs around each measured interval.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 export interface ProcStat {

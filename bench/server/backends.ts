@@ -38,6 +38,21 @@ export interface Backend {
    * takes --host, --port and --max-frame and prints the same lines as serve.
    */
   external?: () => string[];
+  /** Flags of this backend alone (`serve --NAME N`), each with the ServerConfig field it sets. */
+  flags?: Record<string, BackendFlag>;
+}
+
+/** A serve flag a backend declares (the shape of bench/cli/args.ts's FlagSpec, for an integer). */
+export interface BackendFlag {
+  type: "int";
+  help: string;
+  min?: number;
+  max?: number;
+  placeholder?: string;
+  /** The ServerConfig field it sets. */
+  config: "providedBuffers" | "sqpollIdleMs";
+  /** What is wrong with a value the range allows, or undefined. */
+  check?: (n: number) => string | undefined;
 }
 
 /** Whether a backend serves a mode. */
@@ -118,6 +133,9 @@ export const BACKENDS: Record<string, Backend> = {
     availability: probed("io_uring_setup SQPOLL", () => probeSetupFlags(IORING_SETUP_SQPOLL), "SQPOLL for unprivileged users needs Linux 5.11+"),
     start: (cfg) =>
       startUringServer(cfg, { backend: "uring-sqpoll", ring: { flags: IORING_SETUP_SQPOLL, sqIdleMs: cfg.sqpollIdleMs ?? SQPOLL_IDLE_DEFAULT_MS } }),
+    flags: {
+      "sqpoll-idle": { type: "int", help: `uring-sqpoll: ms the kernel thread polls before sleeping (default ${SQPOLL_IDLE_DEFAULT_MS})`, min: 0, max: 60000, placeholder: "MS", config: "sqpollIdleMs" },
+    },
   },
   "uring-defer": {
     name: "uring-defer",
@@ -134,6 +152,17 @@ export const BACKENDS: Record<string, Backend> = {
     description: "uring with multishot accept and multishot recv into a provided-buffer ring",
     availability: probed("multishot recv with a buffer ring", probeMultishot, "multishot recv needs Linux 6.0+ (buffer rings 5.19+)"),
     start: (cfg) => startUringServer(cfg, { backend: "uring-multishot", multishot: { buffers: cfg.providedBuffers ?? 1024, bufferSize: 16 * 1024 } }),
+    flags: {
+      buffers: {
+        type: "int",
+        help: "uring-multishot: provided buffers of 16 KiB (a power of two; default 1024)",
+        min: 1,
+        max: 32768,
+        placeholder: "N",
+        config: "providedBuffers",
+        check: (n) => ((n & (n - 1)) !== 0 ? `--buffers must be a power of two, not ${n}` : undefined),
+      },
+    },
   },
   "c-epoll": {
     name: "c-epoll",

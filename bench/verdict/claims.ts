@@ -157,7 +157,7 @@ export function claimsTable(input: ClaimsInput): ClaimRow[] {
  * when scenario 5, that variant or that backend's figure is absent.
  */
 export function scenario5Share(results: Pick<BenchResults, "scenarios">, backend: string): ClaimsInput["scenario5"] {
-  const v = results.scenarios.find((s) => s.id === 5 && s.status === "ok")?.variants.find((x) => x.key === "order");
+  const v = results.scenarios.find((s) => s.slug === "request-overhead" && s.status === "ok")?.variants.find((x) => x.key === "order");
   const share = v?.backends.find((b) => b.backend === backend && !b.failure)?.extra?.network_share_pct;
   return share === undefined || !Number.isFinite(share) ? undefined : { networkSharePct: share, backend };
 }
