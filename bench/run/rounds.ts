@@ -61,7 +61,8 @@ export interface RoundHooks {
   probe: StallProbe;
   /** After a block: is every criterion that reads this scenario settled? (and why not) */
   look?(partial: ScenarioResult, look: number): { settled: boolean; note: string };
-  progress?(msg: string): void;
+  /** Where the run is: the unit about to be measured, and a line per finished round. */
+  progress?: { unit(scenario: string, round: number, backend: string): void; line(text: string): void };
 }
 
 /** Fisher-Yates on a copy, from the given source. */
@@ -163,6 +164,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
         continue;
       }
       hooks.focus(serversOf(backend));
+      hooks.progress?.unit(`scenario ${def.number} (${def.slug})`, round, backend);
       try {
         let attempt = 0;
         for (;;) {
@@ -216,9 +218,8 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
       if (!stopped && round >= plan.maxRounds) stopped = `reached the most rounds (${plan.maxRounds})${lastNote ? `; ${lastNote}` : ""}`;
       if (!stopped && now + nextRound > plan.deadlineMs) stopped = `its share of the time budget was used${lastNote ? `; ${lastNote}` : ""}`;
     }
-    hooks.progress?.(`scenario ${def.number}: round ${round} done (${order.length} backends, ${((performance.now() - tr) / 1000).toFixed(1)} s)`);
+    hooks.progress?.line(`scenario ${def.number}: round ${round} done (${order.length} backends, ${((performance.now() - tr) / 1000).toFixed(1)} s)`);
   }
-  env.log(`scenario ${def.number}: ${round} rounds, stopped: ${stopped}`);
   out.sequential = { rounds: round, looks, stopped, elapsed_s: (performance.now() - t0) / 1000 };
 
   // The client has just closed its connections: give each server a moment to

@@ -16,6 +16,7 @@ import { ServerProcess, type ServerHandle, TargetServer } from "../server/proces
 import { evaluateGatePairs, scenarioSettled, type GatePair } from "../verdict/gate.ts";
 import { FAMILY_CONFIDENCE, gatedScenarios } from "../verdict/criteria.ts";
 import { RawStore } from "./pool.ts";
+import { Progress } from "./progress.ts";
 import { runScenario, type StallProbe } from "./rounds.ts";
 
 export type CpuIdleMode = "poll" | "default";
@@ -196,6 +197,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
     }
   };
   let hiccups: HiccupMeter | undefined;
+  const progress = new Progress(plan.startedAt, plan.budgetS);
   try {
     if (servers.size === 0) throw new Error("no server started");
     for (const [ci, { mode, placement }] of combos.entries()) {
@@ -271,7 +273,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
                 baseline,
                 focus,
                 probe,
-                progress: log,
+                progress,
                 look: (partial) => scenarioSettled({ scenarios: [partial], backends: backendInfo }, def.slug, pairs, { confidence }),
               },
               raw,
@@ -282,7 +284,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
           }
           for (const s of extra) if (s.exited) extra.delete(s);
           scenarios.push(result);
-          log(`scenario ${def.number}${where}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+          progress.line(`scenario ${def.number}${where}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${result.sequential ? result.sequential.stopped : result.status}`);
         }
         runs.push({ placement, cpuIdle: mode, scenarios });
       } finally {
