@@ -87,13 +87,27 @@ export class PingPongClient implements Disposable {
       b[7] = seq & 0xff;
     } else if (payload > 0) b[4] = seq & 0xff;
 
+    const t = this.#exchange(fd, len);
+    if (t < 0) return t;
+    if (this.#got !== len || this.#answerLen !== len - HEADER_BYTES || !this.#recvView.equals(this.#sendView)) return RT_MISMATCH;
+    return t;
+  }
+
+  /** Bytes the last exchange read. */
+  #got = 0;
+
+  /**
+   * The timed part of a round trip: sends the first `len` bytes of the send
+   * buffer and reads one whole answer. Returns the ns it took, or an RT_* code.
+   */
+  #exchange(fd: number, len: number): number {
     const t0 = Bun.nanoseconds();
     const w = net.writeAllFrom(fd, this.#send, 0, len);
     if (w < 0) return w === -11 ? RT_TIMEOUT : RT_IO;
     const got = this.#readAnswer(fd);
     const t1 = Bun.nanoseconds();
     if (got < 0) return got;
-    if (got !== len || this.#answerLen !== len - HEADER_BYTES || !this.#recvView.equals(this.#sendView)) return RT_MISMATCH;
+    this.#got = got;
     return t1 - t0;
   }
 
@@ -144,15 +158,10 @@ export class PingPongClient implements Disposable {
     if (len > this.#send.size) throw new Error(`payload ${payload.length} exceeds the client's buffer`);
     writeLength(this.#send.bytes, 0, payload.length);
     this.#send.bytes.set(payload, HEADER_BYTES);
-    const fd = this.socket.fd;
-    const t0 = Bun.nanoseconds();
-    const w = net.writeAllFrom(fd, this.#send, 0, len);
-    if (w < 0) return w === -11 ? RT_TIMEOUT : RT_IO;
-    const got = this.#readAnswer(fd);
-    const t1 = Bun.nanoseconds();
-    if (got < 0) return got;
-    if (got !== HEADER_BYTES + this.#answerLen) return RT_MISMATCH;
-    return t1 - t0;
+    const t = this.#exchange(this.socket.fd, len);
+    if (t < 0) return t;
+    if (this.#got !== HEADER_BYTES + this.#answerLen) return RT_MISMATCH;
+    return t;
   }
 
   #answerLen = 0;
