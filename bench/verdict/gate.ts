@@ -243,7 +243,8 @@ function roundsAdvice(evals: Evaluated[], pass: number, unknown: number): string
     if (decided()) break;
   }
   if (!settled.length) return "";
-  const n = settled[settled.length - 1].projection!.rounds;
+  // At least one round more than the criterion already has (the projection ignores the leave-one-out rule).
+  const n = Math.max(...settled.map((e) => Math.max(e.projection!.rounds, (e.criterion.rounds ?? 0) + 1)));
   const what = list(settled.map((e) => `${e.criterion.id} (likely ${e.projection!.outcome})`));
   if (!Number.isFinite(n) || n > 1000) return `more rounds are unlikely to settle ${what}: the estimate sits too close to its threshold`;
   return `about ${n} paired rounds (--budget larger, or --max-rounds ${n}) would likely settle ${what}${decided() ? ", and with it the verdict" : ""}, if the current estimates hold`;
