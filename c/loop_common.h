@@ -69,7 +69,11 @@ struct conn {
 	/* uring: the buffer a send is in flight from, untouched until it completes. */
 	struct obuf flight;
 	size_t flight_off;
+	/* uring: the loop step whose io_uring_enter submits the send in flight. */
+	uint64_t send_step;
 	unsigned char want_write, eof, recv_armed, send_armed, closing;
+	/* uring: the last send did not complete in the step that submitted it. */
+	unsigned char send_slow;
 };
 
 /* The part of a server both loops have; each loop's own struct starts with it. */
@@ -84,6 +88,13 @@ struct cs_base {
 	/* epoll: indexed by fd; uring: indexed by slot. */
 	struct conn **conns;
 	unsigned cap;
+	/*
+	 * uring only (has_ring = 1): how the ring was set up, for cs_ring_info:
+	 * IORING_SETUP_* in use, errno of a refused flag set (0: none), 1 when the
+	 * ring fd is registered or the -errno of its refusal.
+	 */
+	int has_ring;
+	int32_t ring_flags, ring_fallback_errno, ring_fd_registered;
 };
 
 /*
@@ -411,6 +422,29 @@ static inline int cs_run_with(const struct loop_ops *ops, int h, int run_ms, voi
 	if (s->err)
 		return s->err;
 	return total > INT_MAX ? INT_MAX : (int)total;
+}
+
+/*
+ * Exported from both libraries (defined here rather than in each loop, so the
+ * symbol tables of ffi/cserver.ts stay one): writes three int32 to out, the
+ * IORING_SETUP_* flags the ring runs with, the errno of a flag set the kernel
+ * refused before (0: none), and 1 when the ring fd is registered or the
+ * -errno of that refusal. -EOPNOTSUPP for a loop without a ring (epoll).
+ */
+int cs_ring_info(int h, void *out);
+int cs_ring_info(int h, void *out)
+{
+	struct cs_base *s = server_of(h);
+	int32_t *o = out;
+
+	if (!s)
+		return -EBADF;
+	if (!s->has_ring)
+		return -EOPNOTSUPP;
+	o[0] = s->ring_flags;
+	o[1] = s->ring_fallback_errno;
+	o[2] = s->ring_fd_registered;
+	return 0;
 }
 
 /* Closes every connection and frees the handle; the listening fd is left to the caller. */

@@ -4,7 +4,19 @@
  * TypeScript loop measures what Bun + bun:ffi cost per request rather than
  * what the kernel interface costs. One recv armed per connection, one send in
  * flight per connection, each step one io_uring_enter that submits what is
- * queued and waits, then up to CQ_BATCH completions handled. JS starts a
+ * queued and waits, then up to CQ_BATCH completions handled. The ring is set
+ * up as liburing's examples/proxy.c does (ring_init_tuned, c/uring_sqe.h).
+ *
+ * One enter per request: an answer's send usually completes inline while it
+ * is submitted, and that completion alone would satisfy a wait for one, so the
+ * next request would cost a second enter. Each step therefore waits for one
+ * completion more than the sends it submits that are expected to finish at
+ * once. Sends use MSG_WAITALL, so a send never completes short and inline
+ * (which would leave the wait hanging for a request the peer cannot send
+ * before it has the rest of the answer); a connection whose send did not
+ * finish within its step (a peer that stops reading) is not counted again
+ * until one does, so such a peer delays the others once, by at most the
+ * step's timeout. JS starts a
  * server once and then calls cs_run() to run the loop for a few milliseconds
  * at a time; no request crosses the FFI boundary. The exported functions and
  * the buffers are shared with c/loop_epoll.c (c/loop_common.h).
@@ -50,6 +62,10 @@ struct ur_server {
 	struct cqe_copy batch[CQ_BATCH];
 	/* Connection recvs and sends in flight: what cs_destroy must wait for. */
 	long conn_ops;
+	/* Steps (io_uring_enter with a wait) so far; sends queued now go with step + 1. */
+	uint64_t step;
+	/* Sends queued for the next step that should complete in it (see the top). */
+	unsigned quick_sends;
 };
 
 static uint64_t tag_of(unsigned slot, unsigned op)
@@ -58,16 +74,17 @@ static uint64_t tag_of(unsigned slot, unsigned op)
 }
 
 /*
- * An SQE for one more operation (get_sqe submits first when the SQ is full).
- * NULL only when even that fails: the loop then stops with -EBUSY, as the TS
- * loop throws.
+ * An SQE for one more operation (get_sqe_err submits first when the SQ is
+ * full). NULL only when even that fails: the loop then stops with that
+ * -errno, as the TS loop throws.
  */
 static struct io_uring_sqe *sqe_or_fail(struct ur_server *s)
 {
-	struct io_uring_sqe *sqe = get_sqe(&s->ring);
+	int err = -EBUSY;
+	struct io_uring_sqe *sqe = get_sqe_err(&s->ring, &err);
 
 	if (!sqe && !s->b.err)
-		s->b.err = -EBUSY;
+		s->b.err = err;
 	return sqe;
 }
 
@@ -122,9 +139,15 @@ static void ur_send_flight(struct ur_server *s, struct conn *c)
 
 	if (!sqe)
 		return;
-	io_uring_prep_send(sqe, c->fd, c->flight.p + c->flight_off, c->flight.len - c->flight_off, MSG_NOSIGNAL);
+	/* MSG_WAITALL (5.18+): complete when every byte went, not short and inline. */
+	io_uring_prep_send(sqe, c->fd, c->flight.p + c->flight_off, c->flight.len - c->flight_off,
+			   MSG_NOSIGNAL | MSG_WAITALL);
 	io_uring_sqe_set_data64(sqe, tag_of(c->slot, OP_SEND));
 	c->send_armed = 1;
+	c->send_step = s->step + 1;
+	/* No recv armed after EOF: nothing else will come, so do not wait for more. */
+	if (!c->send_slow && !c->eof)
+		s->quick_sends++;
 	s->conn_ops++;
 }
 
@@ -229,6 +252,7 @@ static void ur_on_recv(struct ur_server *s, struct conn *c, int res)
 static void ur_on_send(struct ur_server *s, struct conn *c, int res)
 {
 	c->send_armed = 0;
+	c->send_slow = c->send_step != s->step;
 	if (res < 0) {
 		s->b.st.io_errors++;
 		ur_begin_close(s, c);
@@ -274,8 +298,8 @@ static unsigned ur_reap(struct ur_server *s, struct cqe_copy *out)
 
 /*
  * One loop step: one io_uring_enter that submits everything queued and waits
- * for at least one completion (at most timeout_ms), then the whole batch.
- * Returns the completion count or -errno.
+ * for one completion more than the quick sends it submits (at most
+ * timeout_ms), then the whole batch. Returns the completion count or -errno.
  */
 static int ur_step(struct cs_base *base, int timeout_ms)
 {
@@ -286,16 +310,14 @@ static int ur_step(struct cs_base *base, int timeout_ms)
 		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
 	};
 	struct io_uring_cqe *cqe = NULL;
-	unsigned n, i;
+	unsigned n, i, wait_nr = 1 + s->quick_sends;
 	int ret;
 
-	ret = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
-	/*
-	 * Not errors: a timeout or a signal; -EBUSY/-EAGAIN mean the kernel could
-	 * not take more submissions right now (CQ overflowing, no memory): reaping
-	 * below makes room, and what was not submitted goes with the next step.
-	 */
-	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN)
+	s->quick_sends = 0;
+	s->step++;
+	ret = io_uring_submit_and_wait_timeout(&s->ring, &cqe, wait_nr, &ts, NULL);
+	/* A timeout, a signal, a CQ too full to take submissions: reap and go on. */
+	if (wait_ret_is_fatal(ret))
 		return ret;
 	n = ur_reap(s, batch);
 	for (i = 0; i < n; i++) {
@@ -326,10 +348,15 @@ static int ur_step(struct cs_base *base, int timeout_ms)
 static int ur_init(struct cs_base *base)
 {
 	struct ur_server *s = (struct ur_server *)base;
-	int ret = io_uring_queue_init(RING_ENTRIES, &s->ring, 0), i;
+	struct ring_setup setup;
+	int ret = ring_init_tuned(&s->ring, RING_ENTRIES, &setup), i;
 
 	if (ret < 0)
 		return ret;
+	s->b.has_ring = 1;
+	s->b.ring_flags = (int32_t)setup.flags;
+	s->b.ring_fallback_errno = setup.fallback_errno;
+	s->b.ring_fd_registered = setup.ring_fd_registered;
 	for (i = 0; i < ACCEPTS_ARMED; i++)
 		ur_arm_accept(s);
 	return 0;
@@ -367,8 +394,11 @@ static void ur_fini(struct cs_base *base)
 		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000000 };
 		struct io_uring_cqe *cqe = NULL;
 		unsigned n;
+		int ret = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
 
-		io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+		/* The ring itself failed: nothing more will complete; leak rather than free under the kernel. */
+		if (wait_ret_is_fatal(ret))
+			break;
 		n = ur_reap(s, batch);
 		for (i = 0; i < n; i++) {
 			unsigned op = (unsigned)(batch[i].tag & ((1u << OP_BITS) - 1));

@@ -38,8 +38,14 @@ struct ur_bufs {
 struct ur_slot {
 	struct io_uring ring;
 	struct ur_bufs bufs;
+	struct ring_setup setup;
 	int used;
 };
+
+/* user_data of ur_destroy's own cancel; the JS loops' tags are small. */
+#define UR_DESTROY_TAG (~0ULL - 1)
+/* How long ur_destroy waits for the kernel to let go of provided buffers. */
+#define UR_DRAIN_MS 1000
 
 static struct ur_slot slots[UR_MAX_RINGS];
 
@@ -83,8 +89,54 @@ int ur_create(unsigned entries, unsigned flags, unsigned sq_idle_ms, int sq_cpu)
 	ret = io_uring_queue_init_params(entries, &slots[h].ring, &p);
 	if (ret < 0)
 		return ret;
+	memset(&slots[h].setup, 0, sizeof(slots[h].setup));
+	slots[h].setup.flags = slots[h].ring.flags;
+	/* As proxy.c does; a refusal (before 5.18) only costs an fdget per enter. */
+	ret = io_uring_register_ring_fd(&slots[h].ring);
+	slots[h].setup.ring_fd_registered = ret == 1 ? 1 : (ret < 0 ? ret : -EIO);
 	slots[h].used = 1;
 	return h;
+}
+
+/*
+ * A ring set up as liburing's examples/proxy.c does (ring_init_tuned in
+ * c/uring_sqe.h): the first of SINGLE_ISSUER|DEFER_TASKRUN, COOP_TASKRUN|
+ * TASKRUN_FLAG, none that the kernel accepts, and a registered ring fd. What
+ * was used: ur_setup_flags, ur_setup_fallback_errno, ur_ring_fd_registered.
+ * Only the calling thread may submit to it and wait on it.
+ */
+int ur_create_tuned(unsigned entries)
+{
+	int h, ret;
+
+	for (h = 0; h < UR_MAX_RINGS; h++)
+		if (!slots[h].used)
+			break;
+	if (h == UR_MAX_RINGS)
+		return -EMFILE;
+	ret = ring_init_tuned(&slots[h].ring, entries, &slots[h].setup);
+	if (ret < 0)
+		return ret;
+	slots[h].used = 1;
+	return h;
+}
+
+/* IORING_SETUP_* the ring runs with. */
+int ur_setup_flags(int h)
+{
+	return ring_of(h) ? (int)slots[h].setup.flags : -EBADF;
+}
+
+/* errno of a setup flag set the kernel refused before the one in use (0: none). */
+int ur_setup_fallback_errno(int h)
+{
+	return ring_of(h) ? slots[h].setup.fallback_errno : -EBADF;
+}
+
+/* 1 when the ring fd is registered; else the -errno of the refusal (the ring works anyway). */
+int ur_ring_fd_registered(int h)
+{
+	return ring_of(h) ? slots[h].setup.ring_fd_registered : -EBADF;
 }
 
 static void free_bufs(struct ur_bufs *b)
@@ -94,17 +146,75 @@ static void free_bufs(struct ur_bufs *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/*
+ * Cancels every request (IORING_ASYNC_CANCEL_ANY, 5.19+) and waits, at most
+ * UR_DRAIN_MS, for that cancel's own completion: a recv waiting on a socket is
+ * cancelled synchronously, so once it is posted no request still holds a
+ * provided buffer. Completions reaped here are dropped: a caller that cares
+ * (the JS loop) drains its own before destroying. Returns 0, or -errno when
+ * the kernel did not confirm in time.
+ */
+static int drain(struct io_uring *r)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int err = 0, ret, seen = 0;
+	unsigned head, n;
+	long waited = 0;
+
+	sqe = get_sqe_err(r, &err);
+	if (!sqe)
+		return err;
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, UR_DESTROY_TAG);
+	while (!seen && waited < UR_DRAIN_MS) {
+		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000000 };
+
+		cqe = NULL;
+		ret = io_uring_submit_and_wait_timeout(r, &cqe, 1, &ts, NULL);
+		if (wait_ret_is_fatal(ret))
+			return ret;
+		if (ret == -ETIME)
+			waited += 50;
+		n = 0;
+		io_uring_for_each_cqe(r, head, cqe) {
+			if (cqe->user_data == UR_DESTROY_TAG)
+				seen = 1;
+			n++;
+		}
+		io_uring_cq_advance(r, n);
+	}
+	return seen ? 0 : -ETIME;
+}
+
+/*
+ * Closing a ring cancels its requests asynchronously (the kernel tears it down
+ * in a worker after close returns), so provided buffers freed right after
+ * io_uring_queue_exit could still be written by a multishot recv. They are
+ * freed only once a drain confirmed that nothing holds them, and leaked
+ * otherwise (better than memory a late recv writes into).
+ */
 int ur_destroy(int h)
 {
 	struct io_uring *r = ring_of(h);
+	struct ur_bufs *b;
+	int drained = 1;
 
 	if (!r)
 		return -EBADF;
-	/* Exiting the ring drops the buffer-ring registration with it. */
+	b = &slots[h].bufs;
+	if (b->br) {
+		drained = drain(r) == 0;
+		if (drained && io_uring_unregister_buf_ring(r, b->bgid) < 0)
+			drained = 0;
+	}
 	io_uring_queue_exit(r);
-	free_bufs(&slots[h].bufs);
+	if (drained)
+		free_bufs(b);
+	else
+		memset(b, 0, sizeof(*b));
 	slots[h].used = 0;
-	return 0;
+	return drained ? 0 : -EBUSY;
 }
 
 /*
@@ -194,21 +304,18 @@ int ur_features(int h)
 
 /*
  * The SQE for one more request on ring h, or NULL with *err set (-EBADF for
- * an unknown ring, -EBUSY when the SQ stays full even after a submit).
+ * an unknown ring, -EBUSY when the SQ stays full even after a submit, or the
+ * submit's own -errno).
  */
 static struct io_uring_sqe *sqe_for(int h, int *err)
 {
 	struct io_uring *r = ring_of(h);
-	struct io_uring_sqe *sqe;
 
 	if (!r) {
 		*err = -EBADF;
 		return NULL;
 	}
-	sqe = get_sqe(r);
-	if (!sqe)
-		*err = -EBUSY;
-	return sqe;
+	return get_sqe_err(r, err);
 }
 
 int ur_prep_accept(int h, int fd, uint64_t tag)
@@ -271,7 +378,14 @@ int ur_prep_recv(int h, int fd, void *buf, unsigned len, uint64_t tag)
 	return 0;
 }
 
-/* buf must stay valid and unchanged until the completion with this tag is reaped. */
+/*
+ * buf must stay valid and unchanged until the completion with this tag is reaped.
+ * MSG_WAITALL (io_uring retries a short stream send itself, 5.18+): the
+ * completion comes when every byte went or the connection failed, so a send
+ * that cannot finish at once does not complete short and inline; an event
+ * loop can then count on each completed send having ended. A short count is
+ * still possible (shutdown, error part-way) and must be handled.
+ */
 int ur_prep_send(int h, int fd, const void *buf, unsigned len, uint64_t tag)
 {
 	struct io_uring_sqe *sqe;
@@ -279,7 +393,7 @@ int ur_prep_send(int h, int fd, const void *buf, unsigned len, uint64_t tag)
 
 	if (!(sqe = sqe_for(h, &err)))
 		return err;
-	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL | MSG_WAITALL);
 	io_uring_sqe_set_data64(sqe, tag);
 	return 0;
 }
@@ -360,7 +474,8 @@ int ur_reap(int h, void *out, unsigned max)
  * at least wait_nr completions (at most timeout_ms; < 0 waits without limit),
  * then reap up to max of them into out. With IORING_FEAT_EXT_ARG (5.11+) the
  * submit, the wait and the timeout are a single io_uring_enter.
- * Returns the number reaped; a timeout or a signal is 0, not an error.
+ * Returns the number reaped; a timeout, a signal or a CQ too full to take
+ * submissions (wait_ret_is_fatal) is not an error.
  */
 int ur_run(int h, unsigned wait_nr, int timeout_ms, void *out, unsigned max)
 {
@@ -379,7 +494,7 @@ int ur_run(int h, unsigned wait_nr, int timeout_ms, void *out, unsigned max)
 		};
 		ret = io_uring_submit_and_wait_timeout(r, &cqe, wait_nr, &ts, NULL);
 	}
-	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY)
+	if (wait_ret_is_fatal(ret))
 		return ret;
 	return ur_reap(h, out, max);
 }

@@ -8,12 +8,14 @@ import { dlopen } from "bun:ffi";
 import { libPath } from "./build.ts";
 import { check } from "./errno.ts";
 import { NativeBuffer, spanAddr } from "./memory.ts";
+import { ringSetupFields, type RingSetup } from "./uring.ts";
 
 const SYMBOLS = {
   cs_create: { args: ["i32", "i32", "i64", "i32"], returns: "i32" },
   cs_run: { args: ["i32", "i32", "ptr"], returns: "i32" },
   cs_destroy: { args: ["i32"], returns: "i32" },
   cs_stats_bytes: { args: [], returns: "i32" },
+  cs_ring_info: { args: ["i32", "ptr"], returns: "i32" },
 } as const;
 
 type CServerSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -43,6 +45,9 @@ export const STAT_FIELDS = ["connections", "active", "frames", "bytesIn", "bytes
 export type CServerCounters = Record<(typeof STAT_FIELDS)[number], number>;
 const STATS_BYTES = STAT_FIELDS.length * 8;
 
+/** How a C loop's ring was set up (cs_ring_info; see ring_init_tuned in c/uring_sqe.h). */
+export type { RingSetup };
+
 /** One C event loop over an already listening socket (which stays the caller's to close). */
 export class CServer {
   readonly handle: number;
@@ -51,6 +56,9 @@ export class CServer {
   readonly #stats = new NativeBuffer(STATS_BYTES);
   readonly #statsAddr = spanAddr("cs_run stats", this.#stats, 0, STATS_BYTES);
   readonly #counters = new BigInt64Array(this.#stats.bytes.buffer, 0, STAT_FIELDS.length);
+  /** Where cs_ring_info writes: 3 int32, during the call only. */
+  readonly #info = new NativeBuffer(16);
+  readonly #kind: CServerKind;
   #destroyed = false;
 
   /**
@@ -59,13 +67,27 @@ export class CServer {
    */
   constructor(kind: CServerKind, listenFd: number, maxFrame: number, maxPendingBytes: number, injectDelayUs = 0) {
     this.#s = symbols(kind);
+    this.#kind = kind;
     const size = this.#s.cs_stats_bytes();
     if (size !== STATS_BYTES) throw new Error(`cs_stats is ${size} bytes; ffi/cserver.ts expects ${STATS_BYTES}`);
     this.handle = check(kind === CS_URING ? "cs_create(io_uring)" : "cs_create(epoll)", this.#s.cs_create(listenFd, maxFrame, maxPendingBytes, injectDelayUs));
+    this.#setup = this.ringSetup();
+  }
+  #setup: RingSetup | undefined;
+
+  /** The io_uring loop's ring set-up; undefined for the epoll loop. */
+  ringSetup(): RingSetup | undefined {
+    if (this.#kind !== CS_URING) return undefined;
+    if (this.#destroyed) throw new Error("cs_ring_info on a destroyed C server");
+    check("cs_ring_info", this.#s.cs_ring_info(this.handle, spanAddr("cs_ring_info", this.#info, 0, 12) as any));
+    const v = new Int32Array(this.#info.bytes.buffer, 0, 3);
+    return { setupFlags: v[0] >>> 0, setupFallbackErrno: v[1], ringFdRegistered: v[2] };
   }
 
   /**
-   * Runs the C loop for about runMs, then copies its counters into `into`.
+   * Runs the C loop for about runMs, then copies its counters into `into`,
+   * and for the io_uring loop its ring set-up too (ringFlags, ringSetupFlags,
+   * ringSetupFallbackErrno, ringFdRegistered: what a `stats {json}` line shows).
    * Returns the events handled; throws when the loop cannot go on.
    */
   run(runMs: number, into: CServerCounters): number {
@@ -73,6 +95,7 @@ export class CServer {
     const ret = this.#s.cs_run(this.handle, runMs, this.#statsAddr as any);
     const c = this.#counters;
     for (let i = 0; i < STAT_FIELDS.length; i++) into[STAT_FIELDS[i]] = Number(c[i]);
+    if (this.#setup) Object.assign(into, ringSetupFields(this.#setup));
     return check("cs_run", ret);
   }
 

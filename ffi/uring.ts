@@ -9,6 +9,7 @@ import { NativeBuffer, spanAddr } from "./memory.ts";
 
 export const IORING_SETUP_SQPOLL = 1 << 1;
 export const IORING_SETUP_COOP_TASKRUN = 1 << 8;
+export const IORING_SETUP_TASKRUN_FLAG = 1 << 9;
 export const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
 export const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
 export const IORING_FEAT_EXT_ARG = 1 << 8;
@@ -38,6 +39,10 @@ const SYMBOLS = {
   ur_buf_base: { args: ["i32"], returns: "ptr" },
   ur_buf_recycle: { args: ["i32", "u32"], returns: "i32" },
   ur_probe_setup: { args: ["u32"], returns: "i32" },
+  ur_create_tuned: { args: ["u32"], returns: "i32" },
+  ur_setup_flags: { args: ["i32"], returns: "i32" },
+  ur_setup_fallback_errno: { args: ["i32"], returns: "i32" },
+  ur_ring_fd_registered: { args: ["i32"], returns: "i32" },
 } as const;
 
 type UringSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -134,6 +139,13 @@ export function probeOp(op: number): boolean {
 }
 
 export interface RingOptions {
+  /**
+   * Exactly these IORING_SETUP_* flags (the ring fails when the kernel refuses
+   * them). Absent: set up as liburing's examples/proxy.c does, taking the first
+   * of SINGLE_ISSUER|DEFER_TASKRUN, COOP_TASKRUN|TASKRUN_FLAG, none that the
+   * kernel accepts (see `setup`); such a ring must be used only by the thread
+   * that created it.
+   */
   flags?: number;
   /** SQPOLL only: how long the kernel thread polls before sleeping, ms. */
   sqIdleMs?: number;
@@ -142,6 +154,49 @@ export interface RingOptions {
 }
 
 export const CQ_BATCH = 1024;
+
+/** How a ring was set up (the same fields as ffi/cserver.ts's RingSetup). */
+export interface RingSetup {
+  /** IORING_SETUP_* the ring runs with. */
+  setupFlags: number;
+  /** errno of a flag set the kernel refused before the one in use; 0 when the first was taken. */
+  setupFallbackErrno: number;
+  /** 1 when the ring fd is registered (IORING_ENTER_REGISTERED_RING), else the -errno of the refusal. */
+  ringFdRegistered: number;
+}
+
+const SETUP_NAMES: [number, string][] = [
+  [IORING_SETUP_SQPOLL, "SQPOLL"],
+  [IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN"],
+  [IORING_SETUP_TASKRUN_FLAG, "TASKRUN_FLAG"],
+  [IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER"],
+  [IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN"],
+];
+
+/** What a `stats {json}` line carries about a server's ring. */
+export interface RingSetupFields {
+  /** The flags as names, e.g. "SINGLE_ISSUER|DEFER_TASKRUN". */
+  ringFlags: string;
+  ringSetupFlags: number;
+  ringSetupFallbackErrno: number;
+  ringFdRegistered: number;
+}
+
+export function ringSetupFields(s: RingSetup): RingSetupFields {
+  return { ringFlags: setupFlagNames(s.setupFlags), ringSetupFlags: s.setupFlags, ringSetupFallbackErrno: s.setupFallbackErrno, ringFdRegistered: s.ringFdRegistered };
+}
+
+/** IORING_SETUP_* as names joined by `|` ("none" for 0), e.g. for a stats line. */
+export function setupFlagNames(flags: number): string {
+  const names: string[] = [];
+  let rest = flags >>> 0;
+  for (const [bit, name] of SETUP_NAMES) {
+    if (rest & bit) names.push(name);
+    rest &= ~bit;
+  }
+  if (rest) names.push(`0x${rest.toString(16)}`);
+  return names.length ? names.join("|") : "none";
+}
 
 /**
  * An io_uring instance and the buffer completions are reaped into (allocated
@@ -155,15 +210,22 @@ export class Ring implements Disposable {
   /** Where completions are reaped to: CQ_BATCH * 16 bytes, alive as long as this Ring. */
   readonly #cqBuf = new NativeBuffer(CQ_BATCH * 16);
   readonly cq = new Int32Array(this.#cqBuf.bytes.buffer);
+  /** How the ring was set up: the flags in use, a refused set's errno, the ring fd registration. */
+  readonly setup: RingSetup;
   #closed = false;
 
   constructor(entries = 256, opts: RingOptions = {}) {
     if (forcedOff()) throw new SysError("io_uring_queue_init", EPERM, "forced by IOURING_BENCH_FORCE_NO_URING=1");
     this.#s = symbols();
-    const ret = this.#s.ur_create(entries, opts.flags ?? 0, opts.sqIdleMs ?? 1000, opts.sqCpu ?? -1);
+    const ret = opts.flags === undefined ? this.#s.ur_create_tuned(entries) : this.#s.ur_create(entries, opts.flags, opts.sqIdleMs ?? 1000, opts.sqCpu ?? -1);
     if (ret < 0) throw new SysError("io_uring_queue_init", -ret, hintFor(-ret));
     this.handle = ret;
     this.features = this.#s.ur_features(ret);
+    this.setup = {
+      setupFlags: this.#s.ur_setup_flags(ret) >>> 0,
+      setupFallbackErrno: this.#s.ur_setup_fallback_errno(ret),
+      ringFdRegistered: this.#s.ur_ring_fd_registered(ret),
+    };
   }
 
   get ringFd(): number {
@@ -184,9 +246,11 @@ export class Ring implements Disposable {
     return this.#s.ur_prep_recv(this.handle, fd, spanAddr("prepRecv", buf, offset, length) as any, length, tag);
   }
   /**
-   * A send of buf[offset, offset + length) (checked: RangeError). Safety: the
-   * kernel reads it after this call returns, so keep buf alive and that range
-   * unchanged until this tag completes.
+   * A send of buf[offset, offset + length) (checked: RangeError), with
+   * MSG_WAITALL: it completes when every byte went or the connection failed
+   * (a short count is still possible on failure). Safety: the kernel reads it
+   * after this call returns, so keep buf alive and that range unchanged until
+   * this tag completes.
    */
   prepSend(fd: number, buf: NativeBuffer, offset: number, length: number, tag: number): number {
     return this.#s.ur_prep_send(this.handle, fd, spanAddr("prepSend", buf, offset, length) as any, length, tag);
@@ -255,6 +319,11 @@ export class Ring implements Disposable {
   flags(i: number): number {
     return this.cq[i * 4 + 3] >>> 0;
   }
+  /**
+   * Destroys the ring. Provided buffers are freed only once the kernel
+   * confirmed that no request holds one (else they are leaked); completions
+   * still in the CQ are dropped, so drain what you track first.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

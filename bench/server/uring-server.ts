@@ -1,11 +1,24 @@
 // Backend `uring`: a completion-based event loop in TypeScript over liburing.
 // Every connection keeps one recv armed; answers go out with one send at a
 // time per connection (later answers wait in a second buffer). Each loop step
-// is one io_uring_enter that submits everything queued and waits for at least
-// one completion, then reaps up to CQ_BATCH completions in the same FFI call.
+// is one io_uring_enter that submits everything queued and waits, then reaps
+// up to CQ_BATCH completions in the same FFI call. Unless the variant asks for
+// exact flags, the ring is set up as liburing's examples/proxy.c does
+// (SINGLE_ISSUER|DEFER_TASKRUN, else COOP_TASKRUN|TASKRUN_FLAG; registered
+// ring fd); what was used shows in the server's `stats` line (ringFlags...).
+//
+// One enter per request: an answer's send usually completes inline while it
+// is submitted, and that completion alone would satisfy a wait for one, so the
+// next request would cost a second enter. Each step therefore waits for one
+// completion more than the sends it submits that should finish at once. Sends
+// use MSG_WAITALL, so none completes short and inline (the wait would then
+// hang for a request the peer cannot send before it has the whole answer). A
+// connection whose send did not finish within its step (a peer that stops
+// reading) is not counted again until one does: such a peer delays the
+// others once, by at most WAIT_MS.
 import * as net from "../../ffi/net.ts";
 import { ENOBUFS } from "../../ffi/errno.ts";
-import { CQ_BATCH, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, Ring, type RingOptions } from "../../ffi/uring.ts";
+import { CQ_BATCH, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, Ring, ringSetupFields, type RingOptions } from "../../ffi/uring.ts";
 import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
 
 const WAIT_MS = 20;
@@ -13,8 +26,16 @@ const STEPS_PER_YIELD = 4096;
 /** Accepts kept armed, so a burst of connects does not wait one loop step each. */
 const ACCEPTS_ARMED = 8;
 
-const OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3;
+const OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3, OP_CANCEL = 4;
 const OP_BITS = 4;
+/** How long a stopping server waits for the kernel to finish with connection buffers. */
+const DRAIN_MS = 1000;
+/**
+ * Buffers the kernel did not give back within DRAIN_MS: kept referenced for
+ * the life of the process rather than handed to the pool (or the GC) while a
+ * late recv could still write into them.
+ */
+const abandoned: Conn[] = [];
 
 class Conn {
   readonly in: InBuffer;
@@ -23,6 +44,10 @@ class Conn {
   /** The buffer a send is in flight from; untouched until that send completes. */
   flight: OutBuffer;
   flightOff = 0;
+  /** The loop step whose io_uring_enter submits the send in flight. */
+  sendStep = 0;
+  /** The last send did not complete within the step that submitted it. */
+  sendSlow = false;
   recvArmed = false;
   sendArmed = false;
   closing = false;
@@ -66,13 +91,29 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     }
   }
   const pool = new BufferPool();
-  const stats = newStats();
+  // The ring's set-up rides along in the `stats {json}` line (the ServerStats counters plus these).
+  const stats = Object.assign(newStats(), ringSetupFields(ring.setup));
   const slots: (Conn | undefined)[] = [];
   const freeSlots: number[] = [];
   let running = true;
+  /** Accepts, recvs and sends the kernel still holds (a multishot one until its last completion). */
+  let inflight = 0;
+  /** Loop steps so far; what is queued now goes with step + 1. */
+  let step = 0;
+  /** Sends queued for the next step that should complete within it. */
+  let quickSends = 0;
 
   const queue = (ret: number, what: string) => {
-    if (ret < 0) throw new Error(`io_uring_get_sqe for ${what}: submission queue full (${ret})`);
+    if (ret < 0) throw new Error(`io_uring_get_sqe for ${what}: submission queue full or submit refused (${ret})`);
+    inflight++;
+  };
+
+  const send = (c: Conn) => {
+    queue(ring.prepSend(c.fd, c.flight.buf, c.flightOff, c.flight.len - c.flightOff, c.slot * (1 << OP_BITS) + OP_SEND), "send");
+    c.sendArmed = true;
+    c.sendStep = step + 1;
+    // No recv is armed after EOF: nothing else will come, so do not wait for more.
+    if (!c.sendSlow && !c.eof) quickSends++;
   };
 
   const armRecv = (c: Conn) => {
@@ -91,8 +132,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     c.flight = c.out;
     c.out = t;
     c.flightOff = 0;
-    queue(ring.prepSend(c.fd, c.flight.buf, 0, c.flight.len, c.slot * (1 << OP_BITS) + OP_SEND), "send");
-    c.sendArmed = true;
+    send(c);
   };
 
   /**
@@ -179,6 +219,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
 
   const onSend = (c: Conn, res: number) => {
     c.sendArmed = false;
+    c.sendSlow = c.sendStep !== step;
     if (res < 0) {
       ioError(c);
       return beginClose(c);
@@ -186,11 +227,8 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     if (c.closing) return beginClose(c);
     stats.bytesOut += res;
     c.flightOff += res;
-    if (c.flightOff < c.flight.len) {
-      queue(ring.prepSend(c.fd, c.flight.buf, c.flightOff, c.flight.len - c.flightOff, c.slot * (1 << OP_BITS) + OP_SEND), "send");
-      c.sendArmed = true;
-      return;
-    }
+    // Short even with MSG_WAITALL (a failure part-way): the rest goes again, and fails or not.
+    if (c.flightOff < c.flight.len) return send(c);
     c.flight.len = 0;
     c.flight.shrinkIfIdle();
     if (c.out.len > 0) startSend(c);
@@ -200,16 +238,23 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   if (multishot) queue(ring.prepAcceptMultishot(lfd, OP_ACCEPT), "accept multishot");
   else for (let i = 0; i < ACCEPTS_ARMED; i++) queue(ring.prepAccept(lfd, OP_ACCEPT), "accept");
 
+  /** Whether a completion ends its request (a multishot one goes on while F_MORE is set). */
+  const ends = (flags: number) => !(multishot && flags & IORING_CQE_F_MORE);
+
   const loop = async () => {
     while (running) {
-      for (let step = 0; step < STEPS_PER_YIELD && running; step++) {
-        const n = ring.run(1, WAIT_MS, CQ_BATCH);
+      for (let k = 0; k < STEPS_PER_YIELD && running; k++) {
+        const waitNr = 1 + quickSends;
+        quickSends = 0;
+        step++;
+        const n = ring.run(waitNr, WAIT_MS, CQ_BATCH);
         if (n === 0) break;
         for (let i = 0; i < n; i++) {
           const tag = ring.tagLo(i);
           const op = tag & ((1 << OP_BITS) - 1);
           const res = ring.res(i);
           const flags = ring.flags(i);
+          if (op !== OP_CANCEL && ends(flags)) inflight--;
           if (op === OP_ACCEPT) {
             onAccept(res, flags);
             continue;
@@ -226,17 +271,57 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
       }
       await new Promise<void>((r) => setImmediate(r));
     }
-    // Destroying the ring cancels what is in flight, so buffers and fds can go after it.
+    const drained = drain();
     ring.close();
     for (const c of slots) {
       if (!c) continue;
       net.close(c.fd);
-      c.in.release();
-      c.out.release();
-      c.flight.release();
+      if (drained) {
+        c.in.release();
+        c.out.release();
+        c.flight.release();
+      } else abandoned.push(c);
     }
     stats.active = 0;
     net.close(lfd);
+  };
+
+  /**
+   * Closing a ring cancels its requests only asynchronously (the kernel tears
+   * it down in a worker), so a recv could still write into a buffer handed
+   * back to the pool. Instead: shut every busy socket down, cancel everything
+   * on each fd (IORING_ASYNC_CANCEL_ALL by fd, 5.19+; before that the
+   * shutdowns end the recvs), and reap until nothing is in flight, at most
+   * DRAIN_MS. Returns whether everything came back.
+   */
+  const drain = (): boolean => {
+    try {
+      queue(ring.prepCancelFd(lfd, OP_CANCEL), "cancel");
+      inflight--; // a cancel is not a request that holds memory
+      for (const c of slots) {
+        if (!c || !(c.recvArmed || c.sendArmed)) continue;
+        net.shutdown(c.fd);
+        queue(ring.prepCancelFd(c.fd, c.slot * (1 << OP_BITS) + OP_CANCEL), "cancel");
+        inflight--;
+      }
+      const deadline = Date.now() + DRAIN_MS;
+      while (inflight > 0 && Date.now() < deadline) {
+        const n = ring.run(1, 50, CQ_BATCH);
+        for (let i = 0; i < n; i++) {
+          const op = ring.tagLo(i) & ((1 << OP_BITS) - 1);
+          const res = ring.res(i);
+          const flags = ring.flags(i);
+          if (op === OP_CANCEL) continue;
+          if (ends(flags)) inflight--;
+          if (multishot && flags & IORING_CQE_F_BUFFER) ring.recycleBuffer(flags >>> 16);
+          // A connection that arrived while stopping: nobody will serve it.
+          if (op === OP_ACCEPT && res >= 0) net.close(res);
+        }
+      }
+    } catch {
+      // The ring cannot take the cancels or the waits: treat what is in flight as lost.
+    }
+    return inflight <= 0;
   };
 
   const done = loop();
