@@ -3,6 +3,7 @@
 import { cpus, hostname, release } from "node:os";
 import { readFileSync } from "node:fs";
 import { ROOT } from "../../ffi/build.ts";
+import { environmentLines, readEnvironment, type Environment } from "./environment.ts";
 
 export interface Placement {
   mode: "cross" | "same" | "off";
@@ -31,6 +32,8 @@ export interface MachineContext {
   targets?: { host: string; port: number; label: string }[];
   /** How idle CPUs were kept: the cpuidle driver and governor, the idle modes run, and whether the PM QoS request (CPUs polling) was held. */
   cpuIdle?: { driver: string | null; governor: string | null; requested: string; pmQos: string };
+  /** The settings that shape the comparison: cpufreq, SMT, CPU-vulnerability mitigations, io_uring access, seccomp, RLIMIT_MEMLOCK, THP (bench/measure/environment.ts). Absent in results from before it was recorded. */
+  environment?: Environment;
   argv: string[];
 }
 
@@ -67,6 +70,7 @@ export function machineContext(placement: Placement, argv: string[]): MachineCon
     ioUringDisabledSysctl: readOr("/proc/sys/kernel/io_uring_disabled", "n/a"),
     gitCommit: commit ? commit + dirty : "unknown",
     placement,
+    environment: readEnvironment(),
     argv,
   };
 }
@@ -86,6 +90,7 @@ export function contextLines(c: MachineContext): string[] {
     `placement ${placementText(c.placement)}`,
     ...(c.target ? [`target    ${c.target.label} at ${c.target.host}:${c.target.port} (remote; server-side costs not available)`] : []),
     ...(c.targets && !c.target ? [`targets   ${c.targets.map((t) => `${t.label} at ${t.host}:${t.port}`).join(", ")}`] : []),
+    ...(c.environment ? environmentLines(c.environment) : []),
     ...(c.cpuIdle ? [`cpu idle  driver ${c.cpuIdle.driver ?? "none"}, governor ${c.cpuIdle.governor ?? "none"}; idle mode ${c.cpuIdle.requested}; PM QoS ${c.cpuIdle.pmQos}`] : []),
     `date      ${c.date}`,
   ];

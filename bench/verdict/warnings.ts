@@ -1,8 +1,24 @@
 // What the results themselves say to be careful about, as a closed set of
 // codes, each with its message and what to do (hyperfine's warnings.rs).
 import type { PlacementRun } from "../results/schema.ts";
+import type { MachineContext, Placement } from "../measure/machine.ts";
+import { BENCH_RING_ENTRIES, chargesRingsToMemlock, formatBytes, ringBytes } from "../measure/environment.ts";
 
-export type WarningCode = "backend-errors" | "not-measured" | "busy-polls" | "client-late" | "stalls" | "untrusted";
+export type WarningCode =
+  | "backend-errors"
+  | "not-measured"
+  | "busy-polls"
+  | "client-late"
+  | "stalls"
+  | "untrusted"
+  // The environment (results.context.environment):
+  | "cpufreq-governor"
+  | "smt-siblings"
+  | "io-uring-disabled"
+  | "seccomp-filter"
+  | "memlock-low"
+  | "thp-always"
+  | "syscall-mitigations";
 
 export interface AnalysisWarning {
   code: WarningCode;
@@ -51,5 +67,54 @@ export function analysisWarnings(runs: PlacementRun[]): AnalysisWarning[] {
     if (bad)
       w("untrusted", `Verdicts${where} not to be trusted: ${bad.untrusted}. Re-run on a quieter machine (--cpu-idle poll as root, nothing else running), or give it a larger --budget.`);
   }
+  return out;
+}
+
+/**
+ * Warnings from the settings the run was made under (context.environment),
+ * each with what to do. `placements`: every placement run (the first is
+ * context.placement). Nothing for results recorded before the environment was.
+ */
+export function environmentWarnings(context: MachineContext, placements: readonly Placement[] = [context.placement]): AnalysisWarning[] {
+  const e = context.environment;
+  if (!e) return [];
+  const out: AnalysisWarning[] = [];
+  const w = (code: WarningCode, text: string) => out.push({ code, text });
+
+  const g = e.cpufreq.governor;
+  if (g !== "none" && g !== "performance") {
+    const which = g === "mixed" ? `differs between CPUs (${Object.entries(e.cpufreq.byCpu ?? {}).map(([cpu, x]) => `${cpu}: ${x ?? "none"}`).join(", ")})` : `is ${g}`;
+    w("cpufreq-governor", `The CPU frequency governor ${which}: frequency scaling moves latencies between rounds and between backends that load the CPU differently. Set the performance governor (cpupower frequency-set -g performance) for the run.`);
+  }
+
+  for (const p of placements) {
+    if (p.mode !== "cross" || p.serverCpu === null || p.clientCpu === null) continue;
+    const { serverCpu, clientCpu } = p;
+    if (e.smt.siblings.some((grp) => grp.includes(serverCpu) && grp.includes(clientCpu)))
+      w("smt-siblings", `Cross-core placement put the server (CPU ${serverCpu}) and the client (CPU ${clientCpu}) on two hardware threads of one core: they share its caches and execution units, so the figures are neither cross-core nor same-core. Choose CPUs of different cores with --server-cpu/--client-cpu (see /sys/devices/system/cpu/cpu${serverCpu}/topology/thread_siblings_list), or turn SMT off (echo off > /sys/devices/system/cpu/smt/control).`);
+  }
+
+  if (e.ioUring.allowed === false) {
+    const d = e.ioUring.disabled;
+    const why = d === 1 ? `kernel.io_uring_disabled=1 and this process has neither CAP_SYS_ADMIN nor the group kernel.io_uring_group${e.ioUring.group !== null && e.ioUring.group >= 0 ? ` (${e.ioUring.group})` : " (none set)"}` : `kernel.io_uring_disabled=${d}`;
+    w("io-uring-disabled", `io_uring is disabled for this process (${why}): the io_uring backends cannot create a ring, so there is no comparison. Run as root, add the user to kernel.io_uring_group, or sysctl -w kernel.io_uring_disabled=0.`);
+  }
+
+  if (e.seccomp.mode === "filter")
+    w("seccomp-filter", `This process runs under ${e.seccomp.filters === null || e.seccomp.filters === 1 ? "a seccomp filter" : `${e.seccomp.filters} seccomp filters`}, inherited by the servers it starts: the filter is consulted on system calls, taxing the backend that makes more of them, and container runtimes' default profiles (Docker's since 25.0, containerd's since 2.0) deny io_uring_setup. Run outside the sandbox, or with a profile that allows io_uring_setup, io_uring_enter and io_uring_register.`);
+
+  const need = ringBytes(BENCH_RING_ENTRIES);
+  const soft = e.memlock.soft;
+  if (chargesRingsToMemlock(context.kernel) && e.memlock.ipcLock !== true && typeof soft === "number" && soft < need)
+    w("memlock-low", `RLIMIT_MEMLOCK is ${formatBytes(soft)} and Linux ${context.kernel} (before 5.12) charges io_uring rings to it: the servers' ${BENCH_RING_ENTRIES}-entry ring needs about ${formatBytes(need)}, so creating it fails with ENOMEM. Raise the limit (ulimit -l unlimited, or LimitMEMLOCK= in a systemd unit) or run as root.`);
+
+  if (e.thp.enabled === "always")
+    w("thp-always", `Transparent huge pages are 'always' (defrag '${e.thp.defrag ?? "unknown"}'): a page fault may take and zero a 2 MiB page${e.thp.defrag === "always" ? " or stall in direct compaction" : ""}, and khugepaged collapses pages in the background; either can show up as latency spikes. Set madvise (echo madvise > /sys/kernel/mm/transparent_hugepage/enabled) for the run.`);
+
+  const m = e.mitigations;
+  if (m?.bootParam === "off")
+    w("syscall-mitigations", "The kernel runs with mitigations=off: system calls cost less here than on a kernel with its default mitigations, so io_uring's advantage from making fewer of them is smaller here than on such hosts. Compare `grep . /sys/devices/system/cpu/vulnerabilities/*` on the hosts you deploy to, and measure there if they differ.");
+  else if (m && m.syscallTax.length)
+    w("syscall-mitigations", `CPU-vulnerability mitigations that tax system calls are in force: ${m.syscallTax.map((t) => `${t.name}: ${t.mechanisms.join(", ")}`).join("; ")}. io_uring's advantage comes from making fewer system calls, so its margin here holds for hosts with the same mitigations, not for CPUs that need others or kernels booted with mitigations=off. Compare \`grep . /sys/devices/system/cpu/vulnerabilities/*\` on the hosts you deploy to.`);
   return out;
 }
