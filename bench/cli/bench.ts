@@ -3,7 +3,7 @@
 // (bench/run/), and the results (the JSON, the source of truth) are rendered
 // to the terminal, markdown and SVG.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { ensureBuilt, ROOT } from "../../ffi/build.ts";
 import { parseOrExit, usageText, UsageError } from "./args.ts";
 import { BENCH_FLAGS, planFromFlags } from "./bench-plan.ts";
@@ -32,9 +32,10 @@ const { runBench } = await import("../run/session.ts");
 const { renderTerminalReport, renderMarkdownReport } = await import("../report/report.ts");
 const { updateGuideFile } = await import("../report/update-guide.ts");
 const { latencyDistributionSvg } = await import("../report/svg.ts");
+const { forestGates, gatesForestSvg } = await import("../report/forest.ts");
 const { runMicro } = await import("../micro/index.ts");
 const { claimsTable, scenario5Share } = await import("../verdict/claims.ts");
-const { analysisWarnings, environmentWarnings } = await import("../verdict/warnings.ts");
+const { analysisWarnings } = await import("../verdict/warnings.ts");
 
 // Your own servers must answer before anything is measured: say so now, not as errors in every table.
 for (const t of plan.targets) {
@@ -65,12 +66,12 @@ const { results, exitCode: runCode, raws } = await runBench({
 });
 let exitCode = runCode;
 const runs = results.placements ?? [{ placement: results.context.placement, scenarios: results.scenarios, gate: results.gate, gates: results.gates }];
-for (const w of [...analysisWarnings(runs), ...environmentWarnings(results.context, runs.map((r) => r.placement))]) results.warnings.push(w.text);
+for (const w of analysisWarnings(runs)) results.warnings.push(w.text);
 const s1Costs = results.scenarios.find((s) => s.slug === "ping-pong")?.variants.find((v) => v.key === "100B")?.backends ?? [];
 const syscallsPerRequest = Object.fromEntries(s1Costs.filter((b) => b.costs?.syscalls != null).map((b) => [b.backend, b.costs!.syscalls as number]));
 results.claims = claimsTable({ micro: results.micro, scenario5: scenario5Share(results, results.baseline), syscallsPerRequest });
 
-// ---- output: terminal, JSON (the source of truth), markdown, guide, SVG ----
+// ---- output: terminal, JSON (the source of truth), SVGs, markdown, guide ----
 console.log(renderTerminalReport(results));
 const stamp = results.context.date.replace(/[:.]/g, "-");
 const resultsDir = join(ROOT, "results");
@@ -80,17 +81,6 @@ const jsonPath = join(resultsDir, `bench-${stamp}.json`);
 writeFileSync(jsonPath, jsonText);
 writeFileSync(join(resultsDir, "latest.json"), jsonText);
 if (args.json) writeFileSync(args.json as string, jsonText);
-const md = renderMarkdownReport(results);
-writeFileSync(join(resultsDir, `bench-${stamp}.md`), md);
-if (args.markdown) writeFileSync(args.markdown as string, md);
-if (args["update-guide"]) {
-  try {
-    updateGuideFile(args["update-guide"] as string, md);
-  } catch (e) {
-    log(`bench: --update-guide: ${(e as Error).message}`);
-    exitCode = 1;
-  }
-}
 // Latency distributions of ping-pong (100 bytes) and the open loop, on a percentile axis that stretches the tail.
 const sizes = (plan.scenarios.find((s) => s.def.slug === "ping-pong")?.options as { sizes?: number[] } | undefined)?.sizes ?? [100];
 const s1Key = sizes.includes(100) ? "100B" : `${sizes[0]}B`;
@@ -101,10 +91,36 @@ for (const [where, raw] of raws) {
   if (raw.backends("corrected", s1Key).length) series.push(panel(`Scenario 1: ping-pong latency, ${s1Key}${label}`, s1Key));
   if (raw.backends("corrected", "open-loop").length) series.push(panel(`Scenario 4: open-loop latency from intended send time${label}`, "open-loop"));
 }
+const latencyPath = join(resultsDir, `bench-${stamp}.svg`);
 if (series.length) {
-  const svg = latencyDistributionSvg(series);
-  writeFileSync(join(resultsDir, `bench-${stamp}.svg`), svg);
+  const svg = latencyDistributionSvg(series, { baseline: results.gate?.baseline ?? results.baseline, candidate: results.gate?.candidate });
+  writeFileSync(latencyPath, svg);
   if (args.svg) writeFileSync(args.svg as string, svg);
 }
-log(`\nresults: ${jsonPath} (+ .md${series.length ? ", .svg" : ""})${[args.json, args.markdown, args["update-guide"], args.svg].filter(Boolean).map((f) => `, ${f}`).join("")}`);
+// The verdict as a picture: every gate's criteria, intervals and thresholds.
+const gates = forestGates(results);
+const forestPath = join(resultsDir, `bench-${stamp}-gates.svg`);
+if (gates.length) {
+  const forest = gatesForestSvg(gates);
+  writeFileSync(forestPath, forest);
+  if (args.forest) writeFileSync(args.forest as string, forest);
+}
+// The markdown links the pictures relative to where it is written.
+const picturesFor = (mdPath: string) => {
+  const rel = (p: string) => relative(dirname(resolve(mdPath)), p) || basename(p);
+  return { gates: gates.length ? rel(forestPath) : undefined, latency: series.length ? rel(latencyPath) : undefined };
+};
+const mdPath = join(resultsDir, `bench-${stamp}.md`);
+writeFileSync(mdPath, renderMarkdownReport(results, { pictures: picturesFor(mdPath) }));
+if (args.markdown) writeFileSync(args.markdown as string, renderMarkdownReport(results, { pictures: picturesFor(args.markdown as string) }));
+if (args["update-guide"]) {
+  const guide = args["update-guide"] as string;
+  try {
+    updateGuideFile(guide, renderMarkdownReport(results, { firstPageOnly: !args.full, pictures: picturesFor(guide) }));
+  } catch (e) {
+    log(`bench: --update-guide: ${(e as Error).message}`);
+    exitCode = 1;
+  }
+}
+log(`\nresults: ${jsonPath} (+ .md${series.length ? ", .svg" : ""}${gates.length ? ", -gates.svg" : ""})${[args.json, args.markdown, args["update-guide"], args.svg, args.forest].filter(Boolean).map((f) => `, ${f}`).join("")}`);
 process.exit(exitCode);
