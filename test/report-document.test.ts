@@ -4,7 +4,7 @@
 // the headline last) in both formats.
 import { describe, expect, test } from "bun:test";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
-import { buildReport, renderMarkdownReport, renderTerminalReport } from "../bench/report/report.ts";
+import { buildReport, renderMarkdownReport, renderTerminalReport, type Block } from "../bench/report/report.ts";
 import { PLAIN_VERDICT, verdictLine } from "../bench/report/gate-tables.ts";
 import { tablesForScenario } from "../bench/report/scenario-tables.ts";
 import type { BackendResult, BenchResults, Gate, ScenarioResult } from "../bench/results/schema.ts";
@@ -61,7 +61,12 @@ const RESULTS: BenchResults = {
   warnings: ["CPU frequency scaling is on; consider the performance governor"],
 };
 
+const INFO_NOTE = "Per request. Change: uring against bun; — when bun's figure is below 0.05 per request, too near zero for a percentage to mean anything.";
+const DETAILS_GATES = "Every decision gate: the Phase 0 check, the criteria, the guide's cost expectations, the A/A control";
+
 const TERMINAL_TAIL = [
+    "--- Placement effect ---",
+    "",
     "Placement effect: scenario 1 p50, cross against same (µs)",
     "size  backend  cross  same  cross / same",
     "----  -------  -----  ----  ------------",
@@ -71,6 +76,8 @@ const TERMINAL_TAIL = [
     "",
     "warnings:",
     "  - CPU frequency scaling is on; consider the performance governor",
+    "",
+    `--- ${DETAILS_GATES} ---`,
     "",
     "Phase 0 check: epoll vs bun (improvement, %) [same core: server on CPU 0, client on CPU 0]",
     "id  metric         expected  improvement          95% CI  status  note",
@@ -88,6 +95,7 @@ const TERMINAL_TAIL = [
     "measure              scenario    bun  uring  change  expected      status",
     "-------------------  --------  -----  -----  ------  ------------  -----------",
     "CPU per request, µs  1: 100B   20.00  13.00  -35.0%  -25% to -40%  as expected",
+    INFO_NOTE,
     "",
     "Verdict (uring vs bun): INCONCLUSIVE. the same-core run is not settled. [same]",
     "",
@@ -107,11 +115,14 @@ const TERMINAL_TAIL = [
     "measure              scenario    bun  uring  change  expected      status",
     "-------------------  --------  -----  -----  ------  ------------  -----------",
     "CPU per request, µs  1: 100B   20.00  13.00  -35.0%  -25% to -40%  as expected",
+    INFO_NOTE,
     "",
     "Verdict (uring vs bun): PROCEED. the cross-core run passes. [cross]",
   ].join("\n");
 
 const MARKDOWN_TAIL = [
+    "<details><summary>Placement effect</summary>",
+    "",
     "#### Placement effect: scenario 1 p50, cross against same (µs)",
     "",
     "| size | backend | cross | same | cross / same |",
@@ -121,9 +132,13 @@ const MARKDOWN_TAIL = [
     "",
     "On virtual machines a wake-up across cores can cost more than the rest of the round trip; compare the verdicts of both placements before concluding.",
     "",
+    "</details>",
+    "",
     "#### Warnings",
     "",
     "- CPU frequency scaling is on; consider the performance governor",
+    "",
+    `<details><summary>${DETAILS_GATES}</summary>`,
     "",
     "#### Phase 0 check: epoll vs bun (improvement, %) [same core: server on CPU 0, client on CPU 0]",
     "",
@@ -146,6 +161,8 @@ const MARKDOWN_TAIL = [
     "| measure | scenario | bun | uring | change | expected | status |",
     "|:---|:---|---:|---:|---:|:---|:---|",
     "| CPU per request, µs | 1: 100B | 20.00 | 13.00 | -35.0% | -25% to -40% | as expected |",
+    "",
+    INFO_NOTE,
     "",
     "**Verdict (uring vs bun, same): INCONCLUSIVE.** the same-core run is not settled.",
     "",
@@ -171,19 +188,25 @@ const MARKDOWN_TAIL = [
     "|:---|:---|---:|---:|---:|:---|:---|",
     "| CPU per request, µs | 1: 100B | 20.00 | 13.00 | -35.0% | -25% to -40% | as expected |",
     "",
+    INFO_NOTE,
+    "",
+    "</details>",
+    "",
     "**Verdict (uring vs bun, cross): PROCEED.** the cross-core run passes.",
   ].join("\n");
 
 describe("document", () => {
-  test("blocks in order: title (markdown only), context, backends (terminal only), each placement, effect, warnings, gates last", () => {
-    const kinds = buildReport(RESULTS).blocks.map((b) => (b.only ? `${b.kind}:${b.only}` : b.kind));
-    expect(kinds).toEqual([
-      "heading:markdown", "context", "definitions:terminal",
-      "heading", "table",
-      "heading", "table",
-      "table", "warnings",
-      "table", "table", "table", "verdict",
-      "table", "table", "table", "verdict",
+  test("blocks in order: the first page (title in markdown, context, verdicts, headline gate, summary), then the folded parts, warnings, the headline verdict last", () => {
+    const doc = buildReport(RESULTS);
+    const kind = (b: Block): string => (b.kind === "details" ? `details(${b.blocks.map(kind).join(",")})` : b.only ? `${b.kind}:${b.only}` : b.kind);
+    expect(doc.firstPage).toBe(6);
+    expect(doc.blocks.map(kind)).toEqual([
+      "heading:markdown", "text", "verdict", "verdict", "table", "table",
+      "details(context,definitions:terminal)",
+      "heading", "details(table)",
+      "heading", "details(table)",
+      "details(table)", "warnings",
+      "details(table,table,table,verdict,table,table,table)", "verdict",
     ]);
   });
 
@@ -201,20 +224,83 @@ describe("document", () => {
   });
 });
 
+const TERMINAL_FIRST_PAGE = [
+  "Test CPU, 4 cores; Linux 6.1.0; Bun 1.4.5; 2026-01-01T00:00:00.000Z.",
+  "cross-core: server on CPU 0, client on CPU 1, then same core: server on CPU 0, client on CPU 0. Relative figures are against bun.",
+  "",
+  "Verdict (uring vs bun): PROCEED. the cross-core run passes. [cross]",
+  "",
+  "Verdict (uring vs bun): INCONCLUSIVE. the same-core run is not settled. [same]",
+  "",
+  "Decision gate: uring vs bun (improvement, %)",
+  "id  criterion                 threshold  improvement          95% CI  status  note",
+  "--  ------------------------  ---------  -----------  --------------  ------  --------",
+  "C1  Single ping-pong latency       > 10        +12.5  [+11.0, +14.0]  PASS    3 rounds",
+  "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+  "",
+  "Every backend at a glance: each scenario's headline figure [95% CI]",
+  "backend                  1 p50 µs",
+  "--------------  -----------------",
+  "bun (baseline)  50.0 [49.0, 51.0]",
+  "uring           40.0 [39.0, 41.0]",
+  "Median over rounds with its 95% bootstrap interval: p50 latency (lower is better) or completed messages per second (higher is better). 1: Single ping-pong latency. Every table follows below.",
+].join("\n");
+
 describe("both placements", () => {
-  test("terminal: backends listed, placement headings, then effect, warnings, gates and verdicts, exact text", () => {
+  test("terminal: the first page, exact text, then the machine and backends, placement headings, effect, warnings, gates and verdicts", () => {
     const t = renderTerminalReport(RESULTS);
-    expect(t).toContain("backends\n  bun      Bun.listen\n  uring    UNAVAILABLE: io_uring disabled. Hint: sysctl kernel.io_uring_disabled=0\n\n=== Placement: cross-core: server on CPU 0, client on CPU 1 ===\n\nScenario 1:");
-    expect(t).toContain("\n\n=== Placement: same core: server on CPU 0, client on CPU 0 ===\n\nScenario 1:");
+    expect(t.startsWith(`${TERMINAL_FIRST_PAGE}\n\n--- The machine and the backends ---\n\nmachine   Test CPU, 4 cores, host test\n`)).toBe(true);
+    expect(renderTerminalReport(RESULTS, { firstPageOnly: true })).toBe(TERMINAL_FIRST_PAGE);
+    expect(t).toContain("backends\n  bun      Bun.listen\n  uring    UNAVAILABLE: io_uring disabled. Hint: sysctl kernel.io_uring_disabled=0\n\n=== Placement: cross-core: server on CPU 0, client on CPU 1 ===\n\n--- Scenario tables [cross-core: server on CPU 0, client on CPU 1] ---\n\nScenario 1:");
+    expect(t).toContain("\n\n=== Placement: same core: server on CPU 0, client on CPU 0 ===\n\n--- Scenario tables [same core: server on CPU 0, client on CPU 0] ---\n\nScenario 1:");
     expect(t).not.toContain("iouring-bench results");
     expect(t.endsWith(`\n\n${TERMINAL_TAIL}`)).toBe(true);
   });
 
-  test("markdown: title and context table, no backend list, then effect, warnings, gates and verdicts, exact text", () => {
+  test("markdown: title, context lines, verdicts, gate and summary tables, then folded parts, warnings, gates and verdicts, exact text", () => {
     const md = renderMarkdownReport(RESULTS);
-    expect(md.startsWith("### iouring-bench results\n\n| | |\n|:---|:---|\n| machine | Test CPU, 4 cores, host test |\n")).toBe(true);
-    expect(md).toContain("\n\n#### Placement: same core: server on CPU 0, client on CPU 0\n\n#### Scenario 1:");
+    const first = renderMarkdownReport(RESULTS, { firstPageOnly: true });
+    expect(first).toBe(
+      [
+        "### iouring-bench results",
+        "",
+        "Test CPU, 4 cores; Linux 6.1.0; Bun 1.4.5; 2026-01-01T00:00:00.000Z.  ",
+        "cross-core: server on CPU 0, client on CPU 1, then same core: server on CPU 0, client on CPU 0. Relative figures are against bun.",
+        "",
+        "**Verdict (uring vs bun, cross): PROCEED.** the cross-core run passes.",
+        "",
+        "**Verdict (uring vs bun, same): INCONCLUSIVE.** the same-core run is not settled.",
+        "",
+        "#### Decision gate: uring vs bun (improvement, %)",
+        "",
+        "| id | criterion | threshold | improvement | 95% CI | status | note |",
+        "|:---|:---|---:|---:|---:|:---|:---|",
+        "| C1 | Single ping-pong latency | > 10 | +12.5 | [+11.0, +14.0] | PASS | 3 rounds |",
+        "",
+        "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+        "",
+        "#### Every backend at a glance: each scenario's headline figure [95% CI]",
+        "",
+        "| backend | 1 p50 µs |",
+        "|:---|---:|",
+        "| bun (baseline) | 50.0 [49.0, 51.0] |",
+        "| uring | 40.0 [39.0, 41.0] |",
+        "",
+        "Median over rounds with its 95% bootstrap interval: p50 latency (lower is better) or completed messages per second (higher is better). 1: Single ping-pong latency. Every table follows below.",
+        "",
+      ].join("\n"),
+    );
+    expect(md.startsWith(`${first}\n<details><summary>The machine and the backends</summary>\n\n| | |\n|:---|:---|\n| machine | Test CPU, 4 cores, host test |\n`)).toBe(true);
+    expect(md).toContain("\n\n#### Placement: same core: server on CPU 0, client on CPU 0\n\n<details><summary>Scenario tables [same core: server on CPU 0, client on CPU 0]</summary>\n\n#### Scenario 1:");
     expect(md).not.toContain("Bun.listen");
     expect(md.endsWith(`\n\n${MARKDOWN_TAIL}\n`)).toBe(true);
+  });
+
+  test("markdown links the pictures: the gates after the headline gate, the latency distributions atop the scenario tables", () => {
+    const md = renderMarkdownReport(RESULTS, { pictures: { gates: "bench-x-gates.svg", latency: "bench-x.svg" } });
+    expect(md).toContain("PASS.\n\n![Every decision gate: each criterion's improvement and interval against its threshold](bench-x-gates.svg)\n\n#### Every backend at a glance");
+    expect(md).toContain("<details><summary>Scenario tables [cross-core: server on CPU 0, client on CPU 1]</summary>\n\n![Latency distributions and ratios to the headline baseline](bench-x.svg)\n\n#### Scenario 1:");
+    expect(md.match(/!\[/g)?.length).toBe(2);
+    expect(renderTerminalReport(RESULTS, { pictures: { gates: "g.svg" } })).not.toContain("g.svg");
   });
 });

@@ -103,13 +103,15 @@ describe("markdown", () => {
     );
   });
 
-  test("whole report: context, scenario tables, skipped scenarios, warnings, then the gate and the verdict last", () => {
+  test("whole report: the first page with the verdict and the gate, then context, scenario tables, skipped scenarios, warnings, the folded gate and the verdict last", () => {
     const md = renderMarkdownReport(RESULTS);
     expect(md.startsWith("### iouring-bench results\n")).toBe(true);
-    expect(md.endsWith(`${GATE_MD}\n\n${VERDICT_MD}\n`)).toBe(true);
+    expect(md).toContain(`\n\n${VERDICT_MD}\n\n${GATE_MD}\n\n#### Every backend at a glance`);
+    expect(md).toContain("| backend | 2 msg/s |\n|:---|---:|\n| bun (baseline) | 10,000 [9,000, 11,000] |\n| uring | 12,000 [11,500, 125,000] |");
+    expect(md.endsWith(`${GATE_MD}\n\n</details>\n\n${VERDICT_MD}\n`)).toBe(true);
     expect(md).toContain("- Scenario 6 (Throughput stress): skipped: not selected");
-    expect(md.indexOf("#### Scenario 2")).toBeLessThan(md.indexOf("#### Decision gate"));
-    expect(md.indexOf("#### Warnings")).toBeLessThan(md.indexOf("#### Decision gate"));
+    expect(md.indexOf("#### Scenario 2")).toBeLessThan(md.lastIndexOf("#### Decision gate"));
+    expect(md.indexOf("#### Warnings")).toBeLessThan(md.lastIndexOf("#### Decision gate"));
   });
 
   test("without a gate the report has no gate section", () => {
@@ -124,7 +126,9 @@ describe("terminal", () => {
     const t = renderTerminalReport(RESULTS);
     const lines = t.split("\n");
     expect(lines[lines.length - 1]).toBe(`Verdict (uring vs bun): INCONCLUSIVE. ${GATE.reason}`);
-    expect(t.indexOf("Decision gate: uring vs bun")).toBeGreaterThan(t.indexOf("Scenario 2:"));
+    expect(lines[3]).toBe(`Verdict (uring vs bun): INCONCLUSIVE. ${GATE.reason}`);
+    expect(t.indexOf("Decision gate: uring vs bun")).toBeLessThan(t.indexOf("Scenario 2:"));
+    expect(t.lastIndexOf("Decision gate: uring vs bun")).toBeGreaterThan(t.indexOf("Scenario 2:"));
     expect(t).toContain("C2  Persistent-connection throughput       > 15        +17.0   [+9.1, +22.4]  INCONCLUSIVE");
   });
 });

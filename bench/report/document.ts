@@ -1,10 +1,15 @@
 // The report as data: one walk over BenchResults decides what is shown and in
 // what order, as a list of blocks; terminal.ts and markdown.ts only decide how
-// each block looks. Order: machine context, backends, per placement the
-// scenario tables, the scenarios that did not run, the cost tables (the
-// micro-benchmarks and the guide's claims after the last placement), then the
-// placement effect, the warnings, and the gates with their verdicts, the
-// headline verdict last.
+// each block looks. The first page answers the question: a line of context,
+// the headline verdict, the headline gate's table (and, in markdown, the
+// forest plot of every gate), the A/A control's one line, and one table of
+// every backend's headline figure per scenario. The full report follows: the
+// machine context and backends, per placement the scenario tables, the
+// scenarios that did not run, the cost tables (the micro-benchmarks and the
+// guide's claims after the last placement) and how the rounds went, then the
+// placement effect, the warnings, and every gate with its verdict, the
+// headline verdict last. In markdown each part of the full report folds
+// (<details>); the terminal shows everything.
 import { contextLines, placementText, type Placement } from "../measure/machine.ts";
 import type { BenchResults, Gate } from "../results/schema.ts";
 import { costsTable, placementEffectTable, twinTable } from "./cost-tables.ts";
@@ -12,6 +17,7 @@ import { gateTable, informationalTable, phase0Table } from "./gate-tables.ts";
 import { claimsToTable, microTable } from "./micro-claims-tables.ts";
 import { roundsTable } from "./run-tables.ts";
 import { scenarioTables } from "./scenario-tables.ts";
+import { summaryTable } from "./summary-table.ts";
 import type { Table } from "./table.ts";
 
 export type Format = "terminal" | "markdown";
@@ -31,10 +37,26 @@ export type Block = {
   | { kind: "warnings"; items: string[] }
   /** A gate's verdict; placement (its mode) when the run had several. */
   | { kind: "verdict"; gate: Gate; placement?: string }
+  /** Plain lines of prose. */
+  | { kind: "text"; lines: string[] }
+  /** A picture beside the report (a file name relative to where the markdown is written). */
+  | { kind: "image"; alt: string; src: string }
+  /** Blocks under a summary: folded in markdown (<details>), a heading then the blocks on the terminal. */
+  | { kind: "details"; summary: string; blocks: Block[] }
 );
 
 export interface ReportDocument {
   blocks: Block[];
+  /** How many of the blocks make the first page (the answer); all of them when absent. */
+  firstPage?: number;
+}
+
+/** Pictures written beside the report, as the markdown should link them. */
+export interface ReportPictures {
+  /** The forest plot of the gates (bench-<stamp>-gates.svg). */
+  gates?: string;
+  /** The latency distributions (bench-<stamp>.svg). */
+  latency?: string;
 }
 
 export const REPORT_TITLE = "iouring-bench results";
@@ -89,33 +111,68 @@ export function gateBlocks(g: Gate, headline: boolean, placement?: Placement): B
   ];
 }
 
-export function buildReport(r: BenchResults): ReportDocument {
-  const blocks: Block[] = [
-    { kind: "heading", level: 3, text: REPORT_TITLE, only: "markdown" },
-    { kind: "context", lines: contextLines(r.context) },
-    {
-      kind: "definitions",
-      title: "backends",
-      items: r.backends.map((b) => [b.name, b.available ? b.description : `UNAVAILABLE: ${b.reason}. Hint: ${b.hint}`]),
-      only: "terminal",
-    },
+/** The first page's context: the machine in one line, where it ran in another. */
+export function shortContext(r: BenchResults): string[] {
+  const c = r.context;
+  const runs = r.placements && r.placements.length > 1 ? r.placements.map((p) => placementText(p.placement)).join(", then ") : placementText(c.placement);
+  return [
+    `${c.cpuModel}, ${c.cores} cores${c.virtualized ? ", virtual machine" : ""}; Linux ${c.kernel}; Bun ${c.bun}; ${c.date}.`,
+    `${runs}${c.cpuIdle ? `; idle CPUs: ${c.cpuIdle.requested}` : ""}. Relative figures are against ${r.baseline}.`,
+  ];
+}
+
+function firstPage(r: BenchResults, pictures: ReportPictures): Block[] {
+  const blocks: Block[] = [{ kind: "heading", level: 3, text: REPORT_TITLE, only: "markdown" }, { kind: "text", lines: shortContext(r) }];
+  const views = placementViews(r);
+  for (const { placement, view } of views) if (view.gate) blocks.push({ kind: "verdict", gate: view.gate, placement: placement?.mode });
+  if (r.gate) blocks.push(tableBlock(gateTable(r.gate)));
+  if (pictures.gates) blocks.push({ kind: "image", alt: "Every decision gate: each criterion's improvement and interval against its threshold", src: pictures.gates, only: "markdown" });
+  for (const { placement, view } of views) {
+    const control = (view.gates ?? []).find((g) => g.kind === "control");
+    if (control) blocks.push({ kind: "verdict", gate: control, placement: placement?.mode });
+  }
+  const summary = summaryTable(r);
+  if (summary) blocks.push(tableBlock(summary));
+  return blocks;
+}
+
+const details = (summary: string, blocks: Block[]): Block[] => (blocks.length ? [{ kind: "details", summary, blocks }] : []);
+
+export function buildReport(r: BenchResults, pictures: ReportPictures = {}): ReportDocument {
+  const rest: Block[] = [
+    ...details("The machine and the backends", [
+      { kind: "context", lines: contextLines(r.context) },
+      {
+        kind: "definitions",
+        title: "backends",
+        items: r.backends.map((b) => [b.name, b.available ? b.description : `UNAVAILABLE: ${b.reason}. Hint: ${b.hint}`]),
+        only: "terminal",
+      },
+    ]),
   ];
   const views = placementViews(r);
   // Every placement's gates, the first placement's last: its headline verdict ends the report.
   const gates: Block[][] = [];
   views.forEach(({ placement, view }, i) => {
-    if (placement) blocks.push({ kind: "heading", level: 4, text: `Placement: ${placementText(placement)}` });
-    blocks.push(...scenarioTables(view).map(tableBlock));
+    const suffix = placement ? ` [${placementText(placement)}]` : "";
+    if (placement) rest.push({ kind: "heading", level: 4, text: `Placement: ${placementText(placement)}` });
     const status = scenarioStatusLines(view);
-    if (status.length) blocks.push({ kind: "status", lines: status });
-    blocks.push(...costTables(view, i === views.length - 1).map(tableBlock));
+    const latency: Block[] = i === 0 && pictures.latency ? [{ kind: "image", alt: "Latency distributions and ratios to the headline baseline", src: pictures.latency, only: "markdown" }] : [];
+    rest.push(...details(`Scenario tables${suffix}`, [...latency, ...scenarioTables(view).map(tableBlock), ...(status.length ? [{ kind: "status", lines: status } as Block] : [])]));
+    const last = i === views.length - 1;
+    rest.push(...details(`Server costs per request${last && (r.micro || r.claims?.length) ? ", micro-benchmarks and the guide's claims" : ""}${suffix}`, costTables(view, last).map(tableBlock)));
     const rounds = roundsTable(view);
-    if (rounds) blocks.push(tableBlock(rounds));
+    if (rounds) rest.push(...details(`How the rounds went${suffix}`, [tableBlock(rounds)]));
     gates.unshift(gatesInOrder(view).flatMap((g) => gateBlocks(g, g === view.gate, placement)));
   });
   const effect = placementEffectTable(r);
-  if (effect) blocks.push(tableBlock(effect));
-  if (r.warnings.length) blocks.push({ kind: "warnings", items: r.warnings });
-  blocks.push(...gates.flat());
-  return { blocks };
+  if (effect) rest.push(...details("Placement effect", [tableBlock(effect)]));
+  if (r.warnings.length) rest.push({ kind: "warnings", items: r.warnings });
+  const all = gates.flat();
+  // The headline verdict stays outside the fold: the report ends with the answer.
+  const headline = all.length && all[all.length - 1].kind === "verdict" ? all.pop() : undefined;
+  rest.push(...details("Every decision gate: the Phase 0 check, the criteria, the guide's cost expectations, the A/A control", all));
+  if (headline) rest.push(headline);
+  const first = firstPage(r, pictures);
+  return { blocks: [...first, ...rest], firstPage: first.length };
 }

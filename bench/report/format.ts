@@ -82,3 +82,17 @@ export function roundsOf(vs: (VariantResult | undefined)[]): number {
 export function backendNames(vs: (VariantResult | undefined)[]): string[] {
   return [...new Set(vs.flatMap((v) => (v ? v.backends.map((b) => b.backend) : [])))];
 }
+
+/** Below this, a per-request count (context switches, system calls, CPU µs) is too near zero for a percentage change to mean anything. */
+export const CHANGE_FLOOR = 0.05;
+
+/**
+ * A figure's change from baseline to candidate as "+12.3%", or "—" when the
+ * baseline is below `floor` (a change from 0.0005 to 0.0008 is not +60% of
+ * anything anyone pays for); "n/a" when either is missing.
+ */
+export function changeCell(baseline: number | null | undefined, candidate: number | null | undefined, changePct: number | null | undefined, floor = CHANGE_FLOOR): string {
+  if (baseline == null || candidate == null || changePct == null || !Number.isFinite(changePct)) return "n/a";
+  if (Math.abs(baseline) < floor) return "—";
+  return `${signed(changePct)}%`;
+}

@@ -1,7 +1,7 @@
 // The decision gate's tables (the gate, the Phase 0 check, the guide's cost
 // expectations) and the verdict line, written by verdictLine alone.
 import type { Criterion, Gate } from "../results/schema.ts";
-import { fmtNum, signed } from "./format.ts";
+import { CHANGE_FLOOR, changeCell, fmtNum, signed } from "./format.ts";
 import type { Table } from "./table.ts";
 
 function improvementCells(c: Criterion): [string, string] {
@@ -62,22 +62,26 @@ export function phase0Table(g: Gate): Table | undefined {
   };
 }
 
-
 /** The guide's per-request cost expectations for one gate, informational. */
 export function informationalTable(g: Gate): Table | undefined {
   if (!g.informational?.length) return undefined;
   return {
     title: `The guide's cost expectations: ${g.candidate} against ${g.baseline} (informational)`,
     columns: [{ name: "measure", align: "left" }, { name: "scenario", align: "left" }, { name: g.baseline }, { name: g.candidate }, { name: "change" }, { name: "expected", align: "left" }, { name: "status", align: "left" }],
-    rows: g.informational.map((x) => [
-      x.name,
-      x.scenario,
-      x.baseline_value === null ? "n/a" : fmtNum(x.baseline_value, 2),
-      x.candidate_value === null ? "n/a" : fmtNum(x.candidate_value, 2),
-      x.change_pct === null ? "n/a" : `${signed(x.change_pct)}%`,
-      x.expected,
-      x.status,
-    ]),
+    rows: g.informational.map((x) => {
+      const change = changeCell(x.baseline_value, x.candidate_value, x.change_pct);
+      return [
+        x.name,
+        x.scenario,
+        x.baseline_value === null ? "n/a" : fmtNum(x.baseline_value, 2),
+        x.candidate_value === null ? "n/a" : fmtNum(x.candidate_value, 2),
+        change,
+        x.expected,
+        // A status read from a percentage that means nothing would contradict the —.
+        change === "—" ? "n/a (too near zero)" : x.status,
+      ];
+    }),
+    notes: [`Per request. Change: ${g.candidate} against ${g.baseline}; — when ${g.baseline}'s figure is below ${CHANGE_FLOOR} per request, too near zero for a percentage to mean anything.`],
   };
 }
 

@@ -1,5 +1,6 @@
 // The report as GitHub-flavoured markdown: one unit per table, `|` escaped in
-// cells, #### headings, the verdict's head in bold.
+// cells, #### headings, the verdict's head in bold, the parts of the full
+// report folded in <details>.
 import type { Block, ReportDocument } from "./document.ts";
 import { verdictLine, type VerdictStyle } from "./gate-tables.ts";
 import type { Table } from "./table.ts";
@@ -46,7 +47,18 @@ function renderBlock(b: Block): string {
       return ["#### Warnings", "", ...b.items.map((w) => `- ${w}`)].join("\n");
     case "verdict":
       return verdictLine(b.gate, MARKDOWN_VERDICT, b.placement);
+    case "text":
+      return b.lines.join("  \n");
+    case "image":
+      return `![${b.alt.replace(/[[\]]/g, "")}](${encodeURI(b.src)})`;
+    case "details":
+      // The blank lines let GitHub render the markdown inside the HTML block.
+      return [`<details><summary>${escapeHtml(b.summary)}</summary>`, renderMarkdownBlocks(b.blocks), "</details>"].join("\n\n");
   }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]!);
 }
 
 /** Blocks separated by a blank line, without a final newline. */
@@ -58,7 +70,7 @@ export function renderMarkdownBlocks(blocks: Block[]): string {
     .join("\n\n");
 }
 
-/** The whole document, ending with a newline. */
-export function renderMarkdownDocument(doc: ReportDocument): string {
-  return `${renderMarkdownBlocks(doc.blocks)}\n`;
+/** The whole document (or its first page only), ending with a newline. */
+export function renderMarkdownDocument(doc: ReportDocument, firstPageOnly = false): string {
+  return `${renderMarkdownBlocks(firstPageOnly ? doc.blocks.slice(0, doc.firstPage ?? doc.blocks.length) : doc.blocks)}\n`;
 }

@@ -1,5 +1,6 @@
 // The report for the terminal: aligned columns, plain headings, the verdict
-// as a plain line.
+// as a plain line; nothing folds (a details block is its summary as a heading,
+// then its blocks).
 import type { Block, ReportDocument } from "./document.ts";
 import { PLAIN_VERDICT, verdictLine } from "./gate-tables.ts";
 import type { Table } from "./table.ts";
@@ -32,13 +33,23 @@ function renderBlock(b: Block): string {
       return ["warnings:", ...b.items.map((w) => `  - ${w}`)].join("\n");
     case "verdict":
       return verdictLine(b.gate, PLAIN_VERDICT, b.placement);
+    case "text":
+      return b.lines.join("\n");
+    case "image":
+      return `${b.alt}: ${b.src}`;
+    case "details":
+      return [`--- ${b.summary} ---`, renderTerminalBlocks(b.blocks)].join("\n\n");
   }
 }
 
-/** Blocks separated by a blank line, no final newline (console.log adds it). */
-export function renderTerminalDocument(doc: ReportDocument): string {
-  return doc.blocks
+function renderTerminalBlocks(blocks: Block[]): string {
+  return blocks
     .filter((b) => b.only === undefined || b.only === "terminal")
     .map(renderBlock)
     .join("\n\n");
+}
+
+/** Blocks separated by a blank line, no final newline (console.log adds it); the first page only, or all. */
+export function renderTerminalDocument(doc: ReportDocument, firstPageOnly = false): string {
+  return renderTerminalBlocks(firstPageOnly ? doc.blocks.slice(0, doc.firstPage ?? doc.blocks.length) : doc.blocks);
 }
