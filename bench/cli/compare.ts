@@ -1,0 +1,107 @@
+// `bun run compare OLD.json NEW.json [--markdown FILE]`: what changed between
+// two results files (bench/report/compare.ts builds the comparison; the
+// terminal and markdown renderers draw it). Only this file reads argv and the
+// files; a file that cannot be compared is a usage error (exit 2, one line
+// saying what is wrong, then the usage).
+import { readFileSync, writeFileSync } from "node:fs";
+import { compareRuns, renderComparisonMarkdown, renderComparisonTerminal } from "../report/compare.ts";
+import type { BenchResults } from "../results/schema.ts";
+import { parseArgs, UsageError, usageText, type FlagSpec } from "./args.ts";
+
+const COMMAND = "bun run compare";
+const SUMMARY =
+  "Compares two results files (results/*.json, schema iouring-bench/1 or /2): each headline figure's change, NEW against OLD, " +
+  "with a Welch interval; every gate's verdicts and criteria; and the context that differs.";
+const SPECS: Record<string, FlagSpec> = {
+  markdown: { type: "string", help: "also write the comparison as markdown here", placeholder: "FILE" },
+};
+/** The results schemas this comparison reads. */
+const READABLE = ["iouring-bench/1", "iouring-bench/2"];
+
+function usage(): string {
+  return usageText(COMMAND, SUMMARY, SPECS).replace(`usage: ${COMMAND} [flags]`, `usage: ${COMMAND} OLD.json NEW.json [flags]`);
+}
+
+function usageExit(message: string): never {
+  process.stderr.write(`${COMMAND}: ${message}\n\n${usage()}\n`);
+  process.exit(2);
+}
+
+/** The two file names, and the flags (with their values) for parseArgs. */
+function splitArgv(argv: string[]): { files: string[]; flags: string[] } {
+  const files: string[] = [];
+  const flags: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-h" || a.startsWith("--")) {
+      flags.push(a);
+      const spec = SPECS[a.slice(2)];
+      // `--markdown FILE`: the next word is the flag's value, not a file to compare.
+      if (spec && spec.type !== "bool" && !a.includes("=") && i + 1 < argv.length) flags.push(argv[++i]);
+    } else files.push(a);
+  }
+  return { files, flags };
+}
+
+/** Reads one results file, or says in one line why it cannot be compared. */
+function readResults(path: string, role: string): BenchResults {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UsageError(`${role} file '${path}' does not exist`);
+    if (code === "EISDIR") throw new UsageError(`${role} file '${path}' is a directory, not a results file`);
+    throw new UsageError(`cannot read ${role} file '${path}' (${code ?? String(e)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${role} file '${path}' is not JSON`);
+  }
+  const schema = data !== null && typeof data === "object" ? (data as { schema?: unknown }).schema : undefined;
+  if (typeof schema !== "string" || !schema.startsWith("iouring-bench/")) {
+    throw new UsageError(`${role} file '${path}' is not an iouring-bench results file (it has no "schema" starting with "iouring-bench/")`);
+  }
+  if (!READABLE.includes(schema)) {
+    throw new UsageError(`${role} file '${path}' has schema "${schema}"; compare reads ${READABLE.join(" and ")}`);
+  }
+  const r = data as BenchResults;
+  if (!Array.isArray(r.scenarios) || r.context === null || typeof r.context !== "object") {
+    throw new UsageError(`${role} file '${path}' says ${schema} but has no "scenarios" list or no "context"`);
+  }
+  return r;
+}
+
+let markdownFile: string | undefined;
+let oldR: BenchResults, newR: BenchResults, files: string[];
+try {
+  const split = splitArgv(process.argv.slice(2));
+  const args = parseArgs(split.flags, SPECS);
+  if (args.help) {
+    console.log(usage());
+    process.exit(0);
+  }
+  markdownFile = args.markdown as string | undefined;
+  files = split.files;
+  if (files.length !== 2) throw new UsageError(files.length < 2 ? `needs two results files, OLD and NEW (got ${files.length})` : `takes two results files, OLD and NEW (got ${files.length}: ${files.join(" ")})`);
+  oldR = readResults(files[0], "OLD");
+  newR = readResults(files[1], "NEW");
+} catch (e) {
+  if (e instanceof UsageError) usageExit(e.message);
+  throw e;
+}
+
+const comparison = compareRuns(oldR, newR, { old: files[0], new: files[1] });
+console.log(renderComparisonTerminal(comparison));
+if (markdownFile !== undefined) {
+  try {
+    writeFileSync(markdownFile, renderComparisonMarkdown(comparison));
+  } catch (e) {
+    process.stderr.write(`${COMMAND}: cannot write --markdown '${markdownFile}' (${(e as NodeJS.ErrnoException).code ?? String(e)})\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`${COMMAND}: wrote ${markdownFile}\n`);
+}
+process.exit(0);
