@@ -83,8 +83,9 @@ export function backendNames(vs: (VariantResult | undefined)[]): string[] {
   return [...new Set(vs.flatMap((v) => (v ? v.backends.map((b) => b.backend) : [])))];
 }
 
-/** Below this, a per-request count (context switches, system calls, CPU µs) is too near zero for a percentage change to mean anything. */
-export const CHANGE_FLOOR = 0.05;
+import { CHANGE_FLOOR } from "../verdict/gate.ts";
+
+export { CHANGE_FLOOR };
 
 /**
  * A figure's change from baseline to candidate as "+12.3%", or "—" when the
@@ -92,7 +93,8 @@ export const CHANGE_FLOOR = 0.05;
  * anything anyone pays for); "n/a" when either is missing.
  */
 export function changeCell(baseline: number | null | undefined, candidate: number | null | undefined, changePct: number | null | undefined, floor = CHANGE_FLOOR): string {
-  if (baseline == null || candidate == null || changePct == null || !Number.isFinite(changePct)) return "n/a";
+  if (baseline == null || candidate == null) return "n/a";
   if (Math.abs(baseline) < floor) return "—";
+  if (changePct == null || !Number.isFinite(changePct)) return "n/a";
   return `${signed(changePct)}%`;
 }

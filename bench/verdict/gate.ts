@@ -314,6 +314,9 @@ export function scenarioSettled(r: GateInput, slug: string, pairs: GatePair[], o
   return { settled: open.length === 0, note: open.length ? `still open: ${open.join(", ")}` : `${defs.map((d) => d.id).join(", ")} settled in every gate` };
 }
 
+/** Below this, a per-request count (context switches, system calls, CPU µs) is too near zero for a percentage change to mean anything. */
+export const CHANGE_FLOOR = 0.05;
+
 /** Scenario/variant pairs whose per-request costs are compared with the guide's expectations. */
 const COST_VIEWS: { scenario: string; variant: string; label: string }[] = [
   { scenario: "ping-pong", variant: "100B", label: "1: ping-pong, 100 B" },
@@ -338,7 +341,7 @@ export function informationalRows(r: GateInput, baseline: string, candidate: str
       let status: string;
       let change: number | null = null;
       if (bv === null || cv === null || !Number.isFinite(bv) || !Number.isFinite(cv)) status = !v ? `n/a (scenario ${view.label.split(":")[0]} not run)` : "n/a (not measured for both)";
-      else if (bv === 0) status = "n/a (baseline is 0)";
+      else if (Math.abs(bv) < CHANGE_FLOOR) status = "n/a (too near zero)";
       else {
         change = (cv / bv - 1) * 100;
         const reduction = -change;
