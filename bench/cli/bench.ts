@@ -35,7 +35,7 @@ const { latencyDistributionSvg } = await import("../report/svg.ts");
 const { forestGates, gatesForestSvg } = await import("../report/forest.ts");
 const { runMicro } = await import("../micro/index.ts");
 const { claimsTable, scenario5Share } = await import("../verdict/claims.ts");
-const { analysisWarnings } = await import("../verdict/warnings.ts");
+const { analysisWarnings, environmentWarnings } = await import("../verdict/warnings.ts");
 
 // Your own servers must answer before anything is measured: say so now, not as errors in every table.
 for (const t of plan.targets) {
@@ -66,7 +66,7 @@ const { results, exitCode: runCode, raws } = await runBench({
 });
 let exitCode = runCode;
 const runs = results.placements ?? [{ placement: results.context.placement, scenarios: results.scenarios, gate: results.gate, gates: results.gates }];
-for (const w of analysisWarnings(runs)) results.warnings.push(w.text);
+for (const w of [...analysisWarnings(runs), ...environmentWarnings(results.context, runs.map((r) => r.placement))]) results.warnings.push(w.text);
 const s1Costs = results.scenarios.find((s) => s.slug === "ping-pong")?.variants.find((v) => v.key === "100B")?.backends ?? [];
 const syscallsPerRequest = Object.fromEntries(s1Costs.filter((b) => b.costs?.syscalls != null).map((b) => [b.backend, b.costs!.syscalls as number]));
 results.claims = claimsTable({ micro: results.micro, scenario5: scenario5Share(results, results.baseline), syscallsPerRequest });
