@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds build/tokio-echo, the Tokio reference server (bench/tokio-echo), offline:
+# Builds build/tokio-echo, the Tokio reference server (bench/tokio-echo, echo and
+# order modes), offline:
 # crates come from Debian's librust-*-dev packages under /usr/share/cargo/registry
 # (bench/tokio-echo/.cargo/config.toml replaces crates-io with that directory),
 # so no crate registry is reached. Works with Debian 12's own cargo/rustc 1.63.
@@ -18,8 +19,8 @@ src=bench/tokio-echo
 out=build/tokio-echo
 registry=/usr/share/cargo/registry
 # Debian package -> a crate directory it installs.
-crate_pkgs=(librust-tokio-dev librust-tokio-util-dev librust-futures-util-dev)
-crate_globs=("tokio-1.*" "tokio-util-0.7.*" "futures-util-0.3.*")
+crate_pkgs=(librust-tokio-dev librust-tokio-util-dev librust-futures-util-dev librust-serde-dev librust-serde-json-dev)
+crate_globs=("tokio-1.*" "tokio-util-0.7.*" "futures-util-0.3.*" "serde-1.*" "serde_json-1.*")
 
 have_crate() { compgen -G "$registry/$1/Cargo.toml" >/dev/null; }
 

@@ -13,6 +13,8 @@ import {
 } from "../bench/protocol/orderbook.ts";
 import { BufferPool, newStats, OutBuffer } from "../bench/server/core.ts";
 import { handlerFor, MODES, orderHandler } from "../bench/server/modes.ts";
+import { BACKENDS } from "../bench/server/backends.ts";
+import { parseKv, ServerProcess } from "../bench/server/process.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -377,6 +379,51 @@ test("handlerFor('order') gives each server its own engine", () => {
 // --- end to end: a real `serve --mode order` process per backend ---
 
 const uring = uringStatus();
+// The Tokio reference server: built if cargo and Debian's crates are here (never installs).
+const tokio = BACKENDS.tokio.availability();
+if (!tokio.available) console.warn(`skipping tokio order server tests: ${tokio.reason}`);
+
+interface OrderServer {
+  host: string;
+  port: number;
+  /** The backend named by the listening line (serve) or by the summary (an external server). */
+  backendName: string;
+  /** SIGTERM; the exit code and the summary line's fields. */
+  stop(): Promise<{ code: number | null; summary: Record<string, string> | null }>;
+}
+
+/**
+ * An order-mode server of `backend`: `serve --mode order` for the TypeScript
+ * backends; for an external one (tokio) its own executable, started the way
+ * scenario 5 starts it (ServerProcess with mode "order", which passes --mode).
+ */
+async function startOrderServer(backend: string): Promise<OrderServer> {
+  const b = BACKENDS[backend];
+  if (b.external) {
+    const s = await ServerProcess.start({ backend, mode: "order", command: b.external() });
+    return {
+      host: s.host,
+      port: s.port,
+      backendName: backend,
+      async stop() {
+        const r = await s.stop(10_000);
+        return { code: r.exitCode, summary: r.summary };
+      },
+    };
+  }
+  const srv = await startServer(backend);
+  return {
+    host: srv.host,
+    port: srv.port,
+    backendName: srv.backendName,
+    async stop() {
+      srv.proc.kill("SIGTERM");
+      const code = await srv.proc.exited;
+      const line = (await srv.output).split("\n").find((l) => l.startsWith("summary "));
+      return { code, summary: line ? parseKv(line) : null };
+    },
+  };
+}
 
 /** Reads stdout until the `listening` line, keeping the rest for the summary. */
 async function startServer(backend: string) {
@@ -441,8 +488,8 @@ async function converse(host: string, port: number, payloads: Uint8Array[]): Pro
   return answers;
 }
 
-for (const backend of ["bun", "epoll", "uring"]) {
-  const skip = backend === "uring" && !uring.available;
+for (const backend of ["bun", "epoll", "uring", "tokio"]) {
+  const skip = (backend === "uring" && !uring.available) || (backend === "tokio" && !tokio.available);
   if (skip) console.warn(`skipping uring order server test: ${uring.reason}`);
   test.skipIf(skip)(`serve --mode order over ${backend}: valid and invalid orders, clean exit`, async () => {
     const payloads = [
@@ -455,8 +502,9 @@ for (const backend of ["bun", "epoll", "uring"]) {
       enc.encode('{"id":"m2","symbol":"ACME","side":"buy","type":"market","qty":1}'),
       ...Array.from({ length: 200 }, (_, i) => makeOrderPayload(i, "BENCH")),
     ];
-    const srv = await startServer(backend);
+    const srv = await startOrderServer(backend);
     let rejected = 0;
+    let stopped: Awaited<ReturnType<OrderServer["stop"]>> | undefined;
     try {
       expect(srv.backendName).toBe(backend);
       const answers = await converse(srv.host, srv.port, payloads);
@@ -487,10 +535,151 @@ for (const backend of ["bun", "epoll", "uring"]) {
       ]);
       expect(JSON.parse(dec.decode(again))).toEqual({ id: "s1", status: "accepted", trades: [] });
     } finally {
-      srv.proc.kill("SIGTERM");
+      stopped = await srv.stop();
     }
-    expect(await srv.proc.exited).toBe(0);
-    const output = await srv.output;
-    expect(output).toMatch(new RegExp(`summary backend=${backend} connections=2 frames=${payloads.length + 1} errors=0 .*rejected=${rejected} `));
+    expect(stopped.code).toBe(0);
+    expect(stopped.summary).toMatchObject({ backend, connections: "2", frames: String(payloads.length + 1), errors: "0", rejected: String(rejected) });
+    // The server's own processing time, which scenario 5 divides by the frames.
+    expect(Number(stopped.summary!.processing_ns)).toBeGreaterThan(0);
   });
 }
+
+// --- tokio against the TypeScript engine: the same answers, byte for byte ---
+
+/** mulberry32: a small seeded generator, so a failing stream can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A seeded request stream: mostly makeOrderPayload orders over three symbols
+ * (some ids repeated, for duplicate-id rejections), plus valid requests in
+ * unusual spellings (string ids with escapes and lone surrogates, ids and
+ * prices written as 7.0, 1e2, -0, 1e21, 1e-7; escaped and repeated keys;
+ * extra nested fields; a BOM) and invalid ones (every validation failure,
+ * broken JSON, bytes that are not UTF-8).
+ */
+function differentialStream(n: number, seed: number): Uint8Array[] {
+  const rnd = seeded(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const symbols = ["ACME", "BETA", "\u00dcber\u2028"];
+  const strIds = ['"s"', '"7"', '"a\\"b"', '"\\u00e9\\n\\t"', '"x\\ud800"', '"\\ud83d\\ude00"', '"\\ud83dA"', '"\\u0000\\u001f\\u007f"', '"\u00fcber-\u{1f600}"', '"/"'];
+  const numIds = ["7", "7.0", "1e2", "-0", "-5", "9007199254740991", "0.5e1"];
+  const prices = ["100", "100.00", "1e2", "99.97", "100.03", "0.1", "0.30000000000000004", "1e21", "1.5e21", "1e-7", "0.000001", "123456.789e-3", "5e-324", "1.7976931348623157e308", "100.5"];
+  const invalid = [
+    "this is not json",
+    "{oops",
+    "",
+    "[1,2]",
+    "null",
+    "42",
+    '"str"',
+    '{"id":1,}',
+    "[".repeat(2000),
+    '{"symbol":"ACME","side":"buy","type":"limit","price":1,"qty":1}',
+    '{"id":"","symbol":"ACME","side":"buy","type":"limit","price":1,"qty":1}',
+    '{"id":1.5,"symbol":"ACME","side":"buy","type":"limit","price":1,"qty":1}',
+    '{"id":9007199254740992,"symbol":"ACME","side":"buy","type":"limit","price":1,"qty":1}',
+    '{"id":1e400,"symbol":"ACME"}',
+    '{"id":{"nested":1},"symbol":"ACME"}',
+    '{"id":true}',
+    '{"id":null}',
+    '{"id":"v1","side":"buy","type":"limit","price":1,"qty":1}',
+    '{"id":"v2","symbol":7,"side":"buy","type":"limit","price":1,"qty":1}',
+    '{"id":"v3","symbol":"","side":"buy","type":"limit","price":1,"qty":1}',
+    '{"id":"v4","symbol":"ACME","type":"limit","price":1,"qty":1}',
+    '{"id":"v5","symbol":"ACME","side":"BUY","type":"limit","price":1,"qty":1}',
+    '{"id":"v6","symbol":"ACME","side":"buy","price":1,"qty":1}',
+    '{"id":"v7","symbol":"ACME","side":"buy","type":"stop","price":1,"qty":1}',
+    '{"id":"v8","symbol":"ACME","side":"buy","type":"limit","price":1}',
+    '{"id":"v9","symbol":"ACME","side":"buy","type":"limit","price":1,"qty":0}',
+    '{"id":"v10","symbol":"ACME","side":"buy","type":"limit","price":1,"qty":-3}',
+    '{"id":"v11","symbol":"ACME","side":"buy","type":"limit","price":1,"qty":1.5}',
+    '{"id":"v12","symbol":"ACME","side":"buy","type":"limit","price":1,"qty":"1"}',
+    '{"id":"v13","symbol":"ACME","side":"buy","type":"limit","price":1,"qty":9007199254740992}',
+    '{"id":"v14","symbol":"ACME","side":"buy","type":"limit","qty":1}',
+    '{"id":"v15","symbol":"ACME","side":"buy","type":"limit","price":null,"qty":1}',
+    '{"id":"v16","symbol":"ACME","side":"buy","type":"limit","price":0,"qty":1}',
+    '{"id":"v17","symbol":"ACME","side":"buy","type":"limit","price":-1,"qty":1}',
+    '{"id":"v18","symbol":"ACME","side":"buy","type":"limit","price":"101","qty":1}',
+    '{"id":"v19","symbol":"ACME","side":"buy","type":"limit","price":1e400,"qty":1}',
+    '{"id":"v20","symbol":"ACME","side":"buy","type":"market","price":101,"qty":1}',
+    '{"id":"v21","symbol":"ACME","side":"buy","type":"market","price":false,"qty":1}',
+    '{"id":"v22","symbol":"NOBOOK","side":"sell","type":"market","qty":1}',
+  ];
+  const out: Uint8Array[] = [];
+  let next = 1_000_000;
+  for (let k = 0; k < n; k++) {
+    const r = rnd();
+    const symbol = pick(symbols);
+    if (r < 0.7) {
+      // Mostly fresh ids; one in ten reuses a recent one (a duplicate while it rests).
+      const i = rnd() < 0.1 ? next - 1 - Math.floor(rnd() * 40) : next++;
+      out.push(makeOrderPayload(i, JSON.parse(`"${symbol}"`)));
+    } else if (r < 0.85) {
+      const id = rnd() < 0.5 ? pick(strIds) : pick(numIds);
+      const side = pick(["buy", "sell"]);
+      const qty = pick(["1", "2", "10", "1.0", "3e0"]);
+      const body = rnd() < 0.2
+        ? `"type":"market",${pick(["", '"price":null,'])}"qty":${qty}`
+        : `"type":"limit","price":${pick(prices)},"qty":${qty}`;
+      const extra = pick(["", ',"extra":{"a":[1,{"b":null}],"c":"\\ud800"}', ',"id":"overridden-first"', ',"qty":0']);
+      const keyId = pick(['"id"', '"\\u0069d"']);
+      let json = `{"symbol":"${symbol}" , "side":"${side}",\n\t${body}${extra},${keyId}:${id}}`;
+      if (extra === ',"qty":0') json = `{"qty":0,${json.slice(1)}`; // a repeated key: the last one wins
+      out.push(rnd() < 0.05 ? new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode(json)]) : enc.encode(json));
+    } else if (r < 0.98) {
+      out.push(enc.encode(pick(invalid)));
+    } else {
+      out.push(pick([new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), new Uint8Array([0xc3, 0x28]), new Uint8Array([0x22, 0xed, 0xa0, 0x80, 0x22])]));
+    }
+  }
+  return out;
+}
+
+test.skipIf(!tokio.available)("tokio and the TypeScript epoll server give byte-identical order answers to a seeded stream", async () => {
+  const payloads = differentialStream(4000, 20240611);
+  const ts = await startOrderServer("epoll");
+  const rs = await startOrderServer("tokio");
+  let tsAnswers: Uint8Array[];
+  let rsAnswers: Uint8Array[];
+  try {
+    // One connection each, the same order: the engines go through the same states.
+    [tsAnswers, rsAnswers] = await Promise.all([converse(ts.host, ts.port, payloads), converse(rs.host, rs.port, payloads)]);
+  } finally {
+    await Promise.all([ts.stop(), rs.stop()]);
+  }
+  expect(rsAnswers.length).toBe(payloads.length);
+  let same = 0;
+  let parserMessage = 0;
+  const statuses: Record<string, number> = {};
+  for (let i = 0; i < payloads.length; i++) {
+    const a = dec.decode(tsAnswers[i]);
+    const b = dec.decode(rsAnswers[i]);
+    expect({ i, problem: checkOrderResponse(payloads[i], rsAnswers[i]) }).toEqual({ i, problem: null });
+    const status = JSON.parse(a).status as string;
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (a === b) {
+      same++;
+      continue;
+    }
+    // Only the JSON parser's own message may differ (JavaScriptCore's vs serde_json's).
+    const ra = JSON.parse(a);
+    const rb = JSON.parse(b);
+    const what = { i, request: dec.decode(payloads[i]), ts: a, tokio: b };
+    expect({ ...what, parseError: typeof ra.reason === "string" && ra.reason.startsWith("invalid JSON: ") && rb.reason?.startsWith("invalid JSON: ") }).toEqual({ ...what, parseError: true });
+    expect(a.slice(0, a.indexOf('"reason":'))).toBe(b.slice(0, b.indexOf('"reason":')));
+    parserMessage++;
+  }
+  expect(same + parserMessage).toBe(payloads.length);
+  expect(same).toBeGreaterThan(payloads.length * 0.9);
+  // The stream exercised every outcome.
+  for (const s of ["accepted", "filled", "partially_filled", "rejected"]) expect(statuses[s]).toBeGreaterThan(100);
+});

@@ -340,3 +340,61 @@ t(name("tokio-echo: a frame over --max-frame closes the connection and counts as
     expect(parseKv(lines[0])).toMatchObject({ connections: "2", frames: "5", errors: "1", oversize: "1", io_errors: "0" });
   });
 });
+
+t(name("tokio-echo: --mode wants echo or order"), async () => {
+  const r = Bun.spawnSync([BIN, "--mode", "nope"], { stdout: "pipe", stderr: "pipe" });
+  expect(r.exitCode).toBe(2);
+  expect(r.stderr.toString()).toContain("--mode wants echo or order");
+});
+
+t(name("tokio-echo --mode order: JSON answers; stats and summary count rejections and processing time"), async () => {
+  await withServer(["--mode", "order"], async (s) => {
+    const reqs = [
+      '{"id":"s1","symbol":"ACME","side":"sell","type":"limit","price":101.5,"qty":5}',
+      '{"id":"s2","symbol":"ACME","side":"sell","type":"limit","price":100,"qty":1}',
+      '{"id":7,"symbol":"ACME","side":"buy","type":"limit","price":102,"qty":3}',
+      '{"id":"m","symbol":"ACME","side":"buy","type":"market","qty":10}',
+      '{"id":"m","symbol":"ACME","side":"buy","type":"market","qty":1}',
+      '{"id":"q","symbol":"ACME","side":"buy","type":"limit","price":1,"qty":0}',
+      "not json",
+    ];
+    const want = [
+      '{"id":"s1","status":"accepted","trades":[]}',
+      '{"id":"s2","status":"accepted","trades":[]}',
+      '{"id":7,"status":"filled","trades":[{"maker":"s2","taker":7,"price":100,"qty":1},{"maker":"s1","taker":7,"price":101.5,"qty":2}]}',
+      '{"id":"m","status":"partially_filled","trades":[{"maker":"s1","taker":"m","price":101.5,"qty":3}]}',
+      '{"id":"m","status":"rejected","trades":[],"reason":"no liquidity"}',
+      '{"id":"q","status":"rejected","trades":[],"reason":"qty must be a positive integer"}',
+    ];
+    const sock = await connect(s.port);
+    const rx = new Receiver(sock);
+    const frames = reqs.map((r) => {
+      const p = Buffer.from(r);
+      const f = Buffer.alloc(4 + p.length);
+      f.writeUInt32BE(p.length, 0);
+      p.copy(f, 4);
+      return f;
+    });
+    sock.write(Buffer.concat(frames)); // pipelined
+    const got: string[] = [];
+    for (let i = 0; i < reqs.length; i++) {
+      const n = (await rx.take(4)).readUInt32BE(0);
+      got.push((await rx.take(n)).toString());
+    }
+    sock.destroy();
+    expect(got.slice(0, want.length)).toEqual(want);
+    expect(got[6]).toStartWith('{"id":null,"status":"rejected","trades":[],"reason":"invalid JSON: ');
+
+    s.proc.kill("SIGUSR1");
+    const line = (await s.lines.next()) ?? "";
+    expect(line.startsWith("stats {")).toBe(true);
+    const stats = JSON.parse(line.slice("stats ".length));
+    expect(stats).toMatchObject({ backend: "tokio", frames: reqs.length, rejected: 3, oversize: 0, ioErrors: 0 });
+    expect(stats.processingNs).toBeGreaterThan(0);
+    const { code, lines } = await stopServer(s);
+    expect(code).toBe(0);
+    const kv = parseKv(lines[0]);
+    expect(kv).toMatchObject({ backend: "tokio", frames: String(reqs.length), rejected: "3", errors: "0" });
+    expect(Number(kv.processing_ns)).toBeGreaterThanOrEqual(stats.processingNs);
+  });
+});

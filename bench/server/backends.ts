@@ -185,7 +185,7 @@ export const BACKENDS: Record<string, Backend> = {
     name: "tokio",
     description: "Rust: Tokio current_thread runtime with tokio-util's LengthDelimitedCodec (the guide's current stack)",
     availability: tokioAvailability,
-    modes: ["echo"],
+    modes: ["echo", "order"],
     external: () => [TOKIO_BINARY],
     start: () => {
       throw new Error("tokio is its own executable: start build/tokio-echo");

@@ -173,7 +173,11 @@ export class ServerProcess implements ServerHandle {
     if (!opts.command) {
       args.push("--mode", opts.mode ?? "echo");
       if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
-    } else if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
+    } else {
+      // An external server (tokio) takes the same --mode; echo is its default.
+      if (opts.mode !== undefined) args.push("--mode", opts.mode);
+      if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
+    }
     args.push(...(opts.extraArgs ?? []));
     const cmd = opts.cpu !== undefined ? ["taskset", "-c", String(opts.cpu), ...args] : args;
     const proc = Bun.spawn(cmd, {

@@ -1,8 +1,11 @@
-//! tokio-echo: the reference echo server on the real Tokio stack.
+//! tokio-echo: the reference server on the real Tokio stack.
 //!
 //! Frames are tokio-util's `LengthDelimitedCodec` default: a 4-byte big-endian
 //! payload length, then the payload (the same wire protocol as bench/protocol/frame.ts).
-//! Each frame's payload is sent back as a frame.
+//! `--mode echo` (default) sends each frame's payload back as a frame;
+//! `--mode order` runs it as a JSON NewOrderRequest through one matching engine
+//! shared by every connection (src/order.rs, the same rules and answer bytes as
+//! bench/protocol/orderbook.ts) and answers with the result's JSON.
 //!
 //! Lines on stdout, as `bun run serve` prints them for the TypeScript backends:
 //!   listening HOST:PORT backend=tokio                  once it accepts connections
@@ -15,10 +18,11 @@ use std::io::{self, IoSlice, Write};
 use std::pin::Pin;
 use std::process;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_util::future::{self, Either};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -27,18 +31,23 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
 
+mod order;
+use order::MatchingEngine;
+
 const BACKEND: &str = "tokio";
 const DEFAULT_MAX_FRAME: usize = 1 << 20;
 const MAX_MAX_FRAME: usize = 1 << 30;
 /// The longest --inject-delay-us accepted, as in `bun run serve`.
 const MAX_INJECT_DELAY_US: u64 = 1_000_000;
 
-const USAGE: &str = "usage: tokio-echo [--host ADDR] [--port N] [--max-frame N] [--threads N] [--inject-delay-us MICROS]
+const USAGE: &str = "usage: tokio-echo [--host ADDR] [--port N] [--mode echo|order] [--max-frame N] [--threads N] [--inject-delay-us MICROS]
 
-Echo server on Tokio + tokio-util's LengthDelimitedCodec (4-byte big-endian length prefix).
+Echo or order-matching server on Tokio + tokio-util's LengthDelimitedCodec (4-byte big-endian length prefix).
 
   --host ADDR      address to listen on (default 127.0.0.1)
   --port N         TCP port, 0 for an ephemeral one (default 0)
+  --mode MODE      echo: answer each frame with its payload (default);
+                   order: answer a JSON NewOrderRequest with its matching result
   --max-frame N    largest payload accepted, bytes; larger closes the connection (default 1048576)
   --threads N      1 = current_thread runtime (default); N > 1 = multi_thread runtime with N workers
   --inject-delay-us MICROS
@@ -58,6 +67,10 @@ struct Stats {
     bytes_out: AtomicU64,
     oversize: AtomicU64,
     io_errors: AtomicU64,
+    /// Order mode: requests answered "rejected".
+    rejected: AtomicU64,
+    /// Order mode: ns spent turning requests into answers (parse, match, serialize).
+    processing_ns: AtomicU64,
 }
 
 static STATS: Stats = Stats {
@@ -68,6 +81,8 @@ static STATS: Stats = Stats {
     bytes_out: AtomicU64::new(0),
     oversize: AtomicU64::new(0),
     io_errors: AtomicU64::new(0),
+    rejected: AtomicU64::new(0),
+    processing_ns: AtomicU64::new(0),
 };
 
 fn get(c: &AtomicU64) -> u64 {
@@ -78,9 +93,16 @@ fn bump(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Echo,
+    Order,
+}
+
 struct Options {
     host: String,
     port: u16,
+    mode: Mode,
     max_frame: usize,
     threads: usize,
     /// Fault injection: spun before answering each frame (zero: none).
@@ -101,7 +123,7 @@ fn parse_num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(flag: &str, 
 }
 
 fn parse_args() -> Options {
-    let mut o = Options { host: "127.0.0.1".to_string(), port: 0, max_frame: DEFAULT_MAX_FRAME, threads: 1, inject_delay: Duration::ZERO };
+    let mut o = Options { host: "127.0.0.1".to_string(), port: 0, mode: Mode::Echo, max_frame: DEFAULT_MAX_FRAME, threads: 1, inject_delay: Duration::ZERO };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -114,7 +136,7 @@ fn parse_args() -> Options {
             Some(i) if arg.starts_with("--") => (arg[..i].to_string(), Some(arg[i + 1..].to_string())),
             _ => (arg.clone(), None),
         };
-        if !matches!(flag.as_str(), "--host" | "--port" | "--max-frame" | "--threads" | "--inject-delay-us") {
+        if !matches!(flag.as_str(), "--host" | "--port" | "--mode" | "--max-frame" | "--threads" | "--inject-delay-us") {
             usage_error(&format!("unknown argument {:?}", arg));
         }
         let value = match inline.or_else(|| args.next()) {
@@ -129,6 +151,13 @@ fn parse_args() -> Options {
                 o.host = value
             }
             "--port" => o.port = parse_num(&flag, &value, 0u16, u16::MAX),
+            "--mode" => {
+                o.mode = match value.as_str() {
+                    "echo" => Mode::Echo,
+                    "order" => Mode::Order,
+                    _ => usage_error(&format!("--mode wants echo or order, got {:?}", value)),
+                }
+            }
             "--max-frame" => o.max_frame = parse_num(&flag, &value, 0usize, MAX_MAX_FRAME),
             "--threads" => o.threads = parse_num(&flag, &value, 1usize, 1024),
             "--inject-delay-us" => o.inject_delay = Duration::from_micros(parse_num(&flag, &value, 0u64, MAX_INJECT_DELAY_US)),
@@ -148,7 +177,7 @@ fn say(line: &str) {
 
 fn stats_json() -> String {
     format!(
-        "{{\"backend\":\"{}\",\"pid\":{},\"connections\":{},\"active\":{},\"frames\":{},\"bytesIn\":{},\"bytesOut\":{},\"oversize\":{},\"overflow\":0,\"ioErrors\":{},\"rejected\":0,\"processingNs\":0}}",
+        "{{\"backend\":\"{}\",\"pid\":{},\"connections\":{},\"active\":{},\"frames\":{},\"bytesIn\":{},\"bytesOut\":{},\"oversize\":{},\"overflow\":0,\"ioErrors\":{},\"rejected\":{},\"processingNs\":{}}}",
         BACKEND,
         process::id(),
         get(&STATS.connections),
@@ -158,6 +187,8 @@ fn stats_json() -> String {
         get(&STATS.bytes_out),
         get(&STATS.oversize),
         get(&STATS.io_errors),
+        get(&STATS.rejected),
+        get(&STATS.processing_ns),
     )
 }
 
@@ -165,15 +196,17 @@ fn summary_line(signal: &str) -> String {
     let oversize = get(&STATS.oversize);
     let io_errors = get(&STATS.io_errors);
     format!(
-        "summary backend={} connections={} frames={} errors={} oversize={} overflow=0 io_errors={} rejected=0 bytes_in={} bytes_out={} processing_ns=0 signal={}",
+        "summary backend={} connections={} frames={} errors={} oversize={} overflow=0 io_errors={} rejected={} bytes_in={} bytes_out={} processing_ns={} signal={}",
         BACKEND,
         get(&STATS.connections),
         get(&STATS.frames),
         oversize + io_errors,
         oversize,
         io_errors,
+        get(&STATS.rejected),
         get(&STATS.bytes_in),
         get(&STATS.bytes_out),
+        get(&STATS.processing_ns),
         signal,
     )
 }
@@ -250,10 +283,33 @@ fn busy_wait(d: Duration) {
     }
 }
 
-/// Echoes frames until EOF or an error. Answers are fed into Framed's write
-/// buffer and flushed once no further complete frame is ready, so pipelined
-/// requests leave in batches (as the TypeScript backends do).
-async fn echo(stream: TcpStream, max_frame: usize, delay: Duration) {
+/// The order engine of an order-mode server (None: echo), shared by its connections.
+type Engine = Option<Arc<Mutex<MatchingEngine>>>;
+
+/// Order mode: the answer to one request payload, timed as the TypeScript
+/// servers time their handlers (parse, match, serialize; no I/O).
+fn order_answer(engine: &Mutex<MatchingEngine>, payload: &[u8]) -> Bytes {
+    let t0 = Instant::now();
+    let mut out = Vec::with_capacity(96);
+    {
+        // A panicking request would poison the lock; the engine itself never panics on input.
+        let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
+        let result = e.submit_payload(payload);
+        if result.is_rejected() {
+            bump(&STATS.rejected, 1);
+        }
+        order::write_result(&mut out, &result);
+    }
+    let answer = Bytes::from(out);
+    bump(&STATS.processing_ns, t0.elapsed().as_nanos() as u64);
+    answer
+}
+
+/// Answers frames until EOF or an error: the payload itself (echo) or its
+/// order result. Answers are fed into Framed's write buffer and flushed once
+/// no further complete frame is ready, so pipelined requests leave in batches
+/// (as the TypeScript backends do).
+async fn answer_frames(stream: TcpStream, max_frame: usize, delay: Duration, engine: Engine) {
     let codec = LengthDelimitedCodec::builder().max_frame_length(max_frame).new_codec();
     let mut framed = Framed::new(Counted(stream), codec);
     loop {
@@ -280,7 +336,11 @@ async fn echo(stream: TcpStream, max_frame: usize, delay: Duration) {
                 busy_wait(delay);
             }
             bump(&STATS.frames, 1);
-            if let Err(e) = framed.feed(payload.freeze()).await {
+            let answer = match &engine {
+                None => payload.freeze(),
+                Some(engine) => order_answer(engine, &payload),
+            };
+            if let Err(e) = framed.feed(answer).await {
                 count_error(&e);
                 return;
             }
@@ -303,10 +363,10 @@ async fn echo(stream: TcpStream, max_frame: usize, delay: Duration) {
     }
 }
 
-/// One connection: echo until done or until shutdown is announced; dropping
+/// One connection: answer until done or until shutdown is announced; dropping
 /// the Framed closes the socket. `_alive` is dropped last, telling the main
 /// task that this connection is gone.
-async fn connection(stream: TcpStream, max_frame: usize, delay: Duration, mut shutdown: watch::Receiver<bool>, _alive: mpsc::Sender<()>) {
+async fn connection(stream: TcpStream, max_frame: usize, delay: Duration, engine: Engine, mut shutdown: watch::Receiver<bool>, _alive: mpsc::Sender<()>) {
     let stop = async move {
         while !*shutdown.borrow() {
             if shutdown.changed().await.is_err() {
@@ -314,11 +374,11 @@ async fn connection(stream: TcpStream, max_frame: usize, delay: Duration, mut sh
             }
         }
     };
-    let _ = future::select(Box::pin(echo(stream, max_frame, delay)), Box::pin(stop)).await;
+    let _ = future::select(Box::pin(answer_frames(stream, max_frame, delay, engine)), Box::pin(stop)).await;
     STATS.active.fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn accept_loop(listener: TcpListener, max_frame: usize, delay: Duration, shutdown: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
+async fn accept_loop(listener: TcpListener, max_frame: usize, delay: Duration, engine: Engine, shutdown: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
@@ -327,7 +387,7 @@ async fn accept_loop(listener: TcpListener, max_frame: usize, delay: Duration, s
                 if stream.set_nodelay(true).is_err() {
                     bump(&STATS.io_errors, 1);
                 }
-                tokio::spawn(connection(stream, max_frame, delay, shutdown.clone(), alive.clone()));
+                tokio::spawn(connection(stream, max_frame, delay, engine.clone(), shutdown.clone(), alive.clone()));
             }
             Err(_) => {
                 // EMFILE, ECONNABORTED and the like: count it, let the others run, go on.
@@ -384,8 +444,9 @@ async fn serve(o: Options) -> i32 {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let engine: Engine = if o.mode == Mode::Order { Some(Arc::new(Mutex::new(MatchingEngine::default()))) } else { None };
     let stop = future::select(Box::pin(recv_signal(term, "SIGTERM")), Box::pin(recv_signal(int, "SIGINT")));
-    let (signal_name, accepting) = match future::select(Box::pin(accept_loop(listener, o.max_frame, o.inject_delay, shutdown_rx, alive_tx)), stop).await {
+    let (signal_name, accepting) = match future::select(Box::pin(accept_loop(listener, o.max_frame, o.inject_delay, engine, shutdown_rx, alive_tx)), stop).await {
         Either::Left(((), _)) => unreachable!("the accept loop never ends"),
         Either::Right((Either::Left((name, _)), accepting)) | Either::Right((Either::Right((name, _)), accepting)) => (name, accepting),
     };
