@@ -46,7 +46,7 @@ if (!avail.available) fail(`backend ${backend.name} is unavailable here: ${avail
 if (!(await import("../server/backends.ts")).servesMode(backend, args.mode as string)) fail(`backend ${backend.name} serves ${backend.modes!.join(", ")} only, not --mode ${args.mode}`);
 if (backend.external) {
   // Its own executable: run it in the foreground with our flags, forwarding signals.
-  const cmd = [...backend.external(), "--host", args.host as string, "--port", String(args.port), "--max-frame", String(args["max-frame"]), ...injectDelayArgs(args["inject-delay-us"] as number)];
+  const cmd = [...backend.external(), "--host", args.host as string, "--port", String(args.port), "--mode", args.mode as string, "--max-frame", String(args["max-frame"]), ...injectDelayArgs(args["inject-delay-us"] as number)];
   const child = Bun.spawn(args.cpu !== undefined ? ["taskset", "-c", String(args.cpu), ...cmd] : cmd, { stdio: ["ignore", "inherit", "inherit"] });
   for (const sig of ["SIGINT", "SIGTERM", "SIGUSR1"] as const) process.on(sig, () => child.kill(sig));
   process.exit(await child.exited);

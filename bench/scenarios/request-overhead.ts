@@ -27,7 +27,7 @@ interface State {
 
 /**
  * Server processing µs per frame between two stats snapshots; NaN when the
- * server does not measure it (the C twins and tokio report 0).
+ * server does not measure it (the C twins, and tokio in echo mode, report 0).
  */
 function processingPerFrameUs(before: Record<string, number> | null, after: Record<string, number> | null): number {
   if (!before || !after) return NaN;
