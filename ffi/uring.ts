@@ -151,7 +151,16 @@ export interface RingOptions {
   sqIdleMs?: number;
   /** SQPOLL only: CPU for the kernel thread (-1: any). */
   sqCpu?: number;
+  /**
+   * Register the ring fd (IORING_ENTER_REGISTERED_RING: every enter skips an
+   * fdget/fdput), as proxy.c does. Default true; false for the ladder's steps
+   * before it (bench/verdict/ladder.ts). The refusal shows in setup.ringFdRegistered.
+   */
+  registerRingFd?: boolean;
 }
+
+/** The kernel keeps at most this many registered rings per thread (IO_RINGFD_REG_MAX). */
+const RING_FD_REG_MAX = 16;
 
 export const CQ_BATCH = 1024;
 
@@ -217,8 +226,31 @@ export class Ring implements Disposable {
   constructor(entries = 256, opts: RingOptions = {}) {
     if (forcedOff()) throw new SysError("io_uring_queue_init", EPERM, "forced by IOURING_BENCH_FORCE_NO_URING=1");
     this.#s = symbols();
-    const ret = opts.flags === undefined ? this.#s.ur_create_tuned(entries) : this.#s.ur_create(entries, opts.flags, opts.sqIdleMs ?? 1000, opts.sqCpu ?? -1);
+    const s = this.#s;
+    // The shim registers every ring's fd and has no call to undo it. For a ring
+    // that must not be registered, this thread's registered-ring slots are
+    // filled first with one-entry rings: this ring's registration is then
+    // refused (EBUSY, recorded in setup) and the placeholders are closed.
+    const placeholders: number[] = [];
+    if (opts.registerRingFd === false) {
+      for (let i = 0; i <= RING_FD_REG_MAX; i++) {
+        const h = s.ur_create(1, 0, 0, -1);
+        if (h < 0) break;
+        placeholders.push(h);
+        if (s.ur_ring_fd_registered(h) !== 1) break; // the slots are full (or registration is refused anyway)
+      }
+    }
+    let ret: number;
+    try {
+      ret = opts.flags === undefined ? s.ur_create_tuned(entries) : s.ur_create(entries, opts.flags, opts.sqIdleMs ?? 1000, opts.sqCpu ?? -1);
+    } finally {
+      for (const h of placeholders) s.ur_destroy(h);
+    }
     if (ret < 0) throw new SysError("io_uring_queue_init", -ret, hintFor(-ret));
+    if (opts.registerRingFd === false && s.ur_ring_fd_registered(ret) === 1) {
+      s.ur_destroy(ret);
+      throw new Error("io_uring_register_ring_fd: the ring fd was registered although asked not to be (this thread's registered-ring slots could not be filled)");
+    }
     this.handle = ret;
     this.features = this.#s.ur_features(ret);
     this.setup = {

@@ -1,7 +1,8 @@
 // `bun run bench`'s flags, and the one typed plan they turn into. Nothing
 // past this file reads a flag.
 import { cpus } from "node:os";
-import { BACKEND_NAMES } from "../server/backends.ts";
+import { BACKEND_NAMES, DEFAULT_BACKEND_NAMES } from "../server/backends.ts";
+import { LADDER_STEPS } from "../verdict/ladder.ts";
 import { injectDelayArgs, MAX_INJECT_DELAY_US } from "../server/modes.ts";
 import { findScenario, SCENARIOS } from "../scenarios/index.ts";
 import { latencyUnderLoad } from "../scenarios/latency-under-load.ts";
@@ -16,7 +17,8 @@ const SCENARIO_CHOICES = SCENARIOS.flatMap((s) => [s.slug, String(s.number)]);
 export const BENCH_FLAGS: Record<string, FlagSpec> = {
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (under a minute)" },
   budget: { type: "number", help: "seconds the whole run may take; rounds stop when their share is used (default 225, --quick 55)", min: 10, placeholder: "S" },
-  backends: { type: "list", help: "backends to compare (all: every one; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b" },
+  ladder: { type: "bool", help: "the ablation ladder: uring-basic → uring-1enter → uring-taskrun → uring → uring-multishot → uring-multishot-sqpoll, each step's paired gain in scenarios 1, 2 and 6" },
+  backends: { type: "list", help: "backends to compare (all: every one but the ladder's own steps; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b" },
   baseline: { type: "string", help: "the headline gate's baseline (default tokio when it runs, else epoll), also the reference of the ratios", placeholder: "NAME" },
   candidate: { type: "string", help: "the headline gate's candidate (default c-uring when tokio runs, else uring)", placeholder: "NAME" },
   "gate-pairs": { type: "list", help: "more gates as baseline:candidate pairs (default bun:uring,epoll:uring where run)", placeholder: "a:b,c:d" },
@@ -109,7 +111,10 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const listed = args.backends as string[];
   // With --target only the targets run, unless --backends names local ones too.
   const explicitBackends = argv.some((a) => a === "--backends" || a.startsWith("--backends="));
-  const backends = targets.length && !explicitBackends ? [] : listed.includes("all") ? [...BACKEND_NAMES] : listed;
+  const ladder = Boolean(args.ladder);
+  const chosenBackends = targets.length && !explicitBackends ? [] : listed.includes("all") ? [...DEFAULT_BACKEND_NAMES] : listed;
+  // --ladder runs every step, whatever else runs.
+  const backends = ladder ? [...new Set([...chosenBackends, ...LADDER_STEPS.map((x) => x.backend)])] : chosenBackends;
   const labels = [...backends, ...targets.map((t) => t.label)];
   const clash = targets.find((t) => backends.includes(t.label));
   if (clash) throw new UsageError(`--target label '${clash.label}' is also a local backend; choose another label`);
@@ -211,6 +216,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
     maxRepeats: 2,
     hiccup: args.hiccup === "on",
     countSyscalls,
+    ladder,
     serverArgs,
     argv,
     config: {
@@ -230,6 +236,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
       cpu_idle: idle,
       control: args.control,
       syscalls: args.syscalls,
+      ladder,
     },
     warnings,
     log,

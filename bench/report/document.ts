@@ -14,6 +14,7 @@ import { contextLines, placementText, type Placement } from "../measure/machine.
 import type { BenchResults, Gate } from "../results/schema.ts";
 import { costsTable, placementEffectTable, twinTable } from "./cost-tables.ts";
 import { gateTable, informationalTable, phase0Table } from "./gate-tables.ts";
+import { ladderTable } from "./ladder-table.ts";
 import { claimsToTable, microTable } from "./micro-claims-tables.ts";
 import { roundsTable } from "./run-tables.ts";
 import { scenarioTables } from "./scenario-tables.ts";
@@ -167,6 +168,7 @@ export function buildReport(r: BenchResults, pictures: ReportPictures = {}): Rep
   });
   const effect = placementEffectTable(r);
   if (effect) rest.push(...details("Placement effect", [tableBlock(effect)]));
+  if (r.ladder) rest.push(...details("What each io_uring feature buys: the ladder", [tableBlock(ladderTable(r.ladder))]));
   if (r.warnings.length) rest.push({ kind: "warnings", items: r.warnings });
   const all = gates.flat();
   // The headline verdict stays outside the fold: the report ends with the answer.

@@ -183,7 +183,59 @@ export interface BenchResults {
   gates?: Gate[];
   /** With --placement both: every placement's run, the first being the one above. */
   placements?: PlacementRun[];
+  /** With --ladder: what each io_uring feature buys (bench/verdict/ladder.ts). */
+  ladder?: LadderResult;
   warnings: string[];
+}
+
+// The ablation ladder (bench/verdict/ladder.ts computes it, bench/report/ladder-table.ts renders it).
+
+/** A paired improvement of one backend over another, %, positive when better. */
+export interface LadderGain {
+  /** The step it is measured against. */
+  over: string;
+  estimate_pct: number;
+  /** At the ladder's confidence; NaN (null in JSON) below 2 paired rounds. */
+  ci: [number, number];
+  /** Paired rounds used. */
+  rounds: number;
+}
+
+export interface LadderRow {
+  backend: string;
+  /** Median over rounds of the scenario's figure (geometric mean over its variants), or null when missing. */
+  value: number | null;
+  /** Over the step before it that was measured. */
+  gain?: LadderGain;
+  /** Over the ladder's first step that was measured. */
+  cumulative?: LadderGain;
+  /** Server CPU µs per request (SQPOLL's kernel thread included), requests-weighted over the variants. */
+  cpu_us: number | null;
+  /** System calls per request from the counting pass, or null. */
+  syscalls: number | null;
+  /** Why this step has no figures here (not run, unavailable, errors). */
+  missing?: string;
+}
+
+export interface LadderScenario {
+  id: number;
+  slug: string;
+  /** What the figure is, e.g. "p50 latency, µs, geometric mean over the sizes". */
+  metric: string;
+  higherIsBetter: boolean;
+  rows: LadderRow[];
+  /** The step with the best cumulative gain that costs no extra CPU (no SQPOLL thread), or null. */
+  best_no_extra_cpu: string | null;
+}
+
+export interface LadderResult {
+  confidence: number;
+  method: string;
+  steps: { backend: string; adds: string; extra_cpu: boolean }[];
+  scenarios: LadderScenario[];
+  /** The backend the gates use for io_uring (the step all but SQPOLL build up to). */
+  gate_backend: string;
+  notes: string[];
 }
 
 // Micro-benchmarks (bench/micro/index.ts runs them).

@@ -15,6 +15,7 @@ import { BACKENDS, servesMode } from "../server/backends.ts";
 import { ServerProcess, type ServerHandle, TargetServer } from "../server/process.ts";
 import { evaluateGatePairs, scenarioSettled, type GatePair } from "../verdict/gate.ts";
 import { FAMILY_CONFIDENCE, gatedScenarios } from "../verdict/criteria.ts";
+import { evaluateLadder, LADDER_SCENARIOS, LADDER_STEPS } from "../verdict/ladder.ts";
 import { RawStore } from "./pool.ts";
 import { Progress } from "./progress.ts";
 import { runScenario, type StallProbe } from "./rounds.ts";
@@ -51,6 +52,8 @@ export interface BenchPlan {
   maxRepeats: number;
   hiccup: boolean;
   countSyscalls: boolean;
+  /** The ablation ladder (--ladder): its steps get every round of the scenarios it reads, and results.ladder. */
+  ladder?: boolean;
   /** Extra arguments per backend's server (fault injection). */
   serverArgs: Map<string, string[]>;
   argv: string[];
@@ -165,6 +168,8 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   for (const p of pairs)
     for (const b of [p.baseline, p.candidate]) if (!labels.includes(b)) warnings.push(`Gate ${p.baseline} → ${p.candidate}: ${b} is not running; that gate is not evaluated.`);
   const gated = new Set(pairs.flatMap((p) => [p.baseline, p.candidate]));
+  // The ladder's steps are paired like a gate's backends, in the scenarios the ladder reads.
+  const ladderGated = new Set([...gated, ...(plan.ladder ? LADDER_STEPS.map((x) => x.backend).filter((b) => labels.includes(b)) : [])]);
   const baseline = pairs[0].baseline;
   const looks = plan.looks;
   const confidence = lookConfidence(FAMILY_CONFIDENCE, looks.length);
@@ -257,7 +262,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
               options,
               env,
               {
-                gated,
+                gated: LADDER_SCENARIOS.has(def.slug) ? ladderGated : gated,
                 minRounds: sequential ? looks[0] : plan.otherRounds,
                 otherRounds: plan.otherRounds,
                 blockRounds: looks.length > 1 ? looks[1] - looks[0] : 1,
@@ -316,5 +321,6 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   results.gate = runs[0]?.gate;
   results.gates = runs[0]?.gates;
   if (runs.length > 1) results.placements = runs;
+  if (plan.ladder) results.ladder = evaluateLadder({ scenarios: results.scenarios, backends: backendInfo }, LADDER_STEPS, confidence);
   return { results, exitCode, raws };
 }

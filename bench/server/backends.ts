@@ -40,6 +40,12 @@ export interface Backend {
   external?: () => string[];
   /** Flags of this backend alone (`serve --NAME N`), each with the ServerConfig field it sets. */
   flags?: Record<string, BackendFlag>;
+  /**
+   * A step of the ablation ladder only (bench/verdict/ladder.ts): `bench
+   * --backends all` leaves it out unless `--ladder`; serve, --backends NAME and
+   * the tests run it like any other.
+   */
+  ladderOnly?: boolean;
 }
 
 /** A serve flag a backend declares (the shape of bench/cli/args.ts's FlagSpec, for an integer). */
@@ -108,6 +114,19 @@ function probed(what: string, probe: () => number, hint: string): () => Availabi
 
 const SQPOLL_IDLE_DEFAULT_MS = 100;
 
+const sqpollFlag: BackendFlag = { type: "int", help: `uring-sqpoll: ms the kernel thread polls before sleeping (default ${SQPOLL_IDLE_DEFAULT_MS})`, min: 0, max: 60000, placeholder: "MS", config: "sqpollIdleMs" };
+const buffersFlag: BackendFlag = {
+  type: "int",
+  help: "uring-multishot: provided buffers of 16 KiB (a power of two; default 1024)",
+  min: 1,
+  max: 32768,
+  placeholder: "N",
+  config: "providedBuffers",
+  check: (n) => ((n & (n - 1)) !== 0 ? `--buffers must be a power of two, not ${n}` : undefined),
+};
+const probeSqpoll = probed("io_uring_setup SQPOLL", () => probeSetupFlags(IORING_SETUP_SQPOLL), "SQPOLL for unprivileged users needs Linux 5.11+");
+const probeMultishotRecv = probed("multishot recv with a buffer ring", probeMultishot, "multishot recv needs Linux 6.0+ (buffer rings 5.19+)");
+
 export const BACKENDS: Record<string, Backend> = {
   bun: {
     name: "bun",
@@ -130,12 +149,10 @@ export const BACKENDS: Record<string, Backend> = {
   "uring-sqpoll": {
     name: "uring-sqpoll",
     description: "uring with SQPOLL: a kernel thread polls the submission queue (its CPU counts as the server's)",
-    availability: probed("io_uring_setup SQPOLL", () => probeSetupFlags(IORING_SETUP_SQPOLL), "SQPOLL for unprivileged users needs Linux 5.11+"),
+    availability: probeSqpoll,
     start: (cfg) =>
       startUringServer(cfg, { backend: "uring-sqpoll", ring: { flags: IORING_SETUP_SQPOLL, sqIdleMs: cfg.sqpollIdleMs ?? SQPOLL_IDLE_DEFAULT_MS } }),
-    flags: {
-      "sqpoll-idle": { type: "int", help: `uring-sqpoll: ms the kernel thread polls before sleeping (default ${SQPOLL_IDLE_DEFAULT_MS})`, min: 0, max: 60000, placeholder: "MS", config: "sqpollIdleMs" },
-    },
+    flags: { "sqpoll-idle": sqpollFlag },
   },
   "uring-defer": {
     name: "uring-defer",
@@ -150,22 +167,50 @@ export const BACKENDS: Record<string, Backend> = {
   "uring-multishot": {
     name: "uring-multishot",
     description: "uring with multishot accept and multishot recv into a provided-buffer ring",
-    availability: probed("multishot recv with a buffer ring", probeMultishot, "multishot recv needs Linux 6.0+ (buffer rings 5.19+)"),
+    availability: probeMultishotRecv,
     // Exact flags 0, as before the plain loop took proxy.c's set-up: with SINGLE_ISSUER|DEFER_TASKRUN
     // (kernel 6.18 here) a peer that never reads was at times not cut off for overflow: the server
     // stopped reading it for seconds (test/faults.test.ts, about 2 runs in 3). Not yet understood.
     start: (cfg) => startUringServer(cfg, { backend: "uring-multishot", ring: { flags: 0 }, multishot: { buffers: cfg.providedBuffers ?? 1024, bufferSize: 16 * 1024 } }),
-    flags: {
-      buffers: {
-        type: "int",
-        help: "uring-multishot: provided buffers of 16 KiB (a power of two; default 1024)",
-        min: 1,
-        max: 32768,
-        placeholder: "N",
-        config: "providedBuffers",
-        check: (n) => ((n & (n - 1)) !== 0 ? `--buffers must be a power of two, not ${n}` : undefined),
-      },
+    flags: { buffers: buffersFlag },
+  },
+  // The ablation ladder's steps that no other backend is (bench/verdict/ladder.ts; `bench --ladder`).
+  "uring-basic": {
+    name: "uring-basic",
+    description: "ladder step 1: the naive uring loop (ring flags 0, no registered ring fd, waits for one completion: 2 enters per request)",
+    availability: uring,
+    start: (cfg) => startUringServer(cfg, { backend: "uring-basic", ring: { flags: 0, registerRingFd: false }, oneEnter: false }),
+    ladderOnly: true,
+  },
+  "uring-1enter": {
+    name: "uring-1enter",
+    description: "ladder step 2: uring-basic + one enter per request (waits for one completion more than the quick sends)",
+    availability: uring,
+    start: (cfg) => startUringServer(cfg, { backend: "uring-1enter", ring: { flags: 0, registerRingFd: false } }),
+    ladderOnly: true,
+  },
+  "uring-taskrun": {
+    name: "uring-taskrun",
+    description: "ladder step 3: uring-1enter + SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN|TASKRUN_FLAG); no registered ring fd",
+    availability: uring,
+    start: (cfg) => startUringServer(cfg, { backend: "uring-taskrun", ring: { registerRingFd: false } }),
+    ladderOnly: true,
+  },
+  "uring-multishot-sqpoll": {
+    name: "uring-multishot-sqpoll",
+    description: "ladder step 6: uring-multishot + SQPOLL (a kernel thread polls the submission queue; its CPU counts as the server's)",
+    availability: () => {
+      const a = probeMultishotRecv();
+      return a.available ? probeSqpoll() : a;
     },
+    start: (cfg) =>
+      startUringServer(cfg, {
+        backend: "uring-multishot-sqpoll",
+        ring: { flags: IORING_SETUP_SQPOLL, sqIdleMs: cfg.sqpollIdleMs ?? SQPOLL_IDLE_DEFAULT_MS },
+        multishot: { buffers: cfg.providedBuffers ?? 1024, bufferSize: 16 * 1024 },
+      }),
+    flags: { "sqpoll-idle": sqpollFlag, buffers: buffersFlag },
+    ladderOnly: true,
   },
   "c-epoll": {
     name: "c-epoll",
@@ -194,3 +239,5 @@ export const BACKENDS: Record<string, Backend> = {
 };
 
 export const BACKEND_NAMES = Object.keys(BACKENDS);
+/** What `bench --backends all` runs: every backend but the ladder's own steps (those join with --ladder). */
+export const DEFAULT_BACKEND_NAMES = BACKEND_NAMES.filter((n) => !BACKENDS[n].ladderOnly);

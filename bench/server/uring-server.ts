@@ -67,10 +67,18 @@ export interface UringServerOptions {
   entries?: number;
   /** Multishot accept and multishot recv into a ring of provided buffers. */
   multishot?: { buffers: number; bufferSize: number };
+  /**
+   * Wait for one completion more than the sends expected to finish at once
+   * (default true: one enter per ping-pong request). false: the naive loop
+   * that waits for one completion, which the answer's inline send satisfies,
+   * so the next request costs a second enter (the ladder's uring-basic).
+   */
+  oneEnter?: boolean;
 }
 
 export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {}): Server {
   const ring = new Ring(opts.entries ?? 4096, opts.ring ?? {});
+  const oneEnter = opts.oneEnter ?? true;
   let lfd: number;
   try {
     lfd = net.listen(cfg.host, cfg.port);
@@ -244,7 +252,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   const loop = async () => {
     while (running) {
       for (let k = 0; k < STEPS_PER_YIELD && running; k++) {
-        const waitNr = 1 + quickSends;
+        const waitNr = oneEnter ? 1 + quickSends : 1;
         quickSends = 0;
         step++;
         const n = ring.run(waitNr, WAIT_MS, CQ_BATCH);

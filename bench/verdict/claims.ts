@@ -9,6 +9,7 @@
 // guide's "about 3" and "about 1" system calls per request are taken as
 // 2.5-3.5 and 0.5-1.5, its "47% fewer" as 42-52%.
 import type { BenchResults, ClaimRow, ClaimVerdict, MicroBenchResult, MicroId } from "../results/schema.ts";
+import { firstStepNearOneSyscall, LADDER_STEPS } from "./ladder.ts";
 
 // The row types are part of the JSON contract (bench/results/schema.ts).
 export type { ClaimRow, ClaimVerdict } from "../results/schema.ts";
@@ -77,6 +78,25 @@ function count(input: ClaimsInput, backend: string): number | string {
   return n;
 }
 
+/**
+ * Beside the expert loop's count: its C twin's when counted, and, when the
+ * ladder ran (its steps were counted), the first step that made about 1.
+ */
+function uringExtras(input: ClaimsInput): string {
+  const counts = input.syscallsPerRequest ?? {};
+  const parts: string[] = [];
+  const twin = count(input, "c-uring");
+  if (typeof twin === "number") parts.push(`c-uring ${twin.toFixed(2)} (${verdictFor(twin, [0.5, 1.5])})`);
+  // The ladder ran when its first step (a ladder-only backend) was counted.
+  const counted = LADDER_STEPS.filter((s) => typeof count(input, s.backend) === "number");
+  if (counted[0] === LADDER_STEPS[0]) {
+    const first = firstStepNearOneSyscall(counts);
+    const trail = counted.map((s) => `${s.backend} ${counts[s.backend].toFixed(2)}`).join(", ");
+    parts.push(first ? `the ladder reached about 1 at ${first.backend} (${first.adds}): ${trail}` : `no ladder step reached about 1: ${trail}`);
+  }
+  return parts.length ? `; ${parts.join("; ")}` : "";
+}
+
 /** One row per claim, in the guide's order. */
 export function claimsTable(input: ClaimsInput): ClaimRow[] {
   const epollName = input.epollBackend ?? "epoll";
@@ -137,7 +157,7 @@ export function claimsTable(input: ClaimsInput): ClaimRow[] {
     row("syscalls_epoll", "System calls per request with epoll", "≈ 3", [2.5, 3.5], "calls",
       typeof ce === "number" ? { value: ce, how: countHow(epollName) } : { na: ce, how: countHow(epollName) }),
     row("syscalls_uring", "System calls per request with io_uring", "≈ 1", [0.5, 1.5], "calls",
-      typeof cu === "number" ? { value: cu, how: countHow(uringName) } : { na: cu, how: countHow(uringName) }),
+      typeof cu === "number" ? { value: cu, how: countHow(uringName) + uringExtras(input) } : { na: cu, how: countHow(uringName) + uringExtras(input) }),
   );
   {
     const how = `100% x (1 - ${uringName} / ${epollName}) of the counted system calls per request`;
