@@ -38,6 +38,7 @@ export function fmtRatio(b: BackendResult, baseline: string): string {
 
 export function errorsCell(b: BackendResult): string {
   const n = errorCount(b.errors);
+  if (b.unsupported) return `n/a (${b.unsupported})`;
   if (b.failure) return `FAILED: ${b.failure}`;
   if (n === 0) return "0";
   return Object.entries(b.errors)

@@ -60,6 +60,8 @@ export interface BackendResult {
   errors: ClientErrors;
   /** Set when this backend could not be measured in this variant. */
   failure?: string;
+  /** Set when this backend does not do what the variant asks (e.g. "echo only" in order mode): not a failure, nothing to measure. */
+  unsupported?: string;
 }
 
 export interface VariantResult {

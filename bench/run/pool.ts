@@ -90,7 +90,7 @@ export function finishVariants(
         for (const n of names) b.extra[n] = median(b.rounds.map((r) => r.extra?.[n]).filter((x): x is number => x !== undefined && Number.isFinite(x)));
       }
       const measured = b.rounds.some((r) => (r.latency && r.latency.n > 0) || (r.throughput !== undefined && r.throughput > 0));
-      if (!b.failure && !measured) b.failure = "nothing measured";
+      if (!b.failure && !b.unsupported && !measured) b.failure = "nothing measured";
     }
     compareToBaseline(v.backends, opts.baseline, opts.seed);
   }

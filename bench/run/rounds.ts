@@ -90,7 +90,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
   const variants: VariantResult[] = prepared.variants.map((v) => newVariant(v, env.backends));
   for (const u of prepared.unsupported ?? []) {
     const b = variants.find((v) => v.key === u.variant)?.backends.find((x) => x.backend === u.backend);
-    if (b) b.failure = u.why;
+    if (b) b.unsupported = u.why;
   }
   const serverFor = (label: string) => env.servers.get(label);
   const serversOf = (label: string): ServerHandle[] => [serverFor(label), prepared.extraServers?.get(label)].filter((s): s is ServerHandle => s !== undefined);
@@ -270,7 +270,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
   }
   await def.cleanup?.(prepared.state);
   finishVariants(variants, raw, { baseline: hooks.baseline, seed: env.seed }, syscalls, resources, plan.countSyscalls);
-  if (variants.every((v) => v.backends.every((b) => b.failure))) out.status = "failed";
+  if (variants.every((v) => v.backends.every((b) => b.failure || b.unsupported))) out.status = "failed";
   if (variants.some((v) => v.backends.some((b) => !b.failure && b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)))
     out.note = "errors occurred: see the errors column";
   return out;

@@ -90,7 +90,7 @@ export const requestOverhead: Scenario<OverheadOptions, State> = {
         orderServers.set(b, await env.spawnServer(b, "order"));
       } catch (e) {
         env.log(`scenario 5: order server ${b}: ${(e as Error).message}`);
-        unsupported.push({ variant: "order", backend: b, why: "order mode is not implemented by this backend (echo only)" });
+        unsupported.push({ variant: "order", backend: b, why: "echo only" });
       }
     }
     return {

@@ -49,7 +49,7 @@ export interface Prepared<S> {
   variants: VariantSpec[];
   /** Extra servers a backend's units use (scenario 5's order servers): kept running during its turn only. */
   extraServers?: Map<string, ServerHandle>;
-  /** Backends that cannot be measured here, with why (e.g. "order mode is not implemented by this backend"), per variant key. */
+  /** Backends that do not do what a variant asks, with a short why (e.g. "echo only"), per variant key: shown as n/a, not as a failure. */
   unsupported?: { variant: string; backend: string; why: string }[];
   /** Set when the scenario cannot run at all. */
   failure?: string;

@@ -75,7 +75,9 @@ function lookup(r: GateInput, def: CriterionDef, baseline: string, candidate: st
     const cand = v.backends.find((b) => b.backend === candidate);
     if (!base) missing.push(why(baseline, key));
     if (!cand) missing.push(why(candidate, key));
-    if (base && cand) pairs.push({ key, base, cand });
+    const unsupported = [base, cand].filter((b) => b?.unsupported);
+    for (const b of unsupported) missing.push(`${b!.backend} does not serve ${name}${s.variants.length > 1 ? ` (${key})` : ""}: ${b!.unsupported}`);
+    if (base && cand && !unsupported.length) pairs.push({ key, base, cand });
   }
   // Errors first: they make whatever was measured untrustworthy.
   const bad = pairs.flatMap((p) => [p.base, p.cand].filter(hasErrors).map((b) => `${b.backend} ${p.key}: ${errorText(b)}`));
