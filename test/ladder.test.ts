@@ -167,7 +167,7 @@ describe("ladder table", () => {
         "",
         "Each step adds one thing to the one before: uring-basic (naive); uring (tuned); uring-multishot-sqpoll (SQPOLL).",
         "Gains: positive is better (lower latency, more msg/s); paired t-interval at 95.0%.",
-        "◀ the best step that needs no extra CPU (SQPOLL burns a core; the highest gain over the first step) per scenario: 1: uring. That is the uring the gates use.",
+        "◀ the best step that needs no extra CPU (SQPOLL burns a core; the highest estimated gain over the first step, however wide its interval) per scenario: 1: uring. That is the uring the gates use.",
         "A note.",
         "",
       ].join("\n"),

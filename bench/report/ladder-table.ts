@@ -40,7 +40,7 @@ export function ladderTable(l: LadderResult): Table {
     notes: [
       `Each step adds one thing to the one before: ${l.steps.map((x) => `${x.backend} (${x.adds})`).join("; ")}.`,
       `Gains: positive is better (lower latency, more msg/s); ${l.method}.`,
-      `◀ the best step that needs no extra CPU (SQPOLL burns a core; the highest gain over the first step) per scenario: ${best}. ${gatesBest ? `That is the ${l.gate_backend} the gates use.` : `The gates use ${l.gate_backend}.`}`,
+      `◀ the best step that needs no extra CPU (SQPOLL burns a core; the highest estimated gain over the first step, however wide its interval) per scenario: ${best}. ${gatesBest ? `That is the ${l.gate_backend} the gates use.` : `The gates use ${l.gate_backend}.`}`,
       ...l.notes,
     ],
   };
