@@ -139,6 +139,27 @@ int ur_ring_fd_registered(int h)
 	return ring_of(h) ? slots[h].setup.ring_fd_registered : -EBADF;
 }
 
+/*
+ * Gives back the registered ring fd, so that every io_uring_enter passes the
+ * plain fd (and pays the fdget) as a loop without registration does: the
+ * ablation ladder measures what registration buys. 0, or -errno.
+ */
+int ur_unregister_ring_fd(int h)
+{
+	struct io_uring *r = ring_of(h);
+	int ret;
+
+	if (!r)
+		return -EBADF;
+	if (slots[h].setup.ring_fd_registered != 1)
+		return 0;
+	ret = io_uring_unregister_ring_fd(r);
+	if (ret < 0)
+		return ret;
+	slots[h].setup.ring_fd_registered = 0;
+	return 0;
+}
+
 static void free_bufs(struct ur_bufs *b)
 {
 	free(b->br);

@@ -43,6 +43,7 @@ const SYMBOLS = {
   ur_setup_flags: { args: ["i32"], returns: "i32" },
   ur_setup_fallback_errno: { args: ["i32"], returns: "i32" },
   ur_ring_fd_registered: { args: ["i32"], returns: "i32" },
+  ur_unregister_ring_fd: { args: ["i32"], returns: "i32" },
 } as const;
 
 type UringSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -154,13 +155,10 @@ export interface RingOptions {
   /**
    * Register the ring fd (IORING_ENTER_REGISTERED_RING: every enter skips an
    * fdget/fdput), as proxy.c does. Default true; false for the ladder's steps
-   * before it (bench/verdict/ladder.ts). The refusal shows in setup.ringFdRegistered.
+   * before it (bench/verdict/ladder.ts): the registration is given back, and setup.ringFdRegistered is 0.
    */
   registerRingFd?: boolean;
 }
-
-/** The kernel keeps at most this many registered rings per thread (IO_RINGFD_REG_MAX). */
-const RING_FD_REG_MAX = 16;
 
 export const CQ_BATCH = 1024;
 
@@ -227,29 +225,15 @@ export class Ring implements Disposable {
     if (forcedOff()) throw new SysError("io_uring_queue_init", EPERM, "forced by IOURING_BENCH_FORCE_NO_URING=1");
     this.#s = symbols();
     const s = this.#s;
-    // The shim registers every ring's fd and has no call to undo it. For a ring
-    // that must not be registered, this thread's registered-ring slots are
-    // filled first with one-entry rings: this ring's registration is then
-    // refused (EBUSY, recorded in setup) and the placeholders are closed.
-    const placeholders: number[] = [];
-    if (opts.registerRingFd === false) {
-      for (let i = 0; i <= RING_FD_REG_MAX; i++) {
-        const h = s.ur_create(1, 0, 0, -1);
-        if (h < 0) break;
-        placeholders.push(h);
-        if (s.ur_ring_fd_registered(h) !== 1) break; // the slots are full (or registration is refused anyway)
-      }
-    }
-    let ret: number;
-    try {
-      ret = opts.flags === undefined ? s.ur_create_tuned(entries) : s.ur_create(entries, opts.flags, opts.sqIdleMs ?? 1000, opts.sqCpu ?? -1);
-    } finally {
-      for (const h of placeholders) s.ur_destroy(h);
-    }
+    const ret = opts.flags === undefined ? s.ur_create_tuned(entries) : s.ur_create(entries, opts.flags, opts.sqIdleMs ?? 1000, opts.sqCpu ?? -1);
     if (ret < 0) throw new SysError("io_uring_queue_init", -ret, hintFor(-ret));
-    if (opts.registerRingFd === false && s.ur_ring_fd_registered(ret) === 1) {
-      s.ur_destroy(ret);
-      throw new Error("io_uring_register_ring_fd: the ring fd was registered although asked not to be (this thread's registered-ring slots could not be filled)");
+    if (opts.registerRingFd === false) {
+      // Every ring is created registered (as proxy.c does); a ladder step without it gives it back.
+      const u = s.ur_unregister_ring_fd(ret);
+      if (u < 0) {
+        s.ur_destroy(ret);
+        throw new SysError("io_uring_unregister_ring_fd", -u, hintFor(-u));
+      }
     }
     this.handle = ret;
     this.features = this.#s.ur_features(ret);
