@@ -67,11 +67,11 @@ export function twinTable(r: BenchResults): Table | undefined {
       if (src.twin.measure === "p50") {
         for (const v of r.scenarios.find((s) => s.slug === src.slug)?.variants ?? []) {
           const a = find(src.slug, v.key, ffi), b = find(src.slug, v.key, twin);
-          if (a && b) rows.push([`${ffi} / ${twin}`, `${src.number}: p50, ${v.key}`, fmtNum(a.headline), fmtNum(b.headline), (a.headline / b.headline).toFixed(2), "<= 1.10"]);
+          if (a && b) rows.push([`${ffi} / ${twin}`, `${src.number}: p50, ${v.key}`, fmtNum(a.headline), fmtNum(b.headline), (a.headline / b.headline).toFixed(2), "<= 1.05"]);
         }
       } else {
         const a = find(src.slug, src.twin.variant, ffi), b = find(src.slug, src.twin.variant, twin);
-        if (a && b) rows.push([`${ffi} / ${twin}`, `${src.number}: msg/s`, fmtRate(a.headline), fmtRate(b.headline), (a.headline / b.headline).toFixed(2), ">= 0.90"]);
+        if (a && b) rows.push([`${ffi} / ${twin}`, `${src.number}: msg/s`, fmtRate(a.headline), fmtRate(b.headline), (a.headline / b.headline).toFixed(2), ">= 0.95"]);
       }
     }
   }
