@@ -15,6 +15,7 @@ import { BufferPool, newStats, OutBuffer } from "../bench/server/core.ts";
 import { handlerFor, MODES, orderHandler } from "../bench/server/modes.ts";
 import { BACKENDS } from "../bench/server/backends.ts";
 import { parseKv, ServerProcess } from "../bench/server/process.ts";
+import { seededRandom } from "../bench/measure/stats.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -546,17 +547,6 @@ for (const backend of ["bun", "epoll", "uring", "tokio"]) {
 
 // --- tokio against the TypeScript engine: the same answers, byte for byte ---
 
-/** mulberry32: a small seeded generator, so a failing stream can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A seeded request stream: mostly makeOrderPayload orders over three symbols
@@ -567,7 +557,7 @@ function seeded(seed: number): () => number {
  * broken JSON, bytes that are not UTF-8).
  */
 function differentialStream(n: number, seed: number): Uint8Array[] {
-  const rnd = seeded(seed);
+  const rnd = seededRandom(seed); // a failing stream can be replayed from its seed
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const symbols = ["ACME", "BETA", "\u00dcber\u2028"];
   const strIds = ['"s"', '"7"', '"a\\"b"', '"\\u00e9\\n\\t"', '"x\\ud800"', '"\\ud83d\\ude00"', '"\\ud83dA"', '"\\u0000\\u001f\\u007f"', '"\u00fcber-\u{1f600}"', '"/"'];
