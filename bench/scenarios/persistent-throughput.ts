@@ -22,8 +22,8 @@ export const persistentThroughput: Scenario<PersistentThroughputOptions, null> =
   slug: "persistent-throughput",
   number: 2,
   title: "Persistent-connection throughput",
-  defaults: { messages: 1000, payload: 100, window: 16, repetitions: 15, warmup: 3000, timeoutMs: 3000 },
-  quick: { messages: 1000, payload: 100, window: 16, repetitions: 5, warmup: 1000, timeoutMs: 3000 },
+  defaults: { messages: 1000, payload: 100, window: 16, repetitions: 40, warmup: 3000, timeoutMs: 3000 },
+  quick: { messages: 1000, payload: 100, window: 16, repetitions: 10, warmup: 1000, timeoutMs: 3000 },
   report: { layout: "throughput" },
   async prepare(_env, o) {
     return {
