@@ -119,6 +119,16 @@ describe("evaluateLadder", () => {
     expect(none.scenarios).toEqual([]);
   });
 
+  test("a branch (after: the step it adds to) is compared with that step, not the one listed before it", () => {
+    const branched: LadderStep[] = [...STEPS.slice(0, 3), { ...STEPS[3], after: "b" }];
+    const m = evaluateLadder({ scenarios: scenarios(all), backends: info(all) }, branched, 0.999);
+    const d = m.scenarios[0].rows[3];
+    expect(d.gain!.over).toBe("b");
+    // d's figure is a x 0.8 x 0.9 x 0.7; over b that is 1 - 0.9 x 0.7 = 37%.
+    expect(d.gain!.ci[0]).toBeLessThanOrEqual(37);
+    expect(d.gain!.ci[1]).toBeGreaterThanOrEqual(37);
+  });
+
   test("a step with errors is not used", () => {
     const sc = scenarios(STEPS.map((s) => s.backend));
     sc[1].variants[0].backends[2].errors.mismatch = 3;
@@ -136,7 +146,7 @@ describe("ladder table", () => {
       steps: [
         { backend: "uring-basic", adds: "naive", extra_cpu: false },
         { backend: "uring", adds: "tuned", extra_cpu: false },
-        { backend: "uring-multishot-sqpoll", adds: "SQPOLL", extra_cpu: true },
+        { backend: "uring-sqpoll", adds: "SQPOLL", extra_cpu: true },
       ],
       scenarios: [
         {
@@ -148,7 +158,7 @@ describe("ladder table", () => {
           rows: [
             { backend: "uring-basic", value: 40, cpu_us: 12.34, syscalls: 2.004 },
             { backend: "uring", value: 30, gain: { over: "uring-basic", estimate_pct: 25, ci: [20, 30] as [number, number], rounds: 6 }, cumulative: { over: "uring-basic", estimate_pct: 25, ci: [20, 30] as [number, number], rounds: 6 }, cpu_us: 10, syscalls: 1 },
-            { backend: "uring-multishot-sqpoll", value: null, cpu_us: null, syscalls: null, missing: "not run" },
+            { backend: "uring-sqpoll", value: null, cpu_us: null, syscalls: null, missing: "not run" },
           ],
         },
       ],
@@ -163,9 +173,9 @@ describe("ladder table", () => {
         "|:---|:---|---:|---:|---:|---:|---:|---:|",
         "| 1 p50 µs | uring-basic | 40.0 |  |  |  | 12.3 | 2.00 |",
         "| 1 p50 µs | uring ◀ | 30.0 | +25.0% vs uring-basic | [+20.0, +30.0] | +25.0% | 10.0 | 1.00 |",
-        "| 1 p50 µs | uring-multishot-sqpoll (+CPU) | — (not run) |  |  |  | n/a | n/a |",
+        "| 1 p50 µs | uring-sqpoll (+CPU) | — (not run) |  |  |  | n/a | n/a |",
         "",
-        "Each step adds one thing to the one before: uring-basic (naive); uring (tuned); uring-multishot-sqpoll (SQPOLL).",
+        "Each step adds one thing to the one before: uring-basic (naive); uring (tuned); uring-sqpoll (SQPOLL).",
         "Gains: positive is better (lower latency, more msg/s); paired t-interval at 95.0%.",
         "◀ the best step that needs no extra CPU (SQPOLL burns a core; the highest estimated gain over the first step, however wide its interval) per scenario: 1: uring. That is the uring the gates use.",
         "A note.",

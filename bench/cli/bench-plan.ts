@@ -17,7 +17,7 @@ const SCENARIO_CHOICES = SCENARIOS.flatMap((s) => [s.slug, String(s.number)]);
 export const BENCH_FLAGS: Record<string, FlagSpec> = {
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (under a minute)" },
   budget: { type: "number", help: "seconds the whole run may take; rounds stop when their share is used (default 225, --quick 55)", min: 10, placeholder: "S" },
-  ladder: { type: "bool", help: "the ablation ladder: uring-basic → uring-1enter → uring-taskrun → uring → uring-multishot → uring-multishot-sqpoll, each step's paired gain in scenarios 1, 2 and 6" },
+  ladder: { type: "bool", help: "the ablation ladder: uring-basic → uring-1enter → uring-taskrun → uring → uring-multishot, and uring → uring-sqpoll, each step's paired gain in scenarios 1, 2 and 6" },
   backends: { type: "list", help: "backends to compare (all: every one but the ladder's own steps; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b" },
   baseline: { type: "string", help: "the headline gate's baseline (default tokio when it runs, else epoll), also the reference of the ratios", placeholder: "NAME" },
   candidate: { type: "string", help: "the headline gate's candidate (default c-uring when tokio runs, else uring)", placeholder: "NAME" },

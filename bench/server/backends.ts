@@ -196,22 +196,6 @@ export const BACKENDS: Record<string, Backend> = {
     start: (cfg) => startUringServer(cfg, { backend: "uring-taskrun", ring: { registerRingFd: false } }),
     ladderOnly: true,
   },
-  "uring-multishot-sqpoll": {
-    name: "uring-multishot-sqpoll",
-    description: "ladder step 6: uring-multishot + SQPOLL (a kernel thread polls the submission queue; its CPU counts as the server's)",
-    availability: () => {
-      const a = probeMultishotRecv();
-      return a.available ? probeSqpoll() : a;
-    },
-    start: (cfg) =>
-      startUringServer(cfg, {
-        backend: "uring-multishot-sqpoll",
-        ring: { flags: IORING_SETUP_SQPOLL, sqIdleMs: cfg.sqpollIdleMs ?? SQPOLL_IDLE_DEFAULT_MS },
-        multishot: { buffers: cfg.providedBuffers ?? 1024, bufferSize: 16 * 1024 },
-      }),
-    flags: { "sqpoll-idle": sqpollFlag, buffers: buffersFlag },
-    ladderOnly: true,
-  },
   "c-epoll": {
     name: "c-epoll",
     description: "the epoll loop written in C, started through bun:ffi; no FFI crossing per request",
