@@ -39,6 +39,8 @@ struct ur_slot {
 	struct io_uring ring;
 	struct ur_bufs bufs;
 	struct ring_setup setup;
+	/* How many ops the last ur_prep_ops/ur_step prepared (read after a failure). */
+	unsigned ops_done;
 	int used;
 };
 
@@ -518,6 +520,108 @@ int ur_run(int h, unsigned wait_nr, int timeout_ms, void *out, unsigned max)
 	if (wait_ret_is_fatal(ret))
 		return ret;
 	return ur_reap(h, out, max);
+}
+
+/*
+ * A queued operation as the JS loop writes it into its op buffer (32 bytes,
+ * little-endian): what one loop step hands to the kernel. addr is an address
+ * ffi/uring.ts computed after checking [addr, addr + len) lies inside a
+ * buffer it keeps alive; aux is the provided buffer's id for UR_OP_RECYCLE.
+ */
+struct ur_op {
+	uint32_t op;
+	int32_t fd;
+	uint64_t addr;
+	uint32_t len;
+	uint32_t aux;
+	uint64_t tag;
+};
+_Static_assert(sizeof(struct ur_op) == 32, "struct ur_op is 32 bytes, as ffi/uring.ts writes it");
+
+enum {
+	UR_OP_NOP = 0,
+	UR_OP_ACCEPT = 1,
+	UR_OP_ACCEPT_MULTISHOT = 2,
+	UR_OP_RECV = 3,
+	UR_OP_RECV_MULTISHOT = 4,
+	UR_OP_SEND = 5,
+	UR_OP_CLOSE = 6,
+	UR_OP_CANCEL_FD = 7,
+	/* Not an SQE: hands provided buffer aux back to the kernel. */
+	UR_OP_RECYCLE = 8,
+};
+
+/* Prepares one op; 0 or -errno (-EINVAL for an unknown op or a recv without buffers). */
+static int prep_op(int h, const struct ur_op *o)
+{
+	switch (o->op) {
+	case UR_OP_NOP:
+		return ur_prep_nop(h, o->tag);
+	case UR_OP_ACCEPT:
+		return ur_prep_accept(h, o->fd, o->tag);
+	case UR_OP_ACCEPT_MULTISHOT:
+		return ur_prep_accept_multishot(h, o->fd, o->tag);
+	case UR_OP_RECV:
+		return ur_prep_recv(h, o->fd, (void *)(uintptr_t)o->addr, o->len, o->tag);
+	case UR_OP_RECV_MULTISHOT:
+		return ur_prep_recv_multishot(h, o->fd, o->tag);
+	case UR_OP_SEND:
+		return ur_prep_send(h, o->fd, (const void *)(uintptr_t)o->addr, o->len, o->tag);
+	case UR_OP_CLOSE:
+		return ur_prep_close(h, o->fd, o->tag);
+	case UR_OP_CANCEL_FD:
+		return ur_prep_cancel_fd(h, o->fd, o->tag);
+	case UR_OP_RECYCLE:
+		return ur_buf_recycle(h, o->aux);
+	}
+	return -EINVAL;
+}
+
+/*
+ * Prepares ops[0, nops) in order, without submitting unless the SQ fills
+ * (get_sqe_err then submits, or waits for the SQPOLL thread). Returns nops,
+ * or -errno of the first op that failed; slots[h].ops_done then says how
+ * many before it were prepared (they go with the next submit).
+ */
+int ur_prep_ops(int h, const void *ops, unsigned nops)
+{
+	const struct ur_op *o = ops;
+	unsigned i;
+	int ret;
+
+	if (!ring_of(h))
+		return -EBADF;
+	for (i = 0; i < nops; i++) {
+		ret = prep_op(h, &o[i]);
+		if (ret < 0) {
+			slots[h].ops_done = i;
+			return ret;
+		}
+	}
+	slots[h].ops_done = nops;
+	return (int)nops;
+}
+
+/* After a failed ur_prep_ops or ur_step: how many of its ops were prepared. */
+int ur_ops_done(int h)
+{
+	return ring_of(h) ? (int)slots[h].ops_done : -EBADF;
+}
+
+/*
+ * A whole event-loop step in one FFI crossing: prepares ops[0, nops) (as
+ * ur_prep_ops), then submits, waits and reaps as ur_run does. Returns the
+ * number of completions reaped into out, or -errno: of the first op that
+ * could not be prepared (nothing was submitted or waited for; ur_ops_done
+ * says how many were prepared), or of the submit/wait.
+ */
+int ur_step(int h, const void *ops, unsigned nops, unsigned wait_nr, int timeout_ms, void *out, unsigned max)
+{
+	int ret = ur_prep_ops(h, ops, nops);
+
+	if (ret < 0)
+		return ret;
+	return ur_run(h, wait_nr, timeout_ms, out, max);
 }
 
 /* 1 when the kernel supports opcode op, 0 when not, -errno when probing failed. */

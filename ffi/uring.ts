@@ -1,11 +1,13 @@
 // bun:ffi bindings for c/uring.c (liburing). Loaded lazily: when liburing or
 // io_uring itself is unavailable, `uringStatus()` says why and every other
 // backend still runs.
-import { dlopen, toArrayBuffer } from "bun:ffi";
+import { toArrayBuffer } from "bun:ffi";
 import { release } from "node:os";
-import { libPath } from "./build.ts";
 import { check, EPERM, ENOSYS, errnoName, SysError } from "./errno.ts";
 import { NativeBuffer, spanAddr } from "./memory.ts";
+import { forcedOff, symbols, type UringSymbols } from "./uring-lib.ts";
+
+export { uringCrossings } from "./uring-lib.ts";
 
 export const IORING_SETUP_SQPOLL = 1 << 1;
 export const IORING_SETUP_COOP_TASKRUN = 1 << 8;
@@ -17,56 +19,6 @@ export const IORING_CQE_F_BUFFER = 1 << 0;
 export const IORING_CQE_F_MORE = 1 << 1;
 export const Op = { NOP: 0, ACCEPT: 13, ASYNC_CANCEL: 14, CLOSE: 19, SEND: 26, RECV: 27 } as const;
 
-const SYMBOLS = {
-  ur_create: { args: ["u32", "u32", "u32", "i32"], returns: "i32" },
-  ur_destroy: { args: ["i32"], returns: "i32" },
-  ur_ring_fd: { args: ["i32"], returns: "i32" },
-  ur_features: { args: ["i32"], returns: "i32" },
-  ur_prep_accept: { args: ["i32", "i32", "u64"], returns: "i32" },
-  ur_prep_recv: { args: ["i32", "i32", "ptr", "u32", "u64"], returns: "i32" },
-  ur_prep_send: { args: ["i32", "i32", "ptr", "u32", "u64"], returns: "i32" },
-  ur_prep_close: { args: ["i32", "i32", "u64"], returns: "i32" },
-  ur_prep_nop: { args: ["i32", "u64"], returns: "i32" },
-  ur_prep_cancel_fd: { args: ["i32", "i32", "u64"], returns: "i32" },
-  ur_submit: { args: ["i32"], returns: "i32" },
-  ur_submit_and_wait: { args: ["i32", "u32"], returns: "i32" },
-  ur_reap: { args: ["i32", "ptr", "u32"], returns: "i32" },
-  ur_run: { args: ["i32", "u32", "i32", "ptr", "u32"], returns: "i32" },
-  ur_probe_op: { args: ["i32"], returns: "i32" },
-  ur_prep_accept_multishot: { args: ["i32", "i32", "u64"], returns: "i32" },
-  ur_prep_recv_multishot: { args: ["i32", "i32", "u64"], returns: "i32" },
-  ur_buf_ring_setup: { args: ["i32", "i32", "u32", "u32"], returns: "i32" },
-  ur_buf_base: { args: ["i32"], returns: "ptr" },
-  ur_buf_recycle: { args: ["i32", "u32"], returns: "i32" },
-  ur_probe_setup: { args: ["u32"], returns: "i32" },
-  ur_create_tuned: { args: ["u32"], returns: "i32" },
-  ur_setup_flags: { args: ["i32"], returns: "i32" },
-  ur_setup_fallback_errno: { args: ["i32"], returns: "i32" },
-  ur_ring_fd_registered: { args: ["i32"], returns: "i32" },
-  ur_unregister_ring_fd: { args: ["i32"], returns: "i32" },
-} as const;
-
-type UringSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
-
-let lib: UringSymbols | undefined;
-let loadError: string | undefined;
-
-/** Set IOURING_BENCH_FORCE_NO_URING=1 to act as if the kernel refused io_uring (EPERM). */
-function forcedOff(): boolean {
-  return process.env.IOURING_BENCH_FORCE_NO_URING === "1";
-}
-
-function symbols(): UringSymbols {
-  if (lib) return lib;
-  if (loadError) throw new Error(loadError);
-  try {
-    lib = dlopen(libPath("uring"), SYMBOLS).symbols;
-    return lib;
-  } catch (e) {
-    loadError = `liburing shim not loadable (${(e as Error).message}); install it with: sudo apt-get install -y liburing-dev && npm run setup`;
-    throw new Error(loadError);
-  }
-}
 
 export interface UringStatus {
   available: boolean;
@@ -161,6 +113,17 @@ export interface RingOptions {
 }
 
 export const CQ_BATCH = 1024;
+/**
+ * Operations one Ring holds for its next step (32 bytes each, struct ur_op in
+ * c/uring.c). More are prepared into SQEs at once, in one more crossing.
+ */
+export const OP_QUEUE = 1024;
+const OP_BYTES = 32;
+const OP_WORDS = OP_BYTES / 4;
+/** struct ur_op's op field (c/uring.c's UR_OP_*). */
+const UrOp = { NOP: 0, ACCEPT: 1, ACCEPT_MULTISHOT: 2, RECV: 3, RECV_MULTISHOT: 4, SEND: 5, CLOSE: 6, CANCEL_FD: 7, RECYCLE: 8 } as const;
+const UR_OP_NAMES = ["nop", "accept", "accept multishot", "recv", "recv multishot", "send", "close", "cancel", "buffer recycle"];
+const TWO_32 = 4294967296;
 
 /** How a ring was set up (the same fields as ffi/cserver.ts's RingSetup). */
 export interface RingSetup {
@@ -206,9 +169,15 @@ export function setupFlagNames(flags: number): string {
 }
 
 /**
- * An io_uring instance and the buffer completions are reaped into (allocated
- * once). After run()/reap() returns n, completion i has tag tagLo(i)/tagHi(i),
- * result res(i) and flags flags(i).
+ * An io_uring instance, the buffer completions are reaped into and the queue
+ * of operations for its next step (both allocated once). After step()/run()/
+ * reap() returns n, completion i has tag tagLo(i)/tagHi(i), result res(i) and
+ * flags flags(i).
+ *
+ * Two ways to queue an operation: the queue* methods write a 32-byte record
+ * into the op queue, and the next step() (or run()) prepares them all, submits,
+ * waits and reaps in ONE FFI crossing; the prep* methods each cross at once to
+ * fill an SQE. An event loop uses queue* and step().
  */
 export class Ring implements Disposable {
   readonly handle: number;
@@ -217,6 +186,12 @@ export class Ring implements Disposable {
   /** Where completions are reaped to: CQ_BATCH * 16 bytes, alive as long as this Ring. */
   readonly #cqBuf = new NativeBuffer(CQ_BATCH * 16);
   readonly cq = new Int32Array(this.#cqBuf.bytes.buffer);
+  /** Operations queued for the next step: OP_QUEUE records of struct ur_op, alive as long as this Ring. */
+  readonly #opBuf = new NativeBuffer(OP_QUEUE * OP_BYTES);
+  readonly #ops = new Uint32Array(this.#opBuf.bytes.buffer);
+  #nops = 0;
+  /** Provided buffers registered (setupBuffers), 0 when none. */
+  #bufEntries = 0;
   /** How the ring was set up: the flags in use, a refused set's errno, the ring fd registration. */
   readonly setup: RingSetup;
   #closed = false;
@@ -298,6 +273,7 @@ export class Ring implements Disposable {
     const base = this.#s.ur_buf_base(this.handle);
     if (!base) throw new Error("ur_buf_base: no buffers");
     this.#buffers = new Uint8Array(toArrayBuffer(base, 0, entries * size));
+    this.#bufEntries = entries;
     return this.#buffers;
   }
   #buffers?: Uint8Array;
@@ -305,15 +281,111 @@ export class Ring implements Disposable {
   recycleBuffer(bid: number): number {
     return this.#s.ur_buf_recycle(this.handle, bid);
   }
+
+  // The queue* calls write one record into the op queue and never cross FFI
+  // (except when OP_QUEUE records are already waiting: they are prepared into
+  // SQEs first, in one crossing). The kernel sees them at the next step().
+  // Addresses are taken when queued: a buffer range given to queueRecv/
+  // queueSend is checked here (RangeError) and must stay alive and (for a
+  // recv) untouched from this call until its tag completes.
+  queueNop(tag: number): void {
+    this.#push(UrOp.NOP, -1, 0, 0, 0, tag);
+  }
+  queueAccept(fd: number, tag: number): void {
+    this.#push(UrOp.ACCEPT, fd, 0, 0, 0, tag);
+  }
+  /** One SQE that completes once per accepted connection (IORING_CQE_F_MORE while it stays armed). */
+  queueAcceptMultishot(fd: number, tag: number): void {
+    this.#push(UrOp.ACCEPT_MULTISHOT, fd, 0, 0, 0, tag);
+  }
+  /** A recv into buf[offset, offset + length); see prepRecv. */
+  queueRecv(fd: number, buf: NativeBuffer, offset: number, length: number, tag: number): void {
+    this.#push(UrOp.RECV, fd, spanAddr("queueRecv", buf, offset, length), length, 0, tag);
+  }
+  /** Multishot recv into the provided buffers (setupBuffers first); buffer id in flags >>> 16. */
+  queueRecvMultishot(fd: number, tag: number): void {
+    if (!this.#bufEntries) throw new SysError("io_uring_prep_recv_multishot", 22, "no provided buffers: call setupBuffers first");
+    this.#push(UrOp.RECV_MULTISHOT, fd, 0, 0, 0, tag);
+  }
+  /** A send of buf[offset, offset + length) with MSG_WAITALL; see prepSend. */
+  queueSend(fd: number, buf: NativeBuffer, offset: number, length: number, tag: number): void {
+    this.#push(UrOp.SEND, fd, spanAddr("queueSend", buf, offset, length), length, 0, tag);
+  }
+  queueClose(fd: number, tag: number): void {
+    this.#push(UrOp.CLOSE, fd, 0, 0, 0, tag);
+  }
+  /** Cancels every request on fd (kernel 5.19+). */
+  queueCancelFd(fd: number, tag: number): void {
+    this.#push(UrOp.CANCEL_FD, fd, 0, 0, 0, tag);
+  }
+  /**
+   * Gives provided buffer bid back to the kernel at the next step (before
+   * that step's SQEs are submitted). Its bytes may be read until then, and
+   * not after.
+   */
+  queueRecycle(bid: number): void {
+    if ((bid | 0) !== bid || bid < 0 || bid >= this.#bufEntries) throw new RangeError(`queueRecycle: buffer ${bid} is not one of the ${this.#bufEntries} provided buffers`);
+    this.#push(UrOp.RECYCLE, -1, 0, 0, bid, 0);
+  }
+  /** Operations queued for the next step. */
+  get queued(): number {
+    return this.#nops;
+  }
+  #push(op: number, fd: number, addr: number, len: number, aux: number, tag: number): void {
+    if (this.#nops === OP_QUEUE) this.#prepQueued();
+    const o = this.#ops;
+    const w = this.#nops++ * OP_WORDS;
+    o[w] = op;
+    o[w + 1] = fd;
+    o[w + 2] = addr >>> 0;
+    o[w + 3] = Math.floor(addr / TWO_32);
+    o[w + 4] = len;
+    o[w + 5] = aux;
+    o[w + 6] = tag >>> 0;
+    o[w + 7] = Math.floor(tag / TWO_32);
+  }
+  /** Prepares every queued operation into SQEs now (a full queue); nothing is reaped. */
+  #prepQueued(): void {
+    const n = this.#nops;
+    this.#nops = 0;
+    const ret = this.#s.ur_prep_ops(this.handle, this.#opsAt(n), n);
+    if (ret < 0) this.#opFailed(ret, n);
+  }
+  /** Throws for a queued operation the shim could not prepare, naming it. */
+  #opFailed(ret: number, n: number): never {
+    const done = this.#s.ur_ops_done(this.handle);
+    const what = done >= 0 && done < n ? UR_OP_NAMES[this.#ops[done * OP_WORDS]] ?? "op" : "op";
+    throw new SysError(`io_uring_get_sqe for ${what}`, -ret, "submission queue full or submit refused");
+  }
+  /** Safety: C reads n 32-byte records (n <= OP_QUEUE, checked), during the call only. */
+  #opsAt(n: number): any {
+    return spanAddr("io_uring op queue", this.#opBuf, 0, n * OP_BYTES);
+  }
+  /**
+   * One loop step, one FFI crossing: prepare every queued operation, submit,
+   * wait for waitNr completions (timeoutMs < 0: no limit), reap up to max
+   * into `cq`. A timeout, a signal, or a CQ too full to take submissions is
+   * not an error (it returns what was reaped, perhaps 0). Throws SysError when
+   * an operation cannot be prepared or the wait fails.
+   */
+  step(waitNr: number, timeoutMs: number, max = CQ_BATCH): number {
+    const cq = this.#cqAt(max);
+    const n = this.#nops;
+    this.#nops = 0;
+    const ret = this.#s.ur_step(this.handle, this.#opsAt(n), n, waitNr, timeoutMs, cq, max);
+    if (ret >= 0) return ret;
+    if (n > 0 && this.#s.ur_ops_done(this.handle) < n) this.#opFailed(ret, n);
+    throw new SysError("io_uring_submit_and_wait", -ret);
+  }
   submit(): number {
     return check("io_uring_submit", this.#s.ur_submit(this.handle));
   }
   /**
-   * One loop step, one FFI crossing: submit what is queued, wait for waitNr
-   * completions (timeoutMs < 0: no limit), reap up to max into `cq`.
+   * step() under its older name: submit what is queued (prep* SQEs and queue*
+   * records alike), wait for waitNr completions, reap up to max into `cq`.
    */
   run(waitNr: number, timeoutMs: number, max = CQ_BATCH): number {
-    return check("io_uring_submit_and_wait", this.#s.ur_run(this.handle, waitNr, timeoutMs, this.#cqAt(max), max));
+    return this.step(waitNr, timeoutMs, max);
   }
   /** Reaps what is ready without entering the kernel. */
   reap(max = CQ_BATCH): number {

@@ -1,8 +1,11 @@
 // Backend `uring`: a completion-based event loop in TypeScript over liburing.
 // Every connection keeps one recv armed; answers go out with one send at a
 // time per connection (later answers wait in a second buffer). Each loop step
-// is one io_uring_enter that submits everything queued and waits, then reaps
-// up to CQ_BATCH completions in the same FFI call. Unless the variant asks for
+// is ONE FFI crossing (Ring.step): the operations the step before queued
+// (recvs, sends, accept re-arms, provided-buffer recycles, cancels) are
+// written as records into the ring's op queue, and one C call prepares them
+// all, submits them in one io_uring_enter that also waits, and reaps up to
+// CQ_BATCH completions. Unless the variant asks for
 // exact flags, the ring is set up as liburing's examples/proxy.c does
 // (SINGLE_ISSUER|DEFER_TASKRUN, else COOP_TASKRUN|TASKRUN_FLAG; registered
 // ring fd); what was used shows in the server's `stats` line (ringFlags...).
@@ -18,7 +21,7 @@
 // others once, by at most WAIT_MS.
 import * as net from "../../ffi/net.ts";
 import { ENOBUFS } from "../../ffi/errno.ts";
-import { CQ_BATCH, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, Ring, ringSetupFields, type RingOptions } from "../../ffi/uring.ts";
+import { CQ_BATCH, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, Ring, ringSetupFields, uringCrossings, type RingOptions } from "../../ffi/uring.ts";
 import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
 
 const WAIT_MS = 20;
@@ -88,10 +91,19 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   }
   const port = net.boundPort(lfd);
   const multishot = opts.multishot;
-  let provided: Uint8Array | undefined;
+  /** The provided buffers (C memory, alive as long as the ring), as a Buffer for its allocation-free copy(). */
+  let provided: Buffer | undefined;
+  /**
+   * The received bytes of one provided buffer, framed in place: processFrames
+   * reads only buf.bytes, start and end of its input, so a completion's bytes
+   * are answered where the kernel put them, without a copy or a view.
+   */
+  let providedIn: InBuffer | undefined;
   if (multishot) {
     try {
-      provided = ring.setupBuffers(multishot.buffers, multishot.bufferSize);
+      const u8 = ring.setupBuffers(multishot.buffers, multishot.bufferSize);
+      provided = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+      providedIn = { buf: { bytes: provided }, start: 0, end: 0 } as unknown as InBuffer;
     } catch (e) {
       ring.close();
       net.close(lfd);
@@ -100,7 +112,9 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   }
   const pool = new BufferPool();
   // The ring's set-up rides along in the `stats {json}` line (the ServerStats counters plus these).
-  const stats = Object.assign(newStats(), ringSetupFields(ring.setup));
+  // ffiCrossings: calls into the uring shim so far (this process), brought up to date each time the loop
+  // yields, which is when a `stats` line can be written (a plain field: an accessor would change stats' shape).
+  const stats = Object.assign(newStats(), ringSetupFields(ring.setup), { ffiCrossings: 0 });
   const slots: (Conn | undefined)[] = [];
   const freeSlots: number[] = [];
   let running = true;
@@ -111,13 +125,10 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   /** Sends queued for the next step that should complete within it. */
   let quickSends = 0;
 
-  const queue = (ret: number, what: string) => {
-    if (ret < 0) throw new Error(`io_uring_get_sqe for ${what}: submission queue full or submit refused (${ret})`);
-    inflight++;
-  };
-
+  // Every queue* only writes a record; the next ring.step() prepares and submits it.
   const send = (c: Conn) => {
-    queue(ring.prepSend(c.fd, c.flight.buf, c.flightOff, c.flight.len - c.flightOff, c.slot * (1 << OP_BITS) + OP_SEND), "send");
+    ring.queueSend(c.fd, c.flight.buf, c.flightOff, c.flight.len - c.flightOff, c.slot * (1 << OP_BITS) + OP_SEND);
+    inflight++;
     c.sendArmed = true;
     c.sendStep = step + 1;
     // No recv is armed after EOF: nothing else will come, so do not wait for more.
@@ -126,12 +137,16 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
 
   const armRecv = (c: Conn) => {
     if (multishot) {
-      if (!c.recvArmed) queue(ring.prepRecvMultishot(c.fd, c.slot * (1 << OP_BITS) + OP_RECV), "recv multishot");
+      if (!c.recvArmed) {
+        ring.queueRecvMultishot(c.fd, c.slot * (1 << OP_BITS) + OP_RECV);
+        inflight++;
+      }
       c.recvArmed = true;
       return;
     }
     const room = c.in.prepare();
-    queue(ring.prepRecv(c.fd, c.in.buf, c.in.end, room, c.slot * (1 << OP_BITS) + OP_RECV), "recv");
+    ring.queueRecv(c.fd, c.in.buf, c.in.end, room, c.slot * (1 << OP_BITS) + OP_RECV);
+    inflight++;
     c.recvArmed = true;
   };
 
@@ -170,7 +185,11 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
 
   const onAccept = (res: number, flags: number) => {
     // A multishot accept stays armed while the kernel sets F_MORE.
-    if (running && !(multishot && flags & IORING_CQE_F_MORE)) queue(multishot ? ring.prepAcceptMultishot(lfd, OP_ACCEPT) : ring.prepAccept(lfd, OP_ACCEPT), "accept");
+    if (running && !(multishot && flags & IORING_CQE_F_MORE)) {
+      if (multishot) ring.queueAcceptMultishot(lfd, OP_ACCEPT);
+      else ring.queueAccept(lfd, OP_ACCEPT);
+      inflight++;
+    }
     if (res < 0) {
       stats.ioErrors++;
       return;
@@ -184,13 +203,48 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     armRecv(c);
   };
 
+  /**
+   * Copies provided[at, at + n) to the end of c.in, growing it as needed;
+   * Buffer.copy allocates nothing (a subarray view would, per completion).
+   */
+  const copyIn = (c: Conn, at: number, n: number) => {
+    while (n > 0) {
+      const k = Math.min(c.in.prepare(), n);
+      provided!.copy(c.in.buf.bytes, c.in.end, at, at + k);
+      c.in.end += k;
+      at += k;
+      n -= k;
+    }
+  };
+
+  /**
+   * Answers the frames in provided buffer bid's first res bytes. When nothing
+   * of an earlier frame waits in c.in they are framed in place, and only a
+   * trailing partial frame is copied to c.in; else the bytes join c.in first.
+   * The buffer goes back to the kernel with the next step (queued by the caller).
+   */
+  const framesFromProvided = (c: Conn, bid: number, res: number): boolean => {
+    const at = bid * multishot!.bufferSize;
+    if (c.in.start !== c.in.end) {
+      copyIn(c, at, res);
+      return processFrames(c.in, c.out, cfg, stats);
+    }
+    const view = providedIn!;
+    view.start = at;
+    view.end = at + res;
+    if (!processFrames(view, c.out, cfg, stats)) return false;
+    if (view.start < view.end) copyIn(c, view.start, view.end - view.start);
+    return true;
+  };
+
   const onRecv = (c: Conn, res: number, flags: number) => {
+    /** The provided buffer this completion filled (multishot), -1 if none. */
+    let bid = -1;
     if (multishot) {
       if (flags & IORING_CQE_F_BUFFER) {
-        const bid = flags >>> 16;
-        // Copied out at once: a frame may span buffers, and the buffer goes straight back to the kernel.
-        if (res > 0 && !c.closing) c.in.append(provided!.subarray(bid * multishot.bufferSize, bid * multishot.bufferSize + res));
-        ring.recycleBuffer(bid);
+        bid = flags >>> 16;
+        // Back to the kernel at the next step: its bytes are read (below) before then.
+        ring.queueRecycle(bid);
       }
       if (!(flags & IORING_CQE_F_MORE)) c.recvArmed = false;
       // Every provided buffer was in use: the multishot recv ended; buffers are back now, so re-arm.
@@ -214,7 +268,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
       return;
     }
     stats.bytesIn += res;
-    if (!processFrames(c.in, c.out, cfg, stats)) return beginClose(c);
+    if (!(bid >= 0 ? framesFromProvided(c, bid, res) : processFrames(c.in, c.out, cfg, stats))) return beginClose(c);
     if (c.out.len > 0) {
       if (!c.sendArmed) startSend(c);
       else if (c.out.len + c.flight.len - c.flightOff > cfg.maxPendingBytes) {
@@ -243,8 +297,9 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     else if (c.eof) beginClose(c);
   };
 
-  if (multishot) queue(ring.prepAcceptMultishot(lfd, OP_ACCEPT), "accept multishot");
-  else for (let i = 0; i < ACCEPTS_ARMED; i++) queue(ring.prepAccept(lfd, OP_ACCEPT), "accept");
+  if (multishot) ring.queueAcceptMultishot(lfd, OP_ACCEPT);
+  else for (let i = 0; i < ACCEPTS_ARMED; i++) ring.queueAccept(lfd, OP_ACCEPT);
+  inflight += multishot ? 1 : ACCEPTS_ARMED;
 
   /** Whether a completion ends its request (a multishot one goes on while F_MORE is set). */
   const ends = (flags: number) => !(multishot && flags & IORING_CQE_F_MORE);
@@ -255,7 +310,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
         const waitNr = oneEnter ? 1 + quickSends : 1;
         quickSends = 0;
         step++;
-        const n = ring.run(waitNr, WAIT_MS, CQ_BATCH);
+        const n = ring.step(waitNr, WAIT_MS, CQ_BATCH);
         if (n === 0) break;
         for (let i = 0; i < n; i++) {
           const tag = ring.tagLo(i);
@@ -270,13 +325,14 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
           const c = slots[tag >>> OP_BITS];
           if (!c) {
             // A late completion for a closed connection may still carry a provided buffer.
-            if (multishot && flags & IORING_CQE_F_BUFFER) ring.recycleBuffer(flags >>> 16);
+            if (multishot && flags & IORING_CQE_F_BUFFER) ring.queueRecycle(flags >>> 16);
             continue;
           }
           if (op === OP_RECV) onRecv(c, res, flags);
           else if (op === OP_SEND) onSend(c, res);
         }
       }
+      stats.ffiCrossings = uringCrossings();
       await new Promise<void>((r) => setImmediate(r));
     }
     const drained = drain();
@@ -304,24 +360,23 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
    */
   const drain = (): boolean => {
     try {
-      queue(ring.prepCancelFd(lfd, OP_CANCEL), "cancel");
-      inflight--; // a cancel is not a request that holds memory
+      // A cancel is not a request that holds memory: not counted in inflight.
+      ring.queueCancelFd(lfd, OP_CANCEL);
       for (const c of slots) {
         if (!c || !(c.recvArmed || c.sendArmed)) continue;
         net.shutdown(c.fd);
-        queue(ring.prepCancelFd(c.fd, c.slot * (1 << OP_BITS) + OP_CANCEL), "cancel");
-        inflight--;
+        ring.queueCancelFd(c.fd, c.slot * (1 << OP_BITS) + OP_CANCEL);
       }
       const deadline = Date.now() + DRAIN_MS;
       while (inflight > 0 && Date.now() < deadline) {
-        const n = ring.run(1, 50, CQ_BATCH);
+        const n = ring.step(1, 50, CQ_BATCH);
         for (let i = 0; i < n; i++) {
           const op = ring.tagLo(i) & ((1 << OP_BITS) - 1);
           const res = ring.res(i);
           const flags = ring.flags(i);
           if (op === OP_CANCEL) continue;
           if (ends(flags)) inflight--;
-          if (multishot && flags & IORING_CQE_F_BUFFER) ring.recycleBuffer(flags >>> 16);
+          if (multishot && flags & IORING_CQE_F_BUFFER) ring.queueRecycle(flags >>> 16);
           // A connection that arrived while stopping: nobody will serve it.
           if (op === OP_ACCEPT && res >= 0) net.close(res);
         }
