@@ -65,6 +65,17 @@ static struct io_uring *ring_of(int h)
 	return &slots[h].ring;
 }
 
+/* The first unused slot, or -EMFILE. */
+static int free_slot(void)
+{
+	int h;
+
+	for (h = 0; h < UR_MAX_RINGS; h++)
+		if (!slots[h].used)
+			return h;
+	return -EMFILE;
+}
+
 /*
  * flags are IORING_SETUP_* as the kernel defines them. sq_idle_ms and sq_cpu
  * only matter with IORING_SETUP_SQPOLL (sq_cpu < 0: let the kernel choose).
@@ -74,11 +85,9 @@ int ur_create(unsigned entries, unsigned flags, unsigned sq_idle_ms, int sq_cpu)
 	struct io_uring_params p;
 	int h, ret;
 
-	for (h = 0; h < UR_MAX_RINGS; h++)
-		if (!slots[h].used)
-			break;
-	if (h == UR_MAX_RINGS)
-		return -EMFILE;
+	h = free_slot();
+	if (h < 0)
+		return h;
 	memset(&p, 0, sizeof(p));
 	p.flags = flags;
 	if (flags & IORING_SETUP_SQPOLL) {
@@ -111,11 +120,9 @@ int ur_create_tuned(unsigned entries)
 {
 	int h, ret;
 
-	for (h = 0; h < UR_MAX_RINGS; h++)
-		if (!slots[h].used)
-			break;
-	if (h == UR_MAX_RINGS)
-		return -EMFILE;
+	h = free_slot();
+	if (h < 0)
+		return h;
 	ret = ring_init_tuned(&slots[h].ring, entries, &slots[h].setup);
 	if (ret < 0)
 		return ret;
