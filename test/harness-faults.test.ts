@@ -29,7 +29,7 @@ function alive(pid: number): boolean {
 
 /** A long bench run with two servers, once both servers are up. */
 async function benchWithTwoServers(): Promise<{ proc: ReturnType<typeof Bun.spawn>; children: number[] }> {
-  const proc = Bun.spawn([process.execPath, BENCH, "--rounds", "50", "--scenarios", "1", "--micro", "off", "--backends", "bun,epoll"], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([process.execPath, BENCH, "--rounds", "50", "--scenarios", "1", "--micro", "off", "--control", "off", "--backends", "bun,epoll"], { stdout: "pipe", stderr: "pipe" });
   let children: number[] = [];
   for (let i = 0; i < 200 && children.length < 2; i++) {
     await Bun.sleep(50);
