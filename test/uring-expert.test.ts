@@ -3,11 +3,7 @@
 // connections); the rings report the set-up they asked for or a documented
 // fallback; and in steady ping-pong the `uring` and `c-uring` loops make about
 // one system call per request (counted with perf, skipped when perf cannot).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { PingPongClient } from "../bench/clients/ping-pong.ts";
-import { PerfMeter, perfAvailable } from "../bench/measure/accounting.ts";
-import { BACKENDS } from "../bench/server/backends.ts";
-import type { ServerProcess } from "../bench/server/process.ts";
+import { describe, expect, test } from "bun:test";
 import {
   IORING_SETUP_COOP_TASKRUN,
   IORING_SETUP_DEFER_TASKRUN,
@@ -18,11 +14,10 @@ import {
   Ring,
   setupFlagNames,
 } from "../ffi/uring.ts";
-import { FramedClient, payload, sameBytes, startServer, URING, URING_SKIP_REASON } from "./helpers.ts";
+import { URING, URING_SKIP_REASON } from "./helpers.ts";
+import { ringBackendSuite, syscallsPerRequestTest } from "./ring-backends.ts";
 
 const SIZES = [0, 1, 10, 100, 1000, 4096, 16 * 1024, 65536, 256 * 1024, 1 << 20];
-const CONNECTIONS = 64;
-const PING_PONGS = 600;
 
 const LOOPS = ["uring", "uring-sqpoll", "uring-defer", "uring-multishot", "c-uring"];
 
@@ -72,79 +67,13 @@ describe.skipIf(!URING.available)(`ring set-up${URING_SKIP_REASON ? ` (skipped: 
   });
 });
 
-for (const name of LOOPS) {
-  const avail = BACKENDS[name].availability();
-  describe.skipIf(!avail.available)(`${name}${avail.available ? "" : ` (skipped: ${avail.reason})`}`, () => {
-    let server: ServerProcess;
-    beforeAll(async () => {
-      server = await startServer(name);
-    });
-    afterAll(async () => {
-      if (!server) return;
-      const r = await server.stop();
-      expect(r.killed).toBe(false);
-      expect(r.exitCode).toBe(0);
-    });
-
-    test("one connection: 0 B to 1 MiB, byte for byte, one by one and pipelined", async () => {
-      const c = await FramedClient.connect(server.port);
-      const sent = SIZES.map((n, i) => payload(n, 100 + i));
-      for (const [i, p] of sent.entries()) {
-        c.send(p);
-        const got = await c.waitFor(i + 1);
-        expect(sameBytes(got[i], p)).toBe(true);
-      }
-      for (const p of sent) c.send(p);
-      const got = await c.waitFor(2 * sent.length);
-      sent.forEach((p, i) => expect(sameBytes(got[sent.length + i], p)).toBe(true));
-      c.close();
-    }, 30000);
-
-    test(`${CONNECTIONS} connections at once, every size on each`, async () => {
-      const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => FramedClient.connect(server.port)));
-      const sent = clients.map((_, k) => SIZES.map((n, i) => payload(n, k * 37 + i)));
-      clients.forEach((c, k) => sent[k].forEach((p) => c.send(p)));
-      const got = await Promise.all(clients.map((c) => c.waitFor(SIZES.length, 30000)));
-      got.forEach((answers, k) => {
-        expect(answers.length).toBe(SIZES.length);
-        answers.forEach((a, i) => expect(sameBytes(a, sent[k][i])).toBe(true));
-      });
-      for (const c of clients) c.close();
-    }, 60000);
-
-    test("its stats line reports the ring set-up", async () => {
-      const st = (await server.stats()) as unknown as Record<string, number | string> | null;
-      expect(st).not.toBeNull();
-      expect(st!.ringFlags).toBe(setupFlagNames(EXPECTED_FLAGS[name]()));
-      expect(st!.ringSetupFlags).toBe(EXPECTED_FLAGS[name]());
-      const reg = st!.ringFdRegistered as number;
-      expect(reg === 1 || reg < 0).toBe(true);
-    });
+for (const name of LOOPS)
+  ringBackendSuite(name, SIZES, 100, "its stats line reports the ring set-up", (st) => {
+    expect(st.ringFlags).toBe(setupFlagNames(EXPECTED_FLAGS[name]()));
+    expect(st.ringSetupFlags).toBe(EXPECTED_FLAGS[name]());
+    const reg = st.ringFdRegistered as number;
+    expect(reg === 1 || reg < 0).toBe(true);
   });
-}
 
-// A count, not a timing: perf counts the server's system calls around a few hundred ping-pongs.
-const perf = URING.available ? perfAvailable() : { ok: false, reason: URING_SKIP_REASON };
-for (const name of ["uring", "c-uring"]) {
-  const avail = BACKENDS[name].availability();
-  const skip = !avail.available ? avail.reason : !perf.ok ? perf.reason : undefined;
-  test.skipIf(skip !== undefined)(`${name}: about one system call per ping-pong request${skip ? ` (skipped: ${skip})` : ""}`, async () => {
-    const server = await startServer(name);
-    try {
-      using client = new PingPongClient("127.0.0.1", server.port, 100);
-      client.setPayload(100);
-      for (let i = 0; i < 100; i++) expect(client.roundTrip(i)).toBeGreaterThanOrEqual(0);
-      const meter = new PerfMeter(server.pid);
-      await meter.begin();
-      for (let i = 0; i < PING_PONGS; i++) expect(client.roundTrip(1000 + i)).toBeGreaterThanOrEqual(0);
-      await meter.end(PING_PONGS);
-      expect(meter.note).toBeUndefined();
-      expect(meter.syscallsPerRequest).not.toBeNull();
-      expect(meter.syscallsPerRequest!).toBeLessThanOrEqual(1.2);
-      // At least one: a loop that is not entering the kernel is not serving these requests.
-      expect(meter.syscallsPerRequest!).toBeGreaterThanOrEqual(0.9);
-    } finally {
-      await server.stop();
-    }
-  }, 30000);
-}
+// A count, not a timing; at least one: a loop that is not entering the kernel is not serving these requests.
+for (const name of ["uring", "c-uring"]) syscallsPerRequestTest(name, 0.9, 1.2, "about one system call per ping-pong request");
