@@ -9,11 +9,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -292,6 +296,85 @@ long net_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* CPU time of the calling thread in ns: what one event loop costs, whatever else the process runs. */
+int64_t net_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return -errno;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* An rlim_t as an int: the kernel caps RLIMIT_NOFILE at fs.nr_open (at most 2^30) anyway. */
+static int rlim_int(rlim_t v)
+{
+	return v > INT_MAX ? INT_MAX : (int)v;
+}
+
+/* fs.nr_open: no RLIMIT_NOFILE may exceed it, not even root's. -errno when unreadable. */
+static long nr_open(void)
+{
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	long n = -ENOENT;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -EIO;
+	fclose(f);
+	return n;
+}
+
+/* RLIMIT_NOFILE's soft limit (hard = 0) or hard limit (hard = 1), or -errno. */
+int net_nofile_limit(int hard)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	return rlim_int(hard ? rl.rlim_max : rl.rlim_cur);
+}
+
+/*
+ * Raises RLIMIT_NOFILE's soft limit to min(want, hard), never lowering it.
+ * A process that opens thousands of sockets needs more than the usual 1024,
+ * and servers it spawns inherit the limit. When the hard limit is below want
+ * the hard limit is raised too (up to fs.nr_open, beyond which the kernel
+ * refuses even root); only root or CAP_SYS_RESOURCE may, so EPERM there is
+ * not an error: the soft limit then goes as far as the hard one allows.
+ * Returns the resulting soft limit, or -errno.
+ */
+int net_raise_nofile(long want)
+{
+	struct rlimit rl, up;
+	long cap;
+
+	if (want <= 0)
+		return -EINVAL;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= (rlim_t)want)
+		return rlim_int(rl.rlim_cur);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)want) {
+		cap = nr_open();
+		up.rlim_max = (rlim_t)(cap > 0 && cap < want ? cap : want);
+		up.rlim_cur = up.rlim_max;
+		if (up.rlim_max > rl.rlim_max) {
+			if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+				return rlim_int(up.rlim_cur);
+			/* EPERM: neither root nor CAP_SYS_RESOURCE; the hard limit stays the ceiling. */
+			if (errno != EPERM)
+				return -errno;
+		}
+	}
+	up.rlim_max = rl.rlim_max;
+	up.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)want ? rl.rlim_max : (rlim_t)want;
+	if (setrlimit(RLIMIT_NOFILE, &up) < 0)
+		return -errno;
+	return rlim_int(up.rlim_cur);
 }
 
 /* Trivial function for measuring the cost of one bun:ffi crossing. */

@@ -2,7 +2,7 @@
 // ffi/ modules, the only code that holds raw addresses: callers pass a
 // NativeBuffer with an offset and a length, checked here. Loaded on first use.
 import { dlopen, FFIType } from "bun:ffi";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { libPath } from "./build.ts";
 import { check, ESRCH } from "./errno.ts";
 import { cString, spanAddr, type NativeBuffer } from "./memory.ts";
@@ -30,6 +30,9 @@ const SYMBOLS = {
   net_set_timerslack: { args: [FFIType.i64_fast], returns: "i32" },
   net_set_parent_death_signal: { args: ["i32"], returns: "i32" },
   net_now_ns: { args: [], returns: FFIType.i64_fast },
+  net_thread_cpu_ns: { args: [], returns: FFIType.i64_fast },
+  net_nofile_limit: { args: ["i32"], returns: "i32" },
+  net_raise_nofile: { args: [FFIType.i64_fast], returns: "i32" },
   net_noop: { args: ["i32"], returns: "i32" },
   net_pingpong_c: { args: ["i32", "ptr", FFIType.i64_fast, "ptr", FFIType.i64_fast, "i32", "ptr"], returns: FFIType.i64_fast },
 } as const;
@@ -201,6 +204,62 @@ export function pingPongInC(fd: number, send: NativeBuffer, length: number, recv
   const outAddr = spanAddr("pingPongInC outNs", outNs, 0, iters * 8);
   const recvAddr = spanAddr("pingPongInC recv", recv, 0, recv.size);
   return N().net_pingpong_c(fd, sendAddr as any, length, recvAddr as any, recv.size, iters, outAddr as any) as number;
+}
+
+/** CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), ns: one event loop's cost without the process's other threads. */
+export function threadCpuNs(): number {
+  return check("clock_gettime CLOCK_THREAD_CPUTIME_ID", N().net_thread_cpu_ns() as number);
+}
+
+/** RLIMIT_NOFILE of this process: the soft limit (what open/accept/socket meet) and the hard ceiling. */
+export function noFileLimit(): { soft: number; hard: number } {
+  const s = N();
+  return { soft: check("getrlimit RLIMIT_NOFILE", s.net_nofile_limit(0)), hard: check("getrlimit RLIMIT_NOFILE", s.net_nofile_limit(1)) };
+}
+
+export interface NoFileResult {
+  /** The soft limit now. */
+  soft: number;
+  /** The hard limit now. */
+  hard: number;
+  /** The soft limit is higher than before the call. */
+  raised: boolean;
+  /** Set when the soft limit stays below what was wanted: why, and the remedy. */
+  short?: string;
+}
+
+/**
+ * Raises RLIMIT_NOFILE's soft limit to `want` descriptors where the hard limit
+ * allows (as root, the hard limit too, up to fs.nr_open); never lowers it.
+ * Processes spawned afterwards (the servers) inherit the result, so call it
+ * before starting them. Throws SysError only for an unexpected failure; a
+ * limit that stays below `want` is reported in `short`.
+ */
+export function raiseNoFile(want: number): NoFileResult {
+  if (!Number.isSafeInteger(want) || want <= 0) throw new RangeError(`raiseNoFile: want must be a positive integer, not ${want}`);
+  const before = noFileLimit().soft;
+  const soft = check(`setrlimit RLIMIT_NOFILE ${want}`, N().net_raise_nofile(want), "see getrlimit(2); the hard limit and fs.nr_open bound it");
+  const hard = noFileLimit().hard;
+  const result: NoFileResult = { soft, hard, raised: soft > before };
+  if (soft < want) {
+    const nrOpen = readNrOpen();
+    result.short =
+      nrOpen !== undefined && nrOpen < want
+        ? `RLIMIT_NOFILE is ${soft} (hard ${hard}), below the ${want} descriptors wanted, and fs.nr_open (${nrOpen}) caps even root: run \`sysctl -w fs.nr_open=${want}\` as root, then \`ulimit -n ${want}\``
+        : process.getuid?.() === 0
+          ? `RLIMIT_NOFILE is ${soft} (hard ${hard}), below the ${want} descriptors wanted; this process is root but may not raise the hard limit (no CAP_SYS_RESOURCE, as in a container): start the container with \`--ulimit nofile=${want}:${want}\`, or raise it where the capability is held`
+          : `RLIMIT_NOFILE is ${soft} (hard ${hard}), below the ${want} descriptors wanted, and only root may raise the hard limit: run \`ulimit -n ${want}\` as root (or set nofile in /etc/security/limits.conf) in the shell that starts this, or run it as root`;
+  }
+  return result;
+}
+
+function readNrOpen(): number | undefined {
+  try {
+    const n = Number(readFileSync("/proc/sys/fs/nr_open", "utf8").trim());
+    return Number.isSafeInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** x + 1 in C: the cost of one bun:ffi crossing. */
