@@ -7,9 +7,12 @@
 // machine context and backends, per placement the scenario tables, the
 // scenarios that did not run, the cost tables (the micro-benchmarks and the
 // guide's claims after the last placement) and how the rounds went, then the
-// placement effect, the warnings, and every gate with its verdict, the
-// headline verdict last. In markdown each part of the full report folds
-// (<details>); the terminal shows everything.
+// placement effect, the ladder, the connection sweep (its crossover, charts
+// and tables), the capacity at a p99 target and the idle connections, the
+// warnings, and every gate with its verdict, the headline verdict last. A
+// sweep-only run (bench --sweep) has no verdict: its first page is the
+// crossover and the capacity instead. In markdown each part of the full
+// report folds (<details>); the terminal shows everything.
 import { contextLines, placementText, type Placement } from "../measure/machine.ts";
 import type { BenchResults, Gate } from "../results/schema.ts";
 import { costsTable, placementEffectTable, twinTable } from "./cost-tables.ts";
@@ -19,6 +22,7 @@ import { claimsToTable, microTable } from "./micro-claims-tables.ts";
 import { roundsTable } from "./run-tables.ts";
 import { scenarioTables } from "./scenario-tables.ts";
 import { summaryTable } from "./summary-table.ts";
+import { capacityTable, capacityTitle, crossoverTable, IDLE_TITLE, idleTable, sweepComboTables, sweepCombos, SWEEP_TITLE } from "./sweep-tables.ts";
 import type { Table } from "./table.ts";
 
 export type Format = "terminal" | "markdown";
@@ -58,6 +62,8 @@ export interface ReportPictures {
   gates?: string;
   /** The latency distributions (bench-<stamp>.svg). */
   latency?: string;
+  /** The connection sweep's charts, one per window and payload (sweepChartSvg). */
+  sweep?: { window: number; payload: number; src: string }[];
 }
 
 export const REPORT_TITLE = "iouring-bench results";
@@ -122,8 +128,18 @@ export function shortContext(r: BenchResults): string[] {
   ];
 }
 
+/** A `bench --sweep` run without the scenarios: it has no verdict to give, so its first page is the crossover and the capacity. */
+const sweepOnly = (r: BenchResults) => r.scenarios.length === 0 && r.sweep !== undefined;
+
+export const NO_VERDICT_LINE = "No verdict: this run measured the connection sweep only; the decision gate needs the scenarios (--scenarios all).";
+
 function firstPage(r: BenchResults, pictures: ReportPictures): Block[] {
   const blocks: Block[] = [{ kind: "heading", level: 3, text: REPORT_TITLE, only: "markdown" }, { kind: "text", lines: shortContext(r) }];
+  if (sweepOnly(r)) {
+    blocks.push({ kind: "text", lines: [NO_VERDICT_LINE] }, tableBlock(crossoverTable(r.sweep!)));
+    if (r.capacity?.length) blocks.push(tableBlock(capacityTable(r.capacity)));
+    return blocks;
+  }
   const views = placementViews(r);
   for (const { placement, view } of views) if (view.gate) blocks.push({ kind: "verdict", gate: view.gate, placement: placement?.mode });
   if (r.gate) blocks.push(tableBlock(gateTable(r.gate)));
@@ -138,6 +154,29 @@ function firstPage(r: BenchResults, pictures: ReportPictures): Block[] {
 }
 
 const details = (summary: string, blocks: Block[]): Block[] => (blocks.length ? [{ kind: "details", summary, blocks }] : []);
+
+/**
+ * The sweep, the capacity and the idle connections, each folded: the
+ * crossover first (unless the first page has it), then per window and
+ * payload its chart and tables. A sweep-only run has the capacity table on
+ * its first page already.
+ */
+function sweepBlocks(r: BenchResults, pictures: ReportPictures): Block[] {
+  const onFirstPage = sweepOnly(r);
+  const out: Block[] = [];
+  if (r.sweep) {
+    const s = r.sweep;
+    const perCombo = sweepCombos(s).flatMap(({ window, payload }): Block[] => {
+      const src = pictures.sweep?.find((p) => p.window === window && p.payload === payload)?.src;
+      const image: Block[] = src ? [{ kind: "image", alt: `Throughput against connections, window ${window}, ${payload} B payload, with the crossover`, src, only: "markdown" }] : [];
+      return [...image, ...sweepComboTables(s, window, payload).map(tableBlock)];
+    });
+    out.push(...details(SWEEP_TITLE, [...(onFirstPage ? [] : [tableBlock(crossoverTable(s))]), ...perCombo]));
+  }
+  if (r.capacity?.length && !onFirstPage) out.push(...details(capacityTitle(r.capacity), [tableBlock(capacityTable(r.capacity))]));
+  if (r.idle?.length) out.push(...details(IDLE_TITLE, [tableBlock(idleTable(r.idle))]));
+  return out;
+}
 
 export function buildReport(r: BenchResults, pictures: ReportPictures = {}): ReportDocument {
   const rest: Block[] = [
@@ -169,6 +208,7 @@ export function buildReport(r: BenchResults, pictures: ReportPictures = {}): Rep
   const effect = placementEffectTable(r);
   if (effect) rest.push(...details("Placement effect", [tableBlock(effect)]));
   if (r.ladder) rest.push(...details("What each io_uring feature buys: the ladder", [tableBlock(ladderTable(r.ladder))]));
+  rest.push(...sweepBlocks(r, pictures));
   if (r.warnings.length) rest.push({ kind: "warnings", items: r.warnings });
   const all = gates.flat();
   // The headline verdict stays outside the fold: the report ends with the answer.

@@ -12,6 +12,8 @@ export { summaryTable } from "./summary-table.ts";
 export { C_TWINS, costsTable, placementEffectTable, twinTable } from "./cost-tables.ts";
 export { extraOf, fmtNum, fmtRate, fmtRatio } from "./format.ts";
 export { gateTable, informationalTable, phase0Table, verdictLine, verdictText } from "./gate-tables.ts";
+export { sweepChartSvg, sweepChartsSvg } from "./sweep-chart.ts";
+export { capacityTable, crossoverTable, fmtRateCompact, idleTable, sweepComboTables, sweepCombos, sweepTables } from "./sweep-tables.ts";
 export { CLAIMS_TITLE, claimsToTable, microTable } from "./micro-claims-tables.ts";
 export {
   connectionTable,
