@@ -10,6 +10,7 @@ import { persistentThroughput } from "../scenarios/persistent-throughput.ts";
 import { pingPong } from "../scenarios/ping-pong-latency.ts";
 import type { Placement } from "../measure/machine.ts";
 import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
+import { sweepDefaults, type SweepPart, type SweepPlan } from "../run/sweep.ts";
 import { UsageError, type FlagSpec, type Parsed } from "./args.ts";
 
 const SCENARIO_CHOICES = SCENARIOS.flatMap((s) => [s.slug, String(s.number)]);
@@ -37,7 +38,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   iterations: { type: "int", help: "measured round trips per backend, size and round (ping-pong)", min: 10, placeholder: "N" },
   warmup: { type: "int", help: "discarded round trips before each measurement (ping-pong)", min: 0, placeholder: "N" },
   sizes: { type: "list", help: `payload sizes in bytes (ping-pong; default ${pingPong.defaults.sizes.join(",")})`, placeholder: "a,b" },
-  client: { type: "string", help: "ping-pong client loop: TypeScript, or the C reference loop", choices: ["ts", "c"], default: "ts" },
+  client: { type: "string", help: "the client: TypeScript, or C (scenario 1's loop in C, and the C load client c/loadgen.c for scenarios 2 and 6, so the client cannot cap their throughput); the sweep always uses the C load client", choices: ["ts", "c"], default: "ts" },
   window: { type: "int", help: `requests in flight on the connection (persistent-throughput; default ${persistentThroughput.defaults.window})`, min: 1, max: 4096, placeholder: "W" },
   connections: { type: "int", help: `connections of the open-loop load (latency-under-load; default ${latencyUnderLoad.defaults.connections})`, min: 1, max: 10000, placeholder: "C" },
   rate: { type: "number", help: "open-loop rate, requests/s (latency-under-load; default: half the lowest capacity)", min: 1, placeholder: "R" },
@@ -54,6 +55,16 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   target: { type: "list", help: "your own servers: LABEL=HOST:PORT,... (each a backend of its own; labels usable in --baseline/--candidate/--gate-pairs), or one HOST:PORT", placeholder: "L=H:P,..." },
   "backend-label": { type: "string", help: "name of a single HOST:PORT --target in the report", placeholder: "NAME" },
   corrupt: { type: "string", help: "fault injection, to test the harness: BACKEND:N flips one answer byte in about every N", placeholder: "B:N" },
+  sweep: { type: "bool", help: "the connection sweep: each backend's throughput, CPU and p99 from 1 to 4096 connections, where io_uring overtakes (the crossover), capacity at --slo-p99 and 10 000 idle connections (about 3 min; --quick 30 s); alone unless --scenarios is given" },
+  "sweep-connections": { type: "list", help: "--sweep: connection counts (default 1,8,64,256,1024,4096)", placeholder: "a,b" },
+  "sweep-window": { type: "list", help: "--sweep: requests in flight per connection (default 1,8)", placeholder: "a,b" },
+  "sweep-sizes": { type: "list", help: "--sweep: payload sizes in bytes, 4 to 65536 (default 32,1000)", placeholder: "a,b" },
+  "sweep-rounds": { type: "int", help: "--sweep: paired rounds per connection count (default 4, --quick 2)", min: 1, max: 100, placeholder: "N" },
+  "sweep-parts": { type: "list", help: "--sweep: what to run (default all three)", choices: ["points", "capacity", "idle"], default: ["points", "capacity", "idle"], placeholder: "a,b" },
+  "sweep-budget": { type: "number", help: "--sweep: seconds the sweep may take (default 160, --quick 25)", min: 5, placeholder: "S" },
+  "slo-p99": { type: "number", help: "--sweep: the p99 latency target of the capacity search, ms (default 1)", min: 0.01, max: 10000, placeholder: "MS" },
+  "capacity-connections": { type: "int", help: "--sweep: connections of the capacity search's open-loop load (default 64)", min: 1, max: 16384, placeholder: "C" },
+  "idle-connections": { type: "int", help: "--sweep: idle connections held open beside the active ones (default 10000)", min: 1, max: 100000, placeholder: "N" },
   "inject-delay": { type: "string", help: "fault injection, to test the gate: BACKEND:MICROS makes that server busy-wait MICROS µs per request (BACKEND#2 for the control)", placeholder: "B:US" },
 };
 
@@ -98,6 +109,42 @@ function backendColon(v: string | undefined, flag: string, what: string, known: 
   return out;
 }
 
+function intList(v: unknown, flag: string, min: number, max: number): number[] | undefined {
+  if (v === undefined) return undefined;
+  const out = (v as string[]).map((x) => {
+    const n = Number(x);
+    if (x.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag}: '${x}' is not an integer from ${min} to ${max}`);
+    return n;
+  });
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+/** The sweep's plan from its flags (defaults: sweepDefaults), or undefined without --sweep. */
+function sweepFromFlags(args: Parsed, quick: boolean, argv: string[]): SweepPlan | undefined {
+  const sweepFlags = Object.keys(BENCH_FLAGS).filter((f) => f.startsWith("sweep-") || f === "slo-p99" || f === "capacity-connections" || f === "idle-connections");
+  if (!args.sweep) {
+    const stray = sweepFlags.find((f) => argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
+    if (stray) throw new UsageError(`--${stray} belongs to the sweep; add --sweep`);
+    return undefined;
+  }
+  const d = sweepDefaults(quick);
+  const slo = args["slo-p99"] as number | undefined;
+  return {
+    ...d,
+    parts: [...new Set(args["sweep-parts"] as SweepPart[])],
+    connections: intList(args["sweep-connections"], "--sweep-connections", 1, 16384) ?? d.connections,
+    windows: intList(args["sweep-window"], "--sweep-window", 1, 256) ?? d.windows,
+    payloads: intList(args["sweep-sizes"], "--sweep-sizes", 4, 65536) ?? d.payloads,
+    rounds: (args["sweep-rounds"] as number | undefined) ?? d.rounds,
+    budgetS: (args["sweep-budget"] as number | undefined) ?? d.budgetS,
+    capacity: { ...d.capacity, sloUs: slo !== undefined ? Math.round(slo * 1000) : d.capacity.sloUs, connections: (args["capacity-connections"] as number | undefined) ?? d.capacity.connections },
+    idle: { ...d.idle, idle: (args["idle-connections"] as number | undefined) ?? d.idle.idle },
+  };
+}
+
+/** What a sweep alone measures by default: the backends of the default gates (tokio → c-uring, bun → uring, epoll → uring). */
+const SWEEP_BACKENDS = ["tokio", "c-uring", "bun", "epoll", "uring"];
+
 /** The plan, or a UsageError saying what is wrong with the flags. */
 export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => void): BenchPlan {
   const quick = Boolean(args.quick);
@@ -112,7 +159,10 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   // With --target only the targets run, unless --backends names local ones too.
   const explicitBackends = argv.some((a) => a === "--backends" || a.startsWith("--backends="));
   const ladder = Boolean(args.ladder);
-  const chosenBackends = targets.length && !explicitBackends ? [] : listed.includes("all") ? [...DEFAULT_BACKEND_NAMES] : listed;
+  const sweepOnly = Boolean(args.sweep) && !argv.some((a) => a === "--scenarios" || a.startsWith("--scenarios="));
+  // A sweep alone runs the gates' backends only: the pairs its crossover is read for.
+  const all = sweepOnly ? DEFAULT_BACKEND_NAMES.filter((b) => SWEEP_BACKENDS.includes(b)) : [...DEFAULT_BACKEND_NAMES];
+  const chosenBackends = targets.length && !explicitBackends ? [] : listed.includes("all") ? all : listed;
   // --ladder runs every step, whatever else runs.
   const backends = ladder ? [...new Set([...chosenBackends, ...LADDER_STEPS.map((x) => x.backend)])] : chosenBackends;
   const labels = [...backends, ...targets.map((t) => t.label)];
@@ -140,7 +190,10 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   for (const [b, a] of serverArgs) warnings.push(`Fault injection: ${b} runs with ${a.join(" ")}. Its figures are not real.`);
 
   // ---- scenarios and their options ----
-  const scenarios = [...new Set((args.scenarios as string[]).map((n) => findScenario(n)!))].sort((a, b) => a.number - b.number);
+  const sweep = sweepFromFlags(args, quick, argv);
+  // --sweep alone measures the sweep only; --scenarios adds the guide's scenarios (and the gate).
+  const explicitScenarios = argv.some((a) => a === "--scenarios" || a.startsWith("--scenarios="));
+  const scenarios = sweep && !explicitScenarios ? [] : [...new Set((args.scenarios as string[]).map((n) => findScenario(n)!))].sort((a, b) => a.number - b.number);
   // The flags that set a scenario's options; what is not given keeps the scenario's own default.
   const given = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const FLAG_OPTIONS: Record<string, Record<string, unknown>> = {
@@ -205,7 +258,8 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
     baseline,
     candidate,
     gatePairs,
-    control: args.control === "on" && backends.length > 0,
+    control: args.control === "on" && backends.length > 0 && chosen.length > 0,
+    sweepBackends: explicitBackends ? labels : undefined,
     scenarios: chosen,
     placements,
     cpuIdle,
@@ -217,6 +271,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
     hiccup: args.hiccup === "on",
     countSyscalls,
     ladder,
+    sweep,
     serverArgs,
     argv,
     config: {
@@ -237,6 +292,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
       control: args.control,
       syscalls: args.syscalls,
       ladder,
+      sweep: sweep ?? null,
     },
     warnings,
     log,

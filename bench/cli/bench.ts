@@ -33,6 +33,7 @@ const { renderTerminalReport, renderMarkdownReport } = await import("../report/r
 const { updateGuideFile } = await import("../report/update-guide.ts");
 const { latencyDistributionSvg } = await import("../report/svg.ts");
 const { forestGates, gatesForestSvg } = await import("../report/forest.ts");
+const { sweepChartsSvg } = await import("../report/sweep-chart.ts");
 const { runMicro } = await import("../micro/index.ts");
 const { claimsTable, scenario5Share } = await import("../verdict/claims.ts");
 const { analysisWarnings, environmentWarnings } = await import("../verdict/warnings.ts");
@@ -46,9 +47,10 @@ for (const t of plan.targets) {
     process.exit(2);
   }
 }
-const micro = args.micro !== "off" && plan.backends.length > 0;
+// A sweep alone has no claims table to feed: micro-benchmarks only when asked for.
+const micro = plan.backends.length > 0 && (args.micro === "on" || (args.micro === "auto" && plan.scenarios.length > 0));
 log(
-  `iouring-bench: ${[...plan.backends, ...plan.targets.map((t) => t.label)].join(", ")} × ${plan.scenarios.map((s) => s.def.slug).join(", ")}; rounds ${plan.looks.join("/")} (looks), others ${plan.otherRounds}; budget ${plan.budgetS} s; placement ${plan.placements.map((p) => p.mode).join(" then ")}; idle ${plan.cpuIdle.join(" then ")}`,
+  `iouring-bench: ${[...plan.backends, ...plan.targets.map((t) => t.label)].join(", ")} × ${[...plan.scenarios.map((s) => s.def.slug), ...(plan.sweep ? [`sweep (${plan.sweep.parts.join(", ")}; ${plan.sweep.budgetS} s)`] : [])].join(", ")}; rounds ${plan.looks.join("/")} (looks), others ${plan.otherRounds}; budget ${plan.budgetS} s; placement ${plan.placements.map((p) => p.mode).join(" then ")}; idle ${plan.cpuIdle.join(" then ")}`,
 );
 const { results, exitCode: runCode, raws } = await runBench({
   ...plan,
@@ -105,10 +107,17 @@ if (gates.length) {
   writeFileSync(forestPath, forest);
   if (args.forest) writeFileSync(args.forest as string, forest);
 }
+// The sweep: one chart per (window, payload), throughput over connections with each backend's band.
+const sweepCharts = results.sweep ? sweepChartsSvg(results.sweep).map((c) => ({ ...c, path: join(resultsDir, `bench-${stamp}-sweep-w${c.window}-p${c.payload}.svg`) })) : [];
+for (const c of sweepCharts) writeFileSync(c.path, c.svg);
 // The markdown links the pictures relative to where it is written.
 const picturesFor = (mdPath: string) => {
   const rel = (p: string) => relative(dirname(resolve(mdPath)), p) || basename(p);
-  return { gates: gates.length ? rel(forestPath) : undefined, latency: series.length ? rel(latencyPath) : undefined };
+  return {
+    gates: gates.length ? rel(forestPath) : undefined,
+    latency: series.length ? rel(latencyPath) : undefined,
+    sweep: sweepCharts.length ? sweepCharts.map((c) => ({ window: c.window, payload: c.payload, src: rel(c.path) })) : undefined,
+  };
 };
 const mdPath = join(resultsDir, `bench-${stamp}.md`);
 writeFileSync(mdPath, renderMarkdownReport(results, { pictures: picturesFor(mdPath) }));
@@ -122,5 +131,5 @@ if (args["update-guide"]) {
     exitCode = 1;
   }
 }
-log(`\nresults: ${jsonPath} (+ .md${series.length ? ", .svg" : ""}${gates.length ? ", -gates.svg" : ""})${[args.json, args.markdown, args["update-guide"], args.svg, args.forest].filter(Boolean).map((f) => `, ${f}`).join("")}`);
+log(`\nresults: ${jsonPath} (+ .md${series.length ? ", .svg" : ""}${gates.length ? ", -gates.svg" : ""}${sweepCharts.length ? `, ${sweepCharts.length} -sweep-*.svg` : ""})${[args.json, args.markdown, args["update-guide"], args.svg, args.forest].filter(Boolean).map((f) => `, ${f}`).join("")}`);
 process.exit(exitCode);

@@ -98,6 +98,9 @@ export function perRequest(samples: CostSample[]): RequestCosts {
   };
 }
 
+/** A unit is client-bound when the client thread was busy at least this share of the measured interval: its figure may be the client's limit. */
+export const CLIENT_BOUND_UTIL = 0.9;
+
 /** Marks the measured interval of one variant: begin() before the first timed request, end(n) after the last. */
 export interface Meter {
   begin(): Promise<void> | void;

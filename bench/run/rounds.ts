@@ -7,7 +7,8 @@
 // blocks: after the first `minRounds` and after every block the caller
 // looks at the criteria this scenario decides, and the scenario stops when
 // they are settled, at `maxRounds`, or when its time is up.
-import { NO_METER, PerfMeter, ProcMeter, resourceSnapshot, type Meter } from "../measure/accounting.ts";
+import { threadCpuNs } from "../../ffi/net.ts";
+import { CLIENT_BOUND_UTIL, NO_METER, PerfMeter, ProcMeter, resourceSnapshot, type Meter } from "../measure/accounting.ts";
 import { noErrors } from "../clients/ping-pong.ts";
 import { seededRandom } from "../measure/stats.ts";
 import type { RoundResult, ScenarioResult, StallEvent, VariantResult } from "../results/schema.ts";
@@ -127,17 +128,30 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
 
   const measureUnit = async (backend: string, server: ServerHandle, r: number): Promise<{ got: Record<string, RoundResult>; meters: Map<string, ProcMeter> }> => {
     const meters = new Map<string, ProcMeter>();
+    const clientUtil = new Map<string, number>();
     const pending = new Map<string, { samples: Float64Array; series: "corrected" | "uncorrected" }[]>();
     const unit: Unit = {
       backend,
       server,
       round: r,
       meter(key, s = server): Meter {
-        // A remote server has no pid here: its costs cannot be read.
-        if (s.pid < 0) return NO_METER;
-        const m = new ProcMeter(s.pid);
-        meters.set(key, m);
-        return m;
+        // A remote server has no pid here: its costs cannot be read; the client's own CPU still is.
+        const inner: Meter = s.pid < 0 ? NO_METER : new ProcMeter(s.pid);
+        if (inner instanceof ProcMeter) meters.set(key, inner);
+        let t0 = 0;
+        let c0 = 0;
+        return {
+          begin() {
+            t0 = performance.now();
+            c0 = threadCpuNs();
+            return inner.begin();
+          },
+          end(requests) {
+            const wallNs = (performance.now() - t0) * 1e6;
+            if (wallNs > 0) clientUtil.set(key, (threadCpuNs() - c0) / wallNs);
+            return inner.end(requests);
+          },
+        };
       },
       keep(key, samplesNs, series = "corrected") {
         let list = pending.get(key);
@@ -148,6 +162,13 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     const got = await def.unit(env, o, prepared.state, unit);
     // Kept only once the unit is accepted (a stalled unit that is repeated leaves nothing behind).
     for (const [key, list] of pending) for (const p of list) raw.add(p.series, key, backend, p.samples);
+    // The client's CPU over each measured interval, unless the unit's client measured it itself (the C load client).
+    for (const [key, util] of clientUtil) {
+      const res = got[key];
+      if (!res || res.client_util !== undefined) continue;
+      res.client_util = util;
+      res.client_bound = util >= CLIENT_BOUND_UTIL;
+    }
     return { got, meters };
   };
 

@@ -19,6 +19,7 @@ import { evaluateLadder, LADDER_SCENARIOS, LADDER_STEPS } from "../verdict/ladde
 import { RawStore } from "./pool.ts";
 import { Progress } from "./progress.ts";
 import { runScenario, type StallProbe } from "./rounds.ts";
+import { runSweep, type SweepPlan } from "./sweep.ts";
 
 export type CpuIdleMode = "poll" | "default";
 
@@ -54,6 +55,10 @@ export interface BenchPlan {
   countSyscalls: boolean;
   /** The ablation ladder (--ladder): its steps get every round of the scenarios it reads, and results.ladder. */
   ladder?: boolean;
+  /** The connection sweep (--sweep), run after the scenarios of the first placement. */
+  sweep?: SweepPlan;
+  /** Backends the sweep measures; default: every backend of a gate (not the control) and the targets. */
+  sweepBackends?: string[];
   /** Extra arguments per backend's server (fault injection). */
   serverArgs: Map<string, string[]>;
   argv: string[];
@@ -202,7 +207,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
     }
   };
   let hiccups: HiccupMeter | undefined;
-  const progress = new Progress(plan.startedAt, plan.budgetS);
+  const progress = new Progress(plan.startedAt, (plan.scenarios.length || !plan.sweep ? plan.budgetS : 0) + (plan.sweep?.budgetS ?? 0));
   try {
     if (servers.size === 0) throw new Error("no server started");
     for (const [ci, { mode, placement }] of combos.entries()) {
@@ -292,6 +297,24 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
           progress.line(`scenario ${def.number}${where}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${result.sequential ? result.sequential.stopped : result.status}`);
         }
         runs.push({ placement, cpuIdle: mode, scenarios });
+        if (plan.sweep && ci === 0) {
+          const sweepBackends = (plan.sweepBackends ?? [...new Set(pairs.filter((p) => p.kind !== "control").flatMap((p) => [p.baseline, p.candidate])), ...plan.targets.map((t) => t.label)]).filter((b) => servers.has(b));
+          const got = await runSweep(plan.sweep, {
+            backends: [...new Set(sweepBackends)],
+            servers,
+            pairs,
+            focus,
+            probe,
+            progress,
+            seed: plan.seed,
+            quick: plan.quick,
+            stallBoundMs: plan.stallBoundMs,
+            maxRepeats: plan.maxRepeats,
+            log,
+            warnings,
+          });
+          Object.assign(results, got);
+        }
       } finally {
         if (qos?.held) qos.release();
         focus(undefined);
