@@ -53,6 +53,7 @@ declare -A LINK_FLAGS=(
   [c/epoll.c]=""
   [c/micro.c]=""
   [c/hiccup.c]=""
+  [c/loadgen.c]=""
 )
 
 mkdir -p build
