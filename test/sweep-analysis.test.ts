@@ -167,9 +167,16 @@ describe("capacity search", () => {
   test("a saturated client ends the search: the answer is a lower bound, marked", async () => {
     const s = await searchCapacity({ startRate: 1000, minRate: 100, maxRate: 1e7, precision: 1.05, maxProbes: 20 }, server(1e6, 30000));
     expect(s.limited_by).toBe("client");
-    // The client saturated at 32 000 req/s while the server still kept p99 under the target: at least that, no more is known.
-    expect(s.rate).toBe(32000);
-    expect(s.probes[s.probes.length - 1].client_bound).toBe(true);
+    // The client cannot keep the schedule above 30 000 req/s: the answer is the best rate it could drive, at least that.
+    expect(s.rate!).toBeLessThanOrEqual(30000);
+    expect(s.rate!).toBeGreaterThan(30000 / 1.05);
+  });
+
+  test("a client that cannot drive the first rate makes the search go down, not stop", async () => {
+    const s = await searchCapacity({ startRate: 300000, minRate: 100, maxRate: 1e7, precision: 1.1, maxProbes: 20 }, server(1e6, 40000));
+    expect(s.probes[0].client_bound).toBe(true);
+    expect(s.rate!).toBeGreaterThan(40000 / 1.1);
+    expect(s.limited_by).toBe("client");
   });
 
   test("nothing passes: no capacity, and why", async () => {

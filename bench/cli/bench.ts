@@ -71,7 +71,8 @@ const runs = results.placements ?? [{ placement: results.context.placement, scen
 for (const w of [...analysisWarnings(runs), ...environmentWarnings(results.context, runs.map((r) => r.placement))]) results.warnings.push(w.text);
 const s1Costs = results.scenarios.find((s) => s.slug === "ping-pong")?.variants.find((v) => v.key === "100B")?.backends ?? [];
 const syscallsPerRequest = Object.fromEntries(s1Costs.filter((b) => b.costs?.syscalls != null).map((b) => [b.backend, b.costs!.syscalls as number]));
-results.claims = claimsTable({ micro: results.micro, scenario5: scenario5Share(results, results.baseline), syscallsPerRequest });
+// A sweep alone measured none of the claims.
+if (plan.scenarios.length || results.micro) results.claims = claimsTable({ micro: results.micro, scenario5: scenario5Share(results, results.baseline), syscallsPerRequest });
 
 // ---- output: terminal, JSON (the source of truth), SVGs, markdown, guide ----
 console.log(renderTerminalReport(results));

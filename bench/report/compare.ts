@@ -165,15 +165,15 @@ const headlineOf = (b: BackendResult, figures: number[]) => (usable(b.headline) 
 const errorsOf = (b: BackendResult) => Object.values(b.errors ?? {}).reduce((s, n) => s + (typeof n === "number" ? n : 0), 0);
 
 /** The per-round figures an interval may use: rounds a stall did not hit, with a usable figure. */
-function roundFigures(b: BackendResult): { figures: number[]; stalled: number } {
+function roundFigures(b: BackendResult, higherIsBetter: boolean): { figures: number[]; stalled: number } {
   const rounds = b.rounds ?? [];
   const kept = rounds.filter((r) => !r.stalled);
-  return { figures: kept.map(roundHeadline).filter(usable), stalled: rounds.length - kept.length };
+  return { figures: kept.map((r) => roundHeadline(r, higherIsBetter)).filter(usable), stalled: rounds.length - kept.length };
 }
 
 function figureChange(v: VariantResult, oldB: BackendResult, newB: BackendResult, confidence: number): FigureChange {
-  const o = roundFigures(oldB);
-  const n = roundFigures(newB);
+  const o = roundFigures(oldB, v.higherIsBetter);
+  const n = roundFigures(newB, v.higherIsBetter);
   const old = headlineOf(oldB, o.figures);
   const neu = headlineOf(newB, n.figures);
   const notes: string[] = [];

@@ -5,7 +5,13 @@ import type { BackendResult, RoundResult } from "./schema.ts";
 import { bootstrapOneSample, bootstrapTwoSample, median } from "../measure/stats.ts";
 
 
-export function roundHeadline(r: RoundResult): number {
+/**
+ * A round's compared figure: its throughput when higher is better (a
+ * throughput variant whose rounds also carry latency, as the sweep's do),
+ * else its p50 latency; either falls back to the other.
+ */
+export function roundHeadline(r: RoundResult, higherIsBetter?: boolean): number {
+  if (higherIsBetter && r.throughput !== undefined) return r.throughput;
   return r.latency ? r.latency.p50 : (r.throughput ?? NaN);
 }
 
@@ -16,11 +22,12 @@ export function sumErrors(rounds: RoundResult[]): ClientErrors {
 }
 
 /** Fills headline, ci95 and relative for every backend of a variant. */
-export function compareToBaseline(results: BackendResult[], baseline: string, seed: number): void {
+export function compareToBaseline(results: BackendResult[], baseline: string, seed: number, higherIsBetter?: boolean): void {
+  const pick = (r: RoundResult) => roundHeadline(r, higherIsBetter);
   const base = results.find((r) => r.backend === baseline && !r.failure);
-  const baseVals = base ? base.rounds.map(roundHeadline).filter(Number.isFinite) : [];
+  const baseVals = base ? base.rounds.map(pick).filter(Number.isFinite) : [];
   for (const r of results) {
-    const vals = r.rounds.map(roundHeadline).filter(Number.isFinite);
+    const vals = r.rounds.map(pick).filter(Number.isFinite);
     r.headline = median(vals);
     const self = bootstrapOneSample(vals, median, { seed });
     r.ci95 = [self.lo, self.hi];

@@ -2,8 +2,9 @@
 // under the target, by a bounded search. Double from a start rate until a
 // probe fails, halve when the first one fails, then bisect on the log scale
 // until the bracket is narrower than `precision` or the probes are spent.
-// A probe the client could not keep up with ends the search: above it the
-// answer would be the client's, so the capacity is "at least" the last pass.
+// A probe the client could not keep on schedule counts as a ceiling: above it
+// the answer would be the client's, so when the search ends there the
+// capacity is "at least" the last pass (limited_by "client").
 // Pure apart from the probe it is given.
 import type { CapacityProbe } from "../results/schema.ts";
 
@@ -32,41 +33,40 @@ export async function searchCapacity(plan: CapacitySearchPlan, probe: (rate: num
   const probes: CapacityProbe[] = [];
   let lo: number | null = null;
   let hi: number | null = null;
-  let failWhy: LimitedBy = "slo";
-  const run = async (rate: number) => {
-    const p = await probe(Math.round(rate));
+  // Why the lowest failing rate failed: the server's p99, errors, or a client that could not keep the schedule.
+  let hiWhy: LimitedBy = "slo";
+  /** A probe the client could not drive counts as a failure for bracketing: nothing above it can be measured. */
+  const take = (p: CapacityProbe) => {
     probes.push(p);
-    return p;
+    if (p.ok && !p.client_bound) {
+      lo = Math.max(lo ?? 0, p.rate);
+      return true;
+    }
+    if (hi === null || p.rate <= hi) {
+      hi = p.rate;
+      hiWhy = p.client_bound ? "client" : p.why?.startsWith("errors") ? "errors" : "slo";
+    }
+    return false;
   };
   let rate = Math.min(plan.maxRate, Math.max(plan.minRate, plan.startRate));
-  while (probes.length < plan.maxProbes) {
-    const p = await run(rate);
-    if (p.client_bound) return { rate: p.ok ? p.rate : lo, limited_by: "client", probes };
-    if (p.ok) {
-      lo = p.rate;
-      if (hi !== null) break;
+  // Bracket: double while passing, halve while failing.
+  while (probes.length < plan.maxProbes && (lo === null || hi === null)) {
+    const passed = take(await probe(Math.round(rate)));
+    if (passed) {
       if (rate >= plan.maxRate) return { rate: lo, limited_by: "max-rate", probes };
       rate = Math.min(plan.maxRate, rate * 2);
     } else {
-      hi = p.rate;
-      failWhy = p.why?.startsWith("errors") ? "errors" : "slo";
-      if (lo !== null) break;
-      if (rate <= plan.minRate) return { rate: null, limited_by: failWhy, probes };
+      if (rate <= plan.minRate) return { rate: null, limited_by: hiWhy, probes };
       rate = Math.max(plan.minRate, rate / 2);
     }
   }
-  if (lo === null || hi === null) return { rate: lo, limited_by: lo === null ? failWhy : "budget", probes };
-  while (hi / lo > plan.precision) {
+  if (lo === null || hi === null) return { rate: lo, limited_by: lo === null ? hiWhy : "budget", probes };
+  // Bisect on the log scale.
+  while ((hi as number) / (lo as number) > plan.precision) {
     if (probes.length >= plan.maxProbes) return { rate: lo, limited_by: "budget", probes };
-    const p = await run(Math.sqrt(lo * hi));
-    if (p.client_bound) return { rate: p.ok ? p.rate : lo, limited_by: "client", probes };
-    if (p.ok) lo = p.rate;
-    else {
-      hi = p.rate;
-      failWhy = p.why?.startsWith("errors") ? "errors" : "slo";
-    }
+    take(await probe(Math.round(Math.sqrt((lo as number) * (hi as number)))));
   }
-  return { rate: lo, limited_by: failWhy, probes };
+  return { rate: lo, limited_by: hiWhy, probes };
 }
 
 /** Whether one probe passed: every request sent and answered correctly, p99 under the target. */

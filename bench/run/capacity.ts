@@ -9,7 +9,6 @@ import { errorCount } from "../clients/ping-pong.ts";
 import { ProcMeter } from "../measure/accounting.ts";
 import { judgeProbe, searchCapacity, type LimitedBy } from "./capacity-search.ts";
 import type { CapacityProbe, CapacityResult } from "../results/schema.ts";
-import { CLIENT_BOUND_UTIL } from "../scenarios/sweep.ts";
 import { seededRandom, summarize } from "../measure/stats.ts";
 import type { SweepContext } from "./sweep-context.ts";
 
@@ -66,7 +65,8 @@ export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlin
           cpus.set(rate, meter?.sample ? meter.sample.cpuNs / 1000 / Math.max(1, meter.sample.requests) : null);
           const lagP99Us = r.sendLagNs && r.sendLagNs.length ? summarize(r.sendLagNs).p99 / 1000 : 0;
           const p99Us = r.latencyNs.length ? summarize(r.latencyNs).p99 / 1000 : null;
-          const clientBound = r.clientCpuUtil >= CLIENT_BOUND_UTIL || lagP99Us > LAG_SHARE * plan.sloUs;
+          // In open loop the client spins until each send is due, so its CPU share says nothing; its lateness does.
+          const clientBound = lagP99Us > LAG_SHARE * plan.sloUs;
           return judgeProbe({ rate, achieved: r.throughput, sent: r.sent, completed: r.completed, errors: errorCount(r.errors), p99Us, sloUs: plan.sloUs, clientBound });
         };
         const s = await searchCapacity({ startRate: start, minRate: MIN_RATE, maxRate: MAX_RATE, precision: plan.precision, maxProbes: plan.maxProbes }, probe);

@@ -44,7 +44,14 @@ export async function runIdle(plan: IdlePlan, ctx: SweepContext, shuffled: <T>(x
       return s.n ? { p50_us: s.p50, p99_us: s.p99 } : null;
     };
     try {
-      const before = snap();
+      // The run before this one has just closed its connections: wait until the server has seen every close.
+      let before = snap();
+      for (let i = 0; i < 50 && before; i++) {
+        await sleep(20);
+        const again = snap();
+        if (!again || again.fds >= before.fds) break;
+        before = again;
+      }
       res.rss_before_kib = before?.rssKiB ?? null;
       res.fds.before = before?.fds ?? null;
       {

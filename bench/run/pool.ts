@@ -92,6 +92,6 @@ export function finishVariants(
       const measured = b.rounds.some((r) => (r.latency && r.latency.n > 0) || (r.throughput !== undefined && r.throughput > 0));
       if (!b.failure && !b.unsupported && !measured) b.failure = "nothing measured";
     }
-    compareToBaseline(v.backends, opts.baseline, opts.seed);
+    compareToBaseline(v.backends, opts.baseline, opts.seed, v.higherIsBetter);
   }
 }

@@ -335,7 +335,8 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   }
 
   // ---- gates, per run ----
-  for (const run of runs) {
+  // A sweep alone decides nothing: no gate to show as NOT EVALUATED.
+  for (const run of plan.scenarios.length ? runs : []) {
     const gates: Gate[] = evaluateGatePairs({ scenarios: run.scenarios, backends: backendInfo }, pairs, { confidence, final: true });
     run.gate = gates[0];
     run.gates = gates;

@@ -122,7 +122,12 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
             countSyscalls: false,
             sequential: true,
           },
-          { baseline: pairs[0]?.baseline ?? ctx.backends[0], focus: ctx.focus, probe: ctx.probe, progress: ctx.progress },
+          {
+            baseline: pairs[0]?.baseline ?? ctx.backends[0],
+            focus: ctx.focus,
+            probe: ctx.probe,
+            progress: { unit: (_s, r, b) => ctx.progress.unit(`sweep, ${n} connections`, r, b), line: (t) => ctx.progress.line(t.replace(/^scenario \d+:/, `sweep, ${n} connections:`)) },
+          },
           raw,
         );
       } catch (e) {
