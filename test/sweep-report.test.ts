@@ -18,6 +18,7 @@ const sb = (backend: string, throughput: number | null, extra: Partial<SweepBack
   throughput,
   ci95: throughput === null ? null : [throughput * 0.97, throughput * 1.04],
   cpu_us: throughput === null ? null : 2e6 / throughput,
+  sched_delay_ms: null,
   p99_us: throughput === null ? null : 40 + throughput / 5000,
   client_bound: false,
   client_util: 0.5,
@@ -61,6 +62,7 @@ function sweep(names = { epoll: "epoll", uring: "uring", bun: "bun" }): SweepRes
     ],
     nofile: { needed: 2100, soft: 65536 },
     client_fds: { before: 12, after: 12 },
+    stalls: [],
     elapsed_s: 95.2,
     notes: ["bun stopped at 1024 connections: too many open files."],
   };

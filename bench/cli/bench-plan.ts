@@ -61,7 +61,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   "sweep-sizes": { type: "list", help: "--sweep: payload sizes in bytes, 4 to 65536 (default 32,1000)", placeholder: "a,b" },
   "sweep-rounds": { type: "int", help: "--sweep: paired rounds per connection count (default 4, --quick 2)", min: 1, max: 100, placeholder: "N" },
   "sweep-parts": { type: "list", help: "--sweep: what to run (default all three)", choices: ["points", "capacity", "idle"], default: ["points", "capacity", "idle"], placeholder: "a,b" },
-  "sweep-budget": { type: "number", help: "--sweep: seconds the sweep may take (default 160, --quick 25)", min: 5, placeholder: "S" },
+  "sweep-budget": { type: "number", help: "--sweep: seconds the sweep may take (default 165, --quick 25)", min: 5, placeholder: "S" },
   "slo-p99": { type: "number", help: "--sweep: the p99 latency target of the capacity search, ms (default 1)", min: 0.01, max: 10000, placeholder: "MS" },
   "capacity-connections": { type: "int", help: "--sweep: connections of the capacity search's open-loop load (default 64)", min: 1, max: 16384, placeholder: "C" },
   "idle-connections": { type: "int", help: "--sweep: idle connections held open beside the active ones (default 10000)", min: 1, max: 100000, placeholder: "N" },

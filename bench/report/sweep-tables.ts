@@ -121,9 +121,15 @@ export function sweepComboTables(s: SweepResults, window: number, payload: numbe
       ...(clientBound ? [`${CLIENT_BOUND_MARK} client-bound: the load client was busy ≥ ${busy} of the interval in most rounds; the server may have more to give.`] : []),
     ],
   };
+  // The scheduling delay is shown only when the run measured it (a hiccup meter on the server's CPU).
+  const delays = points.some((p) => p.backends.some((b) => b.sched_delay_ms !== null && b.sched_delay_ms !== undefined));
+  const perBackend = (b: SweepBackend | undefined): string[] => {
+    if (!b || b.throughput === null) return delays ? ["—", "—", "—"] : ["—", "—"];
+    return [orNa(b.cpu_us, 1), orNa(b.p99_us, 0), ...(delays ? [orNa(b.sched_delay_ms ?? null, 1)] : [])];
+  };
   const cost: Table = {
     title: `Connection sweep, ${comboText(window, payload)}: server CPU per request and p99 latency (µs)`,
-    columns: [{ name: "connections" }, ...names.flatMap((n) => [{ name: `${n} CPU` }, { name: `${n} p99` }]), { name: "errors", align: "left" }],
+    columns: [{ name: "connections" }, ...names.flatMap((n) => [{ name: `${n} CPU` }, { name: `${n} p99` }, ...(delays ? [{ name: `${n} delay, ms` }] : [])]), { name: "errors", align: "left" }],
     rows: points.map((p) => {
       const errors = names.flatMap((n) => {
         const b = at(p.connections, n);
@@ -131,15 +137,15 @@ export function sweepComboTables(s: SweepResults, window: number, payload: numbe
       });
       return [
         fmtRate(p.connections),
-        ...names.flatMap((n) => {
-          const b = at(p.connections, n);
-          return !b || b.throughput === null ? ["—", "—"] : [orNa(b.cpu_us, 1), orNa(b.p99_us, 0)];
-        }),
+        ...names.flatMap((n) => perBackend(at(p.connections, n))),
         errors.length ? errors.join("; ") : "0",
       ];
     }),
     notes: [
       `CPU: the server's CPU time per request over every round's measured interval. p99: the median over rounds of each round's p99 latency (closed loop: from each request's write). Errors: the load client's count, by kind. —: no figure (the throughput table says why).`,
+      ...(delays
+        ? ["Delay: the worst lateness of a real-time thread on the server's CPU during a unit (median over rounds), ms: how long the server's kernel work kept that CPU from every other thread (a PREEMPT_NONE kernel does not interrupt a long in-kernel batch)."]
+        : []),
     ],
   };
   return [throughput, cost];

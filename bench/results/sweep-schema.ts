@@ -19,6 +19,12 @@ export interface SweepBackend {
   client_bound: boolean;
   /** Median over rounds of the client thread's CPU time over the interval's wall time. */
   client_util: number | null;
+  /**
+   * Median over rounds of the worst lateness of a real-time thread on the server's CPU during
+   * the unit, ms: how long the server's kernel work kept that CPU from anything else (on a
+   * PREEMPT_NONE kernel a long in-kernel batch is not interrupted). Null when not measured.
+   */
+  sched_delay_ms: number | null;
   /** Rounds measured (stalled ones excluded). */
   rounds: number;
   errors: ClientErrors;
@@ -84,6 +90,8 @@ export interface SweepResults {
   method: string;
   points: SweepPoint[];
   crossover: SweepCrossover[];
+  /** Units a platform stall hit (steal time or the hiccup meter above the bound), per connection count. */
+  stalls: { connections: number; round: number; backend: string; stealMs: number; hiccupMs: number; repeated: boolean }[];
   /** The descriptor limit the run needed and had. */
   nofile: { needed: number; soft: number; note?: string };
   /** Descriptors of the bench process before and after the sweep (a leak shows as a difference). */

@@ -10,7 +10,7 @@ import { ProcMeter } from "../measure/accounting.ts";
 import { judgeProbe, searchCapacity, type LimitedBy } from "./capacity-search.ts";
 import type { CapacityProbe, CapacityResult } from "../results/schema.ts";
 import { seededRandom, summarize } from "../measure/stats.ts";
-import type { SweepContext } from "./sweep-context.ts";
+import { stalled, withoutServerCpu, type SweepContext } from "./sweep-context.ts";
 
 export interface CapacityPlan {
   connections: number;
@@ -40,6 +40,7 @@ export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlin
     ctx.backends.map((b) => [b, { backend: b, connections: plan.connections, payload: plan.payload, slo_p99_us: plan.sloUs, rate: null, searches: [], p99_us: null, cpu_us: null, client_bound: false }]),
   );
   const cpuAt = new Map<string, Map<number, number | null>>();
+  let repeats = 0;
   for (let round = 1; round <= plan.searches; round++) {
     for (const backend of shuffled(ctx.backends, rnd)) {
       const res = results.get(backend)!;
@@ -59,9 +60,17 @@ export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlin
         using lc = new CLoadClient(server, plan.connections, plan.payload, OPEN_WINDOW, 5000);
         const probe = (rate: number): CapacityProbe => {
           const meter = server.pid > 0 ? new ProcMeter(server.pid) : undefined;
-          meter?.begin();
-          const r = lc.open(plan.payload, rate, plan.warmupMs, plan.probeMs);
-          meter?.end(r.totalCompleted);
+          // A probe a platform stall hit says nothing about the server: measured again, at most twice.
+          let r: ReturnType<typeof lc.open>;
+          for (let attempt = 0; ; attempt++) {
+            ctx.probe.begin();
+            meter?.begin();
+            r = lc.open(plan.payload, rate, plan.warmupMs, plan.probeMs);
+            meter?.end(r.totalCompleted);
+            const { reading } = withoutServerCpu(ctx.probe.end(), ctx.serverCpu);
+            if (!stalled(reading, ctx.stallBoundMs) || attempt >= Math.min(2, ctx.maxRepeats)) break;
+            repeats++;
+          }
           cpus.set(rate, meter?.sample ? meter.sample.cpuNs / 1000 / Math.max(1, meter.sample.requests) : null);
           const lagP99Us = r.sendLagNs && r.sendLagNs.length ? summarize(r.sendLagNs).p99 / 1000 : 0;
           const p99Us = r.latencyNs.length ? summarize(r.latencyNs).p99 / 1000 : null;
@@ -79,6 +88,7 @@ export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlin
     }
   }
   ctx.focus(undefined);
+  if (repeats) ctx.log(`capacity: ${repeats} probe${repeats > 1 ? "s" : ""} measured again after a platform stall`);
   for (const res of results.values()) {
     const found = res.searches.filter((s) => s.rate !== null);
     if (!found.length) continue;

@@ -20,6 +20,8 @@ import { finishVariants, newVariant, RawStore } from "./pool.ts";
 export interface StallReading {
   stealMs: number;
   hiccupMs: number;
+  /** The hiccup meter's worst lateness per watched CPU, ms. */
+  hiccupByCpu?: Record<number, number>;
 }
 
 export interface StallProbe {

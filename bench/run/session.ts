@@ -121,7 +121,7 @@ class Probe implements StallProbe {
   end() {
     const steal = this.#steal?.stop().maxMs ?? 0;
     const h = this.hiccups?.read() ?? [];
-    return { stealMs: steal, hiccupMs: h.length ? Math.max(...h.map((x) => x.maxLateUs)) / 1000 : 0 };
+    return { stealMs: steal, hiccupMs: h.length ? Math.max(...h.map((x) => x.maxLateUs)) / 1000 : 0, hiccupByCpu: Object.fromEntries(h.map((x) => [x.cpu, x.maxLateUs / 1000])) };
   }
 }
 
@@ -306,6 +306,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
             focus,
             probe,
             progress,
+            serverCpu: placement.serverCpu,
             seed: plan.seed,
             quick: plan.quick,
             stallBoundMs: plan.stallBoundMs,

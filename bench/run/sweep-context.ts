@@ -3,7 +3,7 @@
 import type { ServerHandle } from "../server/process.ts";
 import type { GatePair } from "../verdict/gate.ts";
 import type { Progress } from "./progress.ts";
-import type { StallProbe } from "./rounds.ts";
+import type { StallProbe, StallReading } from "./rounds.ts";
 
 export interface SweepContext {
   backends: string[];
@@ -11,6 +11,8 @@ export interface SweepContext {
   pairs: GatePair[];
   focus(keep: ServerHandle[] | undefined): void;
   probe: StallProbe;
+  /** The servers' CPU (null: not pinned): its hiccups are the server's own kernel work, not the platform's. */
+  serverCpu: number | null;
   progress: Progress;
   seed: number;
   quick: boolean;
@@ -19,3 +21,22 @@ export interface SweepContext {
   log(msg: string): void;
   warnings: string[];
 }
+
+/**
+ * A reading without the server CPU's hiccups: at thousands of busy
+ * connections an io_uring server's batched kernel work keeps a real-time
+ * thread off its CPU for ms (PREEMPT_NONE kernels), which is the server's
+ * doing, not the platform's. Steal time and the other CPUs' hiccups remain.
+ */
+export function withoutServerCpu(seen: StallReading, serverCpu: number | null): { reading: StallReading; serverMs: number | undefined } {
+  const byCpu = seen.hiccupByCpu ?? {};
+  const serverMs = serverCpu !== null ? byCpu[serverCpu] : undefined;
+  if (serverMs === undefined) return { reading: seen, serverMs };
+  const others = Object.entries(byCpu)
+    .filter(([cpu]) => Number(cpu) !== serverCpu)
+    .map(([, ms]) => ms);
+  return { reading: { ...seen, hiccupMs: others.length ? Math.max(...others) : 0 }, serverMs };
+}
+
+/** The round runner's rule (bench/run/rounds.ts): steal of two ticks or more, or a hiccup above the bound. */
+export const stalled = (r: StallReading, boundMs: number) => r.hiccupMs > boundMs || r.stealMs >= Math.max(20, boundMs);

@@ -2,6 +2,7 @@
 // standing in for "what a service on this runtime uses today". Bun sets
 // TCP_NODELAY on its sockets; setNoDelay(true) is called anyway to be explicit.
 import type { Socket } from "bun";
+import * as net from "../../ffi/net.ts";
 import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
 
 interface ConnData {
@@ -88,6 +89,14 @@ export function startBunServer(cfg: ServerConfig): Server {
       },
     },
   });
+
+  // Bun.listen has no backlog option and listens with uSockets' 512, where every other
+  // backend queues LISTEN_BACKLOG (4096): 10 000 quick connects overflowed it, and thousands
+  // waited 1-3 s for their SYN to be retried. The listener's fd is public at run time (not in
+  // bun-types; test/many-connections.test.ts checks every backend's backlog): listen() on it
+  // again only raises the backlog.
+  const listenFd = (listener as unknown as { fd?: number }).fd;
+  if (typeof listenFd === "number" && listenFd >= 0) net.setListenBacklog(listenFd);
 
   return {
     backend: "bun",

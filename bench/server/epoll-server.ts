@@ -1,7 +1,7 @@
 // Backend `epoll`: a readiness-based event loop in TypeScript over the epoll
 // shim. Level-triggered; per ping-pong request it costs epoll_wait + read +
 // write (3 system calls) and never calls epoll_ctl unless a write would block.
-import { EAGAIN } from "../../ffi/errno.ts";
+import { EAGAIN, isOutOfResources } from "../../ffi/errno.ts";
 import { Epoll, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLERR, EPOLLHUP } from "../../ffi/epoll.ts";
 import * as net from "../../ffi/net.ts";
 import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
@@ -10,6 +10,8 @@ import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, 
 const WAIT_MS = 20;
 /** Loop steps between yields to Bun's own event loop while busy. */
 const STEPS_PER_YIELD = 4096;
+/** How long accepting pauses when out of descriptors, unless a connection closes first. */
+export const ACCEPT_PAUSE_MS = 10;
 
 class Conn {
   readonly in: InBuffer;
@@ -32,12 +34,30 @@ export function startEpollServer(cfg: ServerConfig): Server {
   const conns: (Conn | undefined)[] = [];
   let running = true;
 
+  /**
+   * Out of descriptors (EMFILE/ENFILE), accept fails but the connection stays
+   * queued and the level-triggered listener stays readable: every wait would
+   * report it again at once, and the loop spun at 100% CPU, one failed accept
+   * per turn. Instead the listener leaves the wait set until a connection
+   * closes (freeing a descriptor) or ACCEPT_PAUSE_MS pass. 0: accepting.
+   */
+  let acceptPausedUntil = 0;
+  const pauseAccept = () => {
+    ep.modify(lfd, 0, lfd);
+    acceptPausedUntil = Date.now() + ACCEPT_PAUSE_MS;
+  };
+  const resumeAccept = () => {
+    acceptPausedUntil = 0;
+    ep.modify(lfd, EPOLLIN, lfd);
+  };
+
   const closeConn = (c: Conn) => {
     net.close(c.fd);
     c.in.release();
     c.out.release();
     conns[c.fd] = undefined;
     stats.active--;
+    if (acceptPausedUntil !== 0) resumeAccept();
   };
 
   const setInterest = (c: Conn, write: boolean) => {
@@ -106,7 +126,9 @@ export function startEpollServer(cfg: ServerConfig): Server {
     for (;;) {
       const fd = net.acceptNonBlocking(lfd);
       if (fd < 0) {
-        if (fd !== -EAGAIN) stats.ioErrors++;
+        if (fd === -EAGAIN) return;
+        stats.ioErrors++;
+        if (isOutOfResources(-fd)) pauseAccept();
         return;
       }
       const c = new Conn(fd, pool);
@@ -120,6 +142,7 @@ export function startEpollServer(cfg: ServerConfig): Server {
   const loop = async () => {
     while (running) {
       for (let step = 0; step < STEPS_PER_YIELD && running; step++) {
+        if (acceptPausedUntil !== 0 && Date.now() >= acceptPausedUntil) resumeAccept();
         const n = ep.wait(WAIT_MS);
         if (n === 0) break;
         for (let i = 0; i < n; i++) {

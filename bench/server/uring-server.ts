@@ -20,7 +20,7 @@
 // reading) is not counted again until one does: such a peer delays the
 // others once, by at most WAIT_MS.
 import * as net from "../../ffi/net.ts";
-import { ENOBUFS } from "../../ffi/errno.ts";
+import { ENOBUFS, isOutOfResources } from "../../ffi/errno.ts";
 import { CQ_BATCH, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, Ring, ringSetupFields, uringCrossings, type RingOptions } from "../../ffi/uring.ts";
 import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
 
@@ -28,6 +28,8 @@ const WAIT_MS = 20;
 const STEPS_PER_YIELD = 4096;
 /** Accepts kept armed, so a burst of connects does not wait one loop step each. */
 const ACCEPTS_ARMED = 8;
+/** How long accepting pauses when out of descriptors, unless a connection closes first. */
+const ACCEPT_PAUSE_MS = 10;
 
 const OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3, OP_CANCEL = 4;
 const OP_BITS = 4;
@@ -124,6 +126,12 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   let step = 0;
   /** Sends queued for the next step that should complete within it. */
   let quickSends = 0;
+  /**
+   * Accepts not re-armed while out of descriptors (see onAccept), and the
+   * Date.now() after which they are re-armed anyway (0: none waiting).
+   */
+  let acceptsIdle = 0;
+  let acceptPausedUntil = 0;
 
   // Every queue* only writes a record; the next ring.step() prepares and submits it.
   const send = (c: Conn) => {
@@ -167,6 +175,18 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     c.failed = true;
   };
 
+  const armAccept = () => {
+    if (multishot) ring.queueAcceptMultishot(lfd, OP_ACCEPT);
+    else ring.queueAccept(lfd, OP_ACCEPT);
+    inflight++;
+  };
+
+  /** Re-arms the accepts left idle while out of descriptors. */
+  const resumeAccepts = () => {
+    for (; acceptsIdle > 0; acceptsIdle--) armAccept();
+    acceptPausedUntil = 0;
+  };
+
   /** Closes once nothing is in flight; shutdown() makes an armed recv complete. */
   const beginClose = (c: Conn) => {
     if (!c.closing) {
@@ -181,14 +201,20 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     slots[c.slot] = undefined;
     freeSlots.push(c.slot);
     stats.active--;
+    // A descriptor is free again: the connection waiting in the backlog can be taken.
+    if (acceptsIdle > 0 && running) resumeAccepts();
   };
 
   const onAccept = (res: number, flags: number) => {
     // A multishot accept stays armed while the kernel sets F_MORE.
     if (running && !(multishot && flags & IORING_CQE_F_MORE)) {
-      if (multishot) ring.queueAcceptMultishot(lfd, OP_ACCEPT);
-      else ring.queueAccept(lfd, OP_ACCEPT);
-      inflight++;
+      // Out of descriptors (EMFILE/ENFILE) the connection stays queued and an accept re-armed at
+      // once fails at once: the loop spun at 100% CPU. It stays idle until a connection closes or
+      // ACCEPT_PAUSE_MS pass.
+      if (res < 0 && isOutOfResources(-res)) {
+        acceptsIdle++;
+        if (acceptPausedUntil === 0) acceptPausedUntil = Date.now() + ACCEPT_PAUSE_MS;
+      } else armAccept();
     }
     if (res < 0) {
       stats.ioErrors++;
@@ -297,9 +323,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     else if (c.eof) beginClose(c);
   };
 
-  if (multishot) ring.queueAcceptMultishot(lfd, OP_ACCEPT);
-  else for (let i = 0; i < ACCEPTS_ARMED; i++) ring.queueAccept(lfd, OP_ACCEPT);
-  inflight += multishot ? 1 : ACCEPTS_ARMED;
+  for (let i = 0; i < (multishot ? 1 : ACCEPTS_ARMED); i++) armAccept();
 
   /** Whether a completion ends its request (a multishot one goes on while F_MORE is set). */
   const ends = (flags: number) => !(multishot && flags & IORING_CQE_F_MORE);
@@ -307,6 +331,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   const loop = async () => {
     while (running) {
       for (let k = 0; k < STEPS_PER_YIELD && running; k++) {
+        if (acceptsIdle > 0 && Date.now() >= acceptPausedUntil) resumeAccepts();
         const waitNr = oneEnter ? 1 + quickSends : 1;
         quickSends = 0;
         step++;

@@ -31,8 +31,12 @@ const errorsOf = (b: BackendResult) => ERROR_KEYS.reduce((s, k) => s + b.errors[
 /** Rounds a figure is read from: measured, not stalled, with a throughput. */
 const usableRounds = (b: BackendResult) => b.rounds.filter((r) => !r.stalled && r.throughput !== undefined && Number.isFinite(r.throughput));
 
-function backendFigures(b: BackendResult): SweepBackend {
+/** The server CPU's worst real-time delay of one unit (connections, backend, round), ms, when measured. */
+export type DelayOf = (connections: number, backend: string, round: number) => number | undefined;
+
+function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf): SweepBackend {
   const rounds = usableRounds(b);
+  const delays = rounds.map((r) => delayOf?.(connections, b.backend, r.round)).filter((x): x is number => x !== undefined);
   const p99s = rounds.map((r) => r.latency?.p99).filter((x): x is number => x !== undefined && Number.isFinite(x));
   const utils = rounds.map((r) => r.client_util).filter((x): x is number => x !== undefined);
   const bound = rounds.filter((r) => r.client_bound).length;
@@ -45,9 +49,10 @@ function backendFigures(b: BackendResult): SweepBackend {
     p99_us: p99s.length ? median(p99s) : null,
     client_bound: rounds.length > 0 && bound * 2 > rounds.length,
     client_util: utils.length ? median(utils) : null,
+    sched_delay_ms: delays.length ? median(delays) : null,
     rounds: rounds.length,
     errors: { ...noErrors(), ...b.errors },
-    ...(b.failure ? { failure: b.failure } : {}),
+    ...(b.failure ? { failure: b.failure } : !rounds.length && b.rounds.some((r) => r.stalled) ? { failure: "every round was hit by a platform stall (see the stalls)" } : {}),
   };
 }
 
@@ -71,7 +76,7 @@ export function pairGain(base: BackendResult | undefined, cand: BackendResult | 
 }
 
 /** Every point of the sweep, in connection order, then window, then payload. */
-export function sweepPoints(inputs: SweepInput[], pairs: Pick<GatePair, "baseline" | "candidate">[], confidence: number): SweepPoint[] {
+export function sweepPoints(inputs: SweepInput[], pairs: Pick<GatePair, "baseline" | "candidate">[], confidence: number, delayOf?: DelayOf): SweepPoint[] {
   const points: SweepPoint[] = [];
   for (const { connections, result } of [...inputs].sort((a, b) => a.connections - b.connections)) {
     for (const v of result.variants) {
@@ -82,7 +87,7 @@ export function sweepPoints(inputs: SweepInput[], pairs: Pick<GatePair, "baselin
         connections,
         window,
         payload,
-        backends: v.backends.map(backendFigures),
+        backends: v.backends.map((b) => backendFigures(b, connections, delayOf)),
         gains: pairs.map((p) => pairGain(find(p.baseline), find(p.candidate), p, confidence)),
       });
     }

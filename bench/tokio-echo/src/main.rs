@@ -26,7 +26,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::{self, Either};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError};
@@ -37,6 +37,14 @@ use order::MatchingEngine;
 const BACKEND: &str = "tokio";
 const DEFAULT_MAX_FRAME: usize = 1 << 20;
 const MAX_MAX_FRAME: usize = 1 << 30;
+/// The listen backlog every backend uses (ffi/net.ts's LISTEN_BACKLOG, net.core.somaxconn
+/// here). TcpListener::bind takes mio's 1024: a burst of 4096 connects overflowed it, and
+/// each dropped SYN was retried only after 1 s or more.
+const LISTEN_BACKLOG: u32 = 4096;
+/// How long accepting pauses when out of descriptors (see accept_loop).
+const ACCEPT_PAUSE: Duration = Duration::from_millis(10);
+/// Linux errnos of accept meaning out of descriptors or memory: EMFILE, ENFILE, ENOBUFS, ENOMEM.
+const OUT_OF_RESOURCES: [i32; 4] = [24, 23, 105, 12];
 /// The longest --inject-delay-us accepted, as in `bun run serve`.
 const MAX_INJECT_DELAY_US: u64 = 1_000_000;
 
@@ -389,10 +397,17 @@ async fn accept_loop(listener: TcpListener, max_frame: usize, delay: Duration, e
                 }
                 tokio::spawn(connection(stream, max_frame, delay, engine.clone(), shutdown.clone(), alive.clone()));
             }
-            Err(_) => {
-                // EMFILE, ECONNABORTED and the like: count it, let the others run, go on.
+            Err(e) => {
+                // ECONNABORTED and the like: count it, let the others run, go on.
                 bump(&STATS.io_errors, 1);
-                tokio::task::yield_now().await;
+                if e.raw_os_error().map_or(false, |n| OUT_OF_RESOURCES.contains(&n)) {
+                    // Out of descriptors the connection stays queued and an accept retried at
+                    // once fails at once: yielding alone spun at 100% CPU. Connections that
+                    // close meanwhile free descriptors for the next try.
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
+                } else {
+                    tokio::task::yield_now().await;
+                }
             }
         }
     }
@@ -413,13 +428,26 @@ fn signal_or_exit(kind: SignalKind, name: &str) -> Signal {
     }
 }
 
+/// TcpListener::bind (SO_REUSEADDR set, as mio sets it) with LISTEN_BACKLOG instead of 1024.
+async fn bind_listener(host: &str, port: u16) -> io::Result<TcpListener> {
+    let mut last = io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to nothing");
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        match socket.set_reuseaddr(true).and_then(|()| socket.bind(addr)) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 async fn serve(o: Options) -> i32 {
     // Handlers first, so that a signal sent right after the listening line is ours.
     let term = signal_or_exit(SignalKind::terminate(), "SIGTERM");
     let int = signal_or_exit(SignalKind::interrupt(), "SIGINT");
     let mut usr1 = signal_or_exit(SignalKind::user_defined1(), "SIGUSR1");
 
-    let listener = match TcpListener::bind((o.host.as_str(), o.port)).await {
+    let listener = match bind_listener(o.host.as_str(), o.port).await {
         Ok(l) => l,
         Err(e) => {
             let hint = if e.kind() == io::ErrorKind::AddrInUse { format!("; port {} is in use, pick another --port or 0", o.port) } else { String::new() };
@@ -462,9 +490,9 @@ async fn serve(o: Options) -> i32 {
 fn main() {
     let o = parse_args();
     let rt = if o.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_io().build()
+        tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(o.threads).enable_io().build()
+        tokio::runtime::Builder::new_multi_thread().worker_threads(o.threads).enable_io().enable_time().build()
     };
     let rt = match rt {
         Ok(rt) => rt,

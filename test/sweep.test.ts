@@ -1,0 +1,152 @@
+// The connection sweep end to end: `bench --sweep --quick` as a user runs it
+// (a child process, real servers, the C load client), its JSON, markdown and
+// chart; its flags' usage errors; and 4096 connections against every backend
+// the sweep measures by default, every answer verified and no descriptor left
+// open on either side. No timing is asserted.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CLoadClient } from "../bench/clients/c-load.ts";
+import { errorCount } from "../bench/clients/ping-pong.ts";
+import type { BenchResults } from "../bench/results/schema.ts";
+import { BACKENDS } from "../bench/server/backends.ts";
+import { ServerProcess } from "../bench/server/process.ts";
+import { ROOT } from "../ffi/build.ts";
+import * as net from "../ffi/net.ts";
+import { checkXml } from "./xml-check.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "iob-sweep-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function bench(args: string[]) {
+  const r = Bun.spawnSync([process.execPath, join(ROOT, "bench/cli/bench.ts"), ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env } });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+describe("bench --sweep --quick", () => {
+  const json = join(dir, "sweep.json");
+  const md = join(dir, "sweep.md");
+  let r: ReturnType<typeof bench>;
+  let res: BenchResults;
+
+  test("runs alone, with no verdict, and every figure verified", () => {
+    r = bench(["--sweep", "--quick", "--backends", "epoll,uring", "--json", json, "--markdown", md, "--hiccup", "off"]);
+    expect(r.err).not.toContain("Error:");
+    expect(r.code).toBe(0);
+    res = JSON.parse(readFileSync(json, "utf8"));
+    expect(res.scenarios).toEqual([]);
+    expect(res.gate).toBeUndefined();
+    expect(r.out).toContain("No verdict");
+    const s = res.sweep!;
+    expect(s.connections).toEqual([1, 64, 1024]);
+    expect(s.points).toHaveLength(3);
+    for (const p of s.points) {
+      expect(p.backends.map((b) => b.backend)).toEqual(["epoll", "uring"]);
+      for (const b of p.backends) {
+        expect(errorCount(b.errors)).toBe(0);
+        expect(b.failure).toBeUndefined();
+        expect(b.throughput!).toBeGreaterThan(0);
+        expect(b.ci95![0]).toBeLessThanOrEqual(b.throughput!);
+        expect(b.ci95![1]).toBeGreaterThanOrEqual(b.throughput!);
+        expect(b.p99_us!).toBeGreaterThan(0);
+        expect(b.cpu_us!).toBeGreaterThan(0);
+        expect(b.client_util!).toBeGreaterThan(0);
+        expect(typeof b.client_bound).toBe("boolean");
+      }
+      expect(p.gains).toEqual([expect.objectContaining({ baseline: "epoll", candidate: "uring" })]);
+    }
+    expect(s.crossover).toEqual([expect.objectContaining({ baseline: "epoll", candidate: "uring", window: 8, payload: 32, threshold_pct: 20 })]);
+    // Nothing the client opened is left open.
+    expect(s.client_fds.after).toBeLessThanOrEqual(s.client_fds.before);
+  });
+
+  test("capacity: a bounded search per backend, each probe judged", () => {
+    expect(res.capacity!.map((c) => c.backend)).toEqual(["epoll", "uring"]);
+    for (const c of res.capacity!) {
+      expect(c.failure).toBeUndefined();
+      expect(c.searches).toHaveLength(1);
+      const probes = c.searches[0].probes;
+      expect(probes.length).toBeGreaterThan(0);
+      expect(probes.length).toBeLessThanOrEqual(5);
+      for (const p of probes) if (p.ok) expect(p.p99_us!).toBeLessThanOrEqual(c.slo_p99_us);
+      if (c.rate !== null) expect(probes.some((p) => p.ok && p.rate === c.rate)).toBe(true);
+    }
+  });
+
+  test("idle connections: memory per connection, descriptors back after, latency alone and with them", () => {
+    for (const i of res.idle!) {
+      expect(i.failure).toBeUndefined();
+      expect(errorCount(i.errors)).toBe(0);
+      expect(i.fds.open! - i.fds.before!).toBeGreaterThanOrEqual(i.idle);
+      expect(i.fds.after!).toBeLessThanOrEqual(i.fds.before!);
+      expect(Number.isFinite(i.bytes_per_conn!)).toBe(true);
+      expect(i.alone!.p99_us).toBeGreaterThan(0);
+      expect(i.with_idle!.p99_us).toBeGreaterThan(0);
+    }
+  });
+
+  test("the markdown has the crossover first and links a well-formed chart", () => {
+    const text = readFileSync(md, "utf8");
+    expect(text.indexOf("Crossover")).toBeGreaterThan(-1);
+    expect(text.indexOf("Crossover")).toBeLessThan(text.indexOf("Many idle connections"));
+    const charts = readdirSync(join(ROOT, "results")).filter((f) => f.includes("-sweep-w8-p32.svg"));
+    expect(charts.length).toBeGreaterThan(0);
+    const link = /\((\.\.?\/[^)]*sweep-w8-p32\.svg|[^)]*sweep-w8-p32\.svg)\)/.exec(text);
+    expect(link).not.toBeNull();
+    const svg = readFileSync(join(ROOT, "results", charts.sort().at(-1)!), "utf8");
+    expect(checkXml(svg)).toEqual([]);
+  });
+});
+
+describe("sweep flags", () => {
+  for (const [args, says] of [
+    [["--sweep", "--sweep-connections", "0"], "--sweep-connections: '0' is not an integer from 1 to 16384"],
+    [["--sweep", "--sweep-sizes", "2"], "--sweep-sizes: '2' is not an integer from 4 to 65536"],
+    [["--sweep", "--sweep-parts", "points,nope"], "nope"],
+    [["--slo-p99", "2"], "--slo-p99 belongs to the sweep; add --sweep"],
+  ] as const) {
+    test(`${args.join(" ")}: usage and exit 2`, () => {
+      const r = bench([...args]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(says);
+      expect(r.err).toContain("--sweep-connections");
+    });
+  }
+});
+
+describe("4096 connections against every backend the sweep measures by default", () => {
+  const limit = net.raiseNoFile(4096 + 512);
+  const fds = (pid: number | "self") => readdirSync(`/proc/${pid}/fd`).length;
+  for (const name of ["epoll", "uring", "c-uring", "bun", "tokio"]) {
+    const a = BACKENDS[name].availability();
+    const skip = !a.available ? `${name}: ${a.reason}` : limit.short ? limit.short : "";
+    test.skipIf(Boolean(skip))(`${name}: every request answered and verified, every descriptor given back${skip ? ` (skipped: ${skip})` : ""}`, async () => {
+      const server = await ServerProcess.start({ backend: name, command: BACKENDS[name].external?.() });
+      try {
+        const serverBefore = fds(server.pid);
+        const selfBefore = fds("self");
+        {
+          using lc = new CLoadClient(server, 4096, 1000, 8, 10000);
+          for (const payload of [32, 1000]) {
+            const r = lc.closed(payload, 8, 20, 100);
+            expect(r.errors).toEqual({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
+            expect(r.deadConnections).toBe(0);
+            expect(r.completed).toBe(r.sent);
+            expect(r.completed).toBeGreaterThan(4096);
+          }
+        }
+        expect(fds("self")).toBe(selfBefore);
+        let after = fds(server.pid);
+        for (let i = 0; i < 100 && after > serverBefore; i++) {
+          await Bun.sleep(20);
+          after = fds(server.pid);
+        }
+        expect(after).toBe(serverBefore);
+        expect(server.exited).toBe(false);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
