@@ -317,6 +317,19 @@ static inline int table_fit(struct cs_base *s, unsigned i)
 	return 0;
 }
 
+/* How long accepting pauses when out of descriptors, unless a connection closes first. */
+#define ACCEPT_PAUSE_MS 10
+
+/*
+ * accept() errors that say the process or the system is out of descriptors or
+ * memory: the connection stays queued, so an accept retried at once fails the
+ * same way; the loops wait for a descriptor to be freed instead.
+ */
+static inline int accept_out_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
 static inline void set_nodelay(int fd)
 {
 	int one = 1;

@@ -24,7 +24,25 @@
 struct ep_server {
 	struct cs_base b;
 	int epfd;
+	/* now_ms() after which accepting resumes (see ep_pause_accept); 0: accepting. */
+	int64_t accept_paused_until;
 };
+
+/*
+ * Out of descriptors (EMFILE/ENFILE), accept4 fails but the connection stays
+ * queued and the level-triggered listener stays readable: every epoll_wait
+ * would report it again at once, and the loop spun at 100% CPU, one failed
+ * accept per turn. Instead the listener leaves the wait set until a
+ * connection closes (freeing a descriptor) or ACCEPT_PAUSE_MS pass.
+ */
+static void ep_set_accepting(struct ep_server *s, int on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.u64 = (uint64_t)s->b.lfd };
+
+	/* Cannot fail for a registered fd; if it did, accepting simply stays as it was. */
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->b.lfd, &ev);
+	s->accept_paused_until = on ? 0 : now_ms() + ACCEPT_PAUSE_MS;
+}
 
 static void ep_close(struct ep_server *s, struct conn *c)
 {
@@ -33,6 +51,8 @@ static void ep_close(struct ep_server *s, struct conn *c)
 	s->b.conns[c->fd] = NULL;
 	conn_free(c);
 	s->b.st.active--;
+	if (s->accept_paused_until)
+		ep_set_accepting(s, 1);
 }
 
 /* epoll_ctl only when the interest changes, i.e. only when a write would block. */
@@ -140,8 +160,11 @@ static void ep_accept_all(struct ep_server *s)
 		int fd = accept4(s->b.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN)
-				s->b.st.io_errors++;
+			if (errno == EAGAIN)
+				return;
+			s->b.st.io_errors++;
+			if (accept_out_of_resources(errno))
+				ep_set_accepting(s, 0);
 			return;
 		}
 		set_nodelay(fd);
@@ -171,6 +194,8 @@ static int ep_step(struct cs_base *base, int timeout_ms)
 	struct epoll_event evs[MAX_EVENTS];
 	int n, i;
 
+	if (s->accept_paused_until && now_ms() >= s->accept_paused_until)
+		ep_set_accepting(s, 1);
 	n = epoll_wait(s->epfd, evs, MAX_EVENTS, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

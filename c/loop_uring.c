@@ -66,6 +66,9 @@ struct ur_server {
 	uint64_t step;
 	/* Sends queued for the next step that should complete in it (see the top). */
 	unsigned quick_sends;
+	/* Accepts not re-armed while out of descriptors (see ur_on_accept), and until when. */
+	unsigned accepts_idle;
+	int64_t accept_paused_until;
 };
 
 static uint64_t tag_of(unsigned slot, unsigned op)
@@ -98,6 +101,14 @@ static void ur_arm_accept(struct ur_server *s)
 	io_uring_sqe_set_data64(sqe, tag_of(0, OP_ACCEPT));
 }
 
+/* Re-arms the accepts left idle while out of descriptors. */
+static void ur_resume_accepts(struct ur_server *s)
+{
+	for (; s->accepts_idle > 0; s->accepts_idle--)
+		ur_arm_accept(s);
+	s->accept_paused_until = 0;
+}
+
 /* Closes once nothing is in flight; shutdown() makes an armed recv complete. */
 static void ur_begin_close(struct ur_server *s, struct conn *c)
 {
@@ -113,6 +124,9 @@ static void ur_begin_close(struct ur_server *s, struct conn *c)
 	s->free_slots[s->nfree++] = c->slot;
 	conn_free(c);
 	s->b.st.active--;
+	/* A descriptor is free again: the connection waiting in the backlog can be taken. */
+	if (s->accepts_idle)
+		ur_resume_accepts(s);
 }
 
 static void ur_arm_recv(struct ur_server *s, struct conn *c)
@@ -167,7 +181,18 @@ static void ur_on_accept(struct ur_server *s, int res)
 	struct conn *c;
 	unsigned slot;
 
-	ur_arm_accept(s);
+	/*
+	 * Out of descriptors (EMFILE/ENFILE) the connection stays queued and an
+	 * accept re-armed at once fails at once: the loop spun at 100% CPU. The
+	 * accept stays idle until a connection closes or ACCEPT_PAUSE_MS pass.
+	 */
+	if (res < 0 && accept_out_of_resources(-res)) {
+		s->accepts_idle++;
+		if (!s->accept_paused_until)
+			s->accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+	} else {
+		ur_arm_accept(s);
+	}
 	if (res < 0) {
 		s->b.st.io_errors++;
 		return;
@@ -313,6 +338,8 @@ static int ur_step(struct cs_base *base, int timeout_ms)
 	unsigned n, i, wait_nr = 1 + s->quick_sends;
 	int ret;
 
+	if (s->accepts_idle && now_ms() >= s->accept_paused_until)
+		ur_resume_accepts(s);
 	s->quick_sends = 0;
 	s->step++;
 	ret = io_uring_submit_and_wait_timeout(&s->ring, &cqe, wait_nr, &ts, NULL);

@@ -67,6 +67,16 @@ int net_listen(const char *host, int port, int backlog)
 	return fd;
 }
 
+/*
+ * listen() again on a socket that already listens: Linux then only sets the
+ * backlog. For listeners created by code that fixes its own backlog (Bun.listen
+ * takes 512, with no option), so every backend queues as many connections.
+ */
+int net_set_backlog(int fd, int backlog)
+{
+	return listen(fd, backlog) < 0 ? -errno : 0;
+}
+
 int net_bound_port(int fd)
 {
 	struct sockaddr_in sa;

@@ -37,9 +37,18 @@ const TABLE: Record<number, [string, string]> = {
   125: ["ECANCELED", "Operation canceled"],
 };
 
-export const EPERM = 1, ESRCH = 3, EINTR = 4, EBADF = 9, EAGAIN = 11, EINVAL = 22, EPIPE = 32, ENOSYS = 38,
-  ETIME = 62, EADDRINUSE = 98, ECONNRESET = 104, ENOBUFS = 105, ETIMEDOUT = 110, ECONNREFUSED = 111,
+export const EPERM = 1, ESRCH = 3, EINTR = 4, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EINVAL = 22, ENFILE = 23, EMFILE = 24,
+  EPIPE = 32, ENOSYS = 38, ETIME = 62, EADDRINUSE = 98, ECONNRESET = 104, ENOBUFS = 105, ETIMEDOUT = 110, ECONNREFUSED = 111,
   ECANCELED = 125;
+
+/**
+ * Errors of accept() that say the process or the system is out of descriptors
+ * or memory: the connection stays queued, so retrying at once fails the same
+ * way (an accept loop must wait for a descriptor to be freed instead).
+ */
+export function isOutOfResources(errno: number): boolean {
+  return errno === EMFILE || errno === ENFILE || errno === ENOBUFS || errno === ENOMEM;
+}
 
 export function errnoName(errno: number): string {
   return TABLE[errno]?.[0] ?? `errno ${errno}`;

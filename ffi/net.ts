@@ -10,6 +10,7 @@ import { cString, spanAddr, type NativeBuffer } from "./memory.ts";
 const SYMBOLS = {
   net_listen: { args: ["ptr", "i32", "i32"], returns: "i32" },
   net_bound_port: { args: ["i32"], returns: "i32" },
+  net_set_backlog: { args: ["i32", "i32"], returns: "i32" },
   net_accept_nb: { args: ["i32"], returns: "i32" },
   net_connect: { args: ["ptr", "i32"], returns: "i32" },
   net_set_nodelay: { args: ["i32", "i32"], returns: "i32" },
@@ -55,9 +56,21 @@ function N(): NetSymbols {
 
 export const SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
 
+/**
+ * The listen backlog of every backend: net.core.somaxconn's default (4096), which
+ * caps it anyway. A smaller queue overflows in a burst of connects, and the
+ * kernel drops the SYNs it cannot queue: the client retries only after 1 s.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Non-blocking listening socket with SO_REUSEADDR; port 0 picks an ephemeral port. */
-export function listen(host: string, port: number, backlog = 4096): number {
+export function listen(host: string, port: number, backlog = LISTEN_BACKLOG): number {
   return check(`listen ${host}:${port}`, N().net_listen(cString(host), port, backlog));
+}
+
+/** Sets the backlog of a socket that already listens (listen(2) again); throws SysError. */
+export function setListenBacklog(fd: number, backlog = LISTEN_BACKLOG): void {
+  check(`listen fd ${fd} backlog ${backlog}`, N().net_set_backlog(fd, backlog), "is it a listening TCP socket?");
 }
 
 export function boundPort(fd: number): number {
@@ -303,7 +316,7 @@ export class TcpSocket implements Disposable {
 export class Listener implements Disposable {
   readonly fd: number;
   readonly port: number;
-  constructor(host: string, port: number, backlog = 4096) {
+  constructor(host: string, port: number, backlog = LISTEN_BACKLOG) {
     this.fd = listen(host, port, backlog);
     this.port = boundPort(this.fd);
   }
