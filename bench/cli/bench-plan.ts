@@ -59,7 +59,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   "sweep-connections": { type: "list", help: "--sweep: connection counts (default 1,8,64,256,1024,4096)", placeholder: "a,b" },
   "sweep-window": { type: "list", help: "--sweep: requests in flight per connection (default 1,8)", placeholder: "a,b" },
   "sweep-sizes": { type: "list", help: "--sweep: payload sizes in bytes, 4 to 65536 (default 32,1000)", placeholder: "a,b" },
-  "sweep-rounds": { type: "int", help: "--sweep: paired rounds per connection count (default 4, --quick 2)", min: 1, max: 100, placeholder: "N" },
+  "sweep-rounds": { type: "int", help: "--sweep: paired rounds per connection count (default 6, --quick 2)", min: 1, max: 100, placeholder: "N" },
   "sweep-parts": { type: "list", help: "--sweep: what to run (default all three)", choices: ["points", "capacity", "idle"], default: ["points", "capacity", "idle"], placeholder: "a,b" },
   "sweep-budget": { type: "number", help: "--sweep: seconds the sweep may take (default 165, --quick 25)", min: 5, placeholder: "S" },
   "slo-p99": { type: "number", help: "--sweep: the p99 latency target of the capacity search, ms (default 1)", min: 0.01, max: 10000, placeholder: "MS" },

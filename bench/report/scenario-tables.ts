@@ -2,6 +2,7 @@
 // connection reuse, open-loop latency and request overhead. Which scenario gets
 // which is decided in scenario-layout.ts.
 import type { BenchResults, BackendResult, ScenarioResult, VariantResult } from "../results/schema.ts";
+import { median } from "../measure/stats.ts";
 import { backendNames, combinedErrors, errorsCell, extraOf, fmtNum, fmtRate, fmtRatio, headlineCell, paramsText, roundsOf } from "./format.ts";
 import { scenarioReportSpec } from "./scenario-layout.ts";
 import type { Table } from "./table.ts";
@@ -45,7 +46,18 @@ export function latencyTable(s: ScenarioResult, v: VariantResult, baseline: stri
 }
 
 /** Throughput per backend (scenarios 2 and 6, and any variant where higher is better). */
+/** The client's CPU over the rounds' measured intervals: "62%", with † when most rounds were client-bound. */
+function clientCell(b: BackendResult): string {
+  const u = b.rounds.map((r) => r.client_util).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  if (!u.length) return "n/a";
+  const bound = b.rounds.filter((r) => r.client_bound).length * 2 > b.rounds.length;
+  return `${Math.round(median(u) * 100)}%${bound ? " †" : ""}`;
+}
+
 export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: string): Table {
+  // Shown when the rounds recorded the client's CPU (every run since the sweep; not older JSON).
+  const client = v.backends.some((b) => b.rounds.some((r) => r.client_util !== undefined));
+  const loadClient = v.params.client === "c" ? "the C load client (c/loadgen.c)" : "the TypeScript load client (bench/clients/load.ts)";
   return {
     title: `Scenario ${s.id}: ${s.name}, ${v.label} (msg/s)`,
     columns: [
@@ -54,6 +66,7 @@ export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: s
       { name: "slowest round" },
       { name: "fastest round" },
       { name: `vs ${baseline} [95% CI]` },
+      ...(client ? [{ name: "client CPU" }] : []),
       { name: "errors", align: "left" },
     ],
     rows: v.backends.map((b) => {
@@ -64,11 +77,15 @@ export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: s
         t.length ? fmtRate(Math.min(...t)) : "n/a",
         t.length ? fmtRate(Math.max(...t)) : "n/a",
         fmtRatio(b, baseline),
+        ...(client ? [clientCell(b)] : []),
         errorsCell(b),
       ];
     }),
     notes: [
       `Completed messages per second: median over ${roundsOf([v])} rounds with a 95% bootstrap interval. Ratio: against ${baseline}'s median; above 1.00 is faster.${paramsText(v)}`,
+      ...(client
+        ? [`Client CPU: the client thread's CPU time over the measured interval (median over rounds), ${loadClient}; † client-bound (≥ 90%) in most rounds: the figure may be the client's limit, not the server's.`]
+        : []),
     ],
   };
 }

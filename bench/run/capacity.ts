@@ -94,6 +94,11 @@ export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlin
     if (!found.length) continue;
     // The lowest answer: a team provisions with what held every time.
     const least = found.reduce((a, b) => (b.rate! < a.rate! ? b : a));
+    const most = Math.max(...found.map((x) => x.rate!));
+    if (found.length > 1 && most > 1.5 * least.rate!)
+      ctx.warnings.push(
+        `Capacity of ${res.backend}: its searches disagree by more than 1.5× (${found.map((x) => Math.round(x.rate!)).join(" vs ")} req/s): this machine's noise is larger than the search's precision, and the lower figure is reported. Run on a quieter host, or raise --slo-p99 if a millisecond is within the machine's own jitter.`,
+      );
     res.rate = least.rate;
     res.client_bound = least.limited_by === "client";
     const at = least.probes.find((p) => p.rate === least.rate && p.ok);

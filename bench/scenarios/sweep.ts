@@ -22,7 +22,7 @@ export interface SweepOptions {
   timeoutMs: number;
 }
 
-export const SWEEP_DEFAULTS = { connections: [1, 8, 64, 256, 1024, 4096], windows: [1, 8], payloads: [32, 1000], durationMs: 120, warmupMs: 30, rounds: 4 };
+export const SWEEP_DEFAULTS = { connections: [1, 8, 64, 256, 1024, 4096], windows: [1, 8], payloads: [32, 1000], durationMs: 120, warmupMs: 30, rounds: 6 };
 export const SWEEP_QUICK = { connections: [1, 64, 1024], windows: [8], payloads: [32], durationMs: 80, warmupMs: 20, rounds: 2 };
 
 export const variantKey = (window: number, payload: number) => `w${window}-p${payload}`;

@@ -9,6 +9,7 @@ export type WarningCode =
   | "not-measured"
   | "busy-polls"
   | "client-late"
+  | "client-bound"
   | "stalls"
   | "untrusted"
   // The environment (results.context.environment):
@@ -46,6 +47,17 @@ export function analysisWarnings(runs: PlacementRun[]): AnalysisWarning[] {
           "stalls",
           `Scenario ${s.id}${where}: ${stalls.length} unit(s) hit by a platform stall (worst ${Math.max(...stalls.map((x) => Math.max(x.stealMs, x.hiccupMs))).toFixed(0)} ms)${kept.length ? `, ${kept.length} still stalled after repeats and left out of the gate` : ", each measured again"}. A busy host steals CPU time from this VM: run when it is quieter, or on bare metal.`,
         );
+      // A throughput the client limited is the client's figure: say which, and what to do.
+      for (const v of s.variants.filter((x) => x.higherIsBetter)) {
+        const bound = v.backends
+          .map((b) => ({ b: b.backend, k: b.rounds.filter((r) => r.client_bound).length, n: b.rounds.length }))
+          .filter((x) => x.k * 2 > x.n);
+        if (bound.length)
+          w(
+            "client-bound",
+            `Scenario ${s.id}${where} ${v.key}: the client was busy ≥ 90% of the measured interval in most rounds of ${bound.map((x) => `${x.b} (${x.k} of ${x.n})`).join(", ")}: those throughputs may be the client's limit. ${v.params.client === "c" ? "The C load client already runs: on a host with more cores than the server and client use, the limit lifts." : "Re-run with --client c (the C load client)."}`,
+          );
+      }
       // A backend that spends more CPU per request than the round trip lasts is spinning somewhere (SQPOLL):
       // its latency is bought with a core that never sleeps.
       if (s.slug === "ping-pong")
