@@ -33,7 +33,8 @@ export interface BenchPlan {
   quick: boolean;
   seed: number;
   host: string;
-  client: "ts" | "c";
+  /** auto: each scenario's own choice (Scenario.autoClient: the C load client for throughput, the TypeScript loop otherwise). */
+  client: "auto" | "ts" | "c";
   /** Local backends to run (names), before availability. */
   backends: string[];
   targets: Target[];
@@ -249,7 +250,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
             servers,
             seed: plan.seed,
             quick: plan.quick,
-            client: plan.client,
+            client: plan.client === "auto" ? (def.autoClient ?? "ts") : plan.client,
             log,
             spawnServer: async (label, m) => {
               const s = await spawn(label, m, placement);

@@ -85,6 +85,11 @@ export interface Scenario<O = any, S = any> {
   defaults: O;
   quick: O;
   report: ScenarioReportSpec;
+  /**
+   * The client under `--client auto` (the default): "c" where the TypeScript client would be the
+   * limit (the throughput scenarios: the C load client), else "ts".
+   */
+  autoClient?: "ts" | "c";
   /** Needs something only a local server gives (its own processing time, a second mode): not run against --target servers. */
   localOnly?: string;
   prepare(env: ScenarioEnv, o: O): Promise<Prepared<S>>;
