@@ -46,8 +46,11 @@ export function sweepChartSvg(s: SweepResults, opts: { window: number; payload: 
   const pair = s.crossover[0] ?? points.flatMap((p) => p.gains)[0];
   const styles = backendStyles(names, pair ? { baseline: pair.baseline, candidate: pair.candidate } : {});
   const title = `Throughput against connections: window ${window}, ${payload} B payload (load client: ${clientText(s.client)})`;
+  // A line under the plot per pair without a crossover: the picture grows to hold them all.
+  const missing = s.crossover.filter((c) => c.window === window && c.payload === payload && c.connections === null).length;
+  const height = HEIGHT + Math.max(0, missing - 1) * 15;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     // Bold sans-serif is about 0.62 em per character: a long title gets a smaller font rather than clipped.
     `<text x="${f(WIDTH / 2)}" y="24" text-anchor="middle" font-weight="bold" font-size="${Math.min(14, Math.floor(((WIDTH - 16) / (0.62 * title.length)) * 10) / 10)}">${escapeXml(title)}</text>`,
