@@ -47,7 +47,7 @@ export function sweepDefaults(quick: boolean): Omit<SweepPlan, "parts"> {
     rounds: d.rounds,
     capacity: quick
       ? { connections: 16, payload: 32, sloUs: 1000, searches: 1, probeMs: 80, warmupMs: 20, maxProbes: 5, precision: 1.25 }
-      : { connections: 64, payload: 32, sloUs: 1000, searches: 2, probeMs: 200, warmupMs: 50, maxProbes: 10, precision: 1.1 },
+      : { connections: 64, payload: 32, sloUs: 1000, searches: 2, probeMs: 300, warmupMs: 50, maxProbes: 10, precision: 1.1 },
     idle: quick ? { idle: 2000, active: 4, durationMs: 80 } : { idle: 10000, active: 8, durationMs: 200 },
     budgetS: quick ? 25 : 165,
   };
