@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { noErrors } from "../bench/clients/ping-pong.ts";
 import { judgeProbe, searchCapacity } from "../bench/run/capacity-search.ts";
+import { stalled, withoutServerCpu } from "../bench/run/sweep-context.ts";
 import { seededRandom } from "../bench/measure/stats.ts";
 import type { BackendResult, CapacityProbe, ScenarioResult } from "../bench/results/schema.ts";
 import { crossoverOf, pairGain, STRESS_THRESHOLD, sweepCrossovers, sweepPoints, type SweepInput } from "../bench/verdict/sweep.ts";
@@ -191,5 +192,28 @@ describe("capacity search", () => {
     expect(judgeProbe({ rate: 1, achieved: 1, sent: 10, completed: 10, errors: 1, p99Us: 5, sloUs: 1000, clientBound: false }).why).toContain("errors");
     expect(judgeProbe({ rate: 1, achieved: 1, sent: 10, completed: 10, errors: 0, p99Us: null, sloUs: 1000, clientBound: false }).ok).toBe(false);
     expect(() => searchCapacity({ startRate: 1, minRate: 0, maxRate: 1, precision: 1.1, maxProbes: 1 }, () => ({}) as CapacityProbe)).toThrow(RangeError);
+  });
+});
+
+describe("what counts as a platform stall in the sweep", () => {
+  test("the server CPU's hiccup is the server's own: kept as its delay, left out of the stall rule", () => {
+    const seen = { stealMs: 0, hiccupMs: 11, hiccupByCpu: { 0: 11, 1: 0.4 } };
+    const { reading, serverMs } = withoutServerCpu(seen, 0);
+    expect(serverMs).toBe(11);
+    expect(reading.hiccupMs).toBe(0.4);
+    expect(stalled(reading, 5)).toBe(false);
+    // Steal time and the client CPU's hiccups still are stalls.
+    expect(stalled(withoutServerCpu({ stealMs: 20, hiccupMs: 1, hiccupByCpu: { 0: 1, 1: 1 } }, 0).reading, 5)).toBe(true);
+    expect(stalled(withoutServerCpu({ stealMs: 0, hiccupMs: 9, hiccupByCpu: { 0: 1, 1: 9 } }, 0).reading, 5)).toBe(true);
+    // Servers not pinned: nothing is known to be the server's, the reading stays as it was.
+    expect(withoutServerCpu(seen, null).reading).toEqual(seen);
+  });
+
+  test("the delay is a per-point figure: the median over the rounds measured", () => {
+    const [b, c] = rounds(10000, 1.1, 3, 5);
+    const delay = (n: number, backend: string, round: number) => (backend === "uring" ? [10, 12, 30][round - 1] : 0.5);
+    const p = sweepPoints([atCount(4096, [backend("epoll", b), backend("uring", c)])], [pair], 0.95, delay)[0];
+    expect(p.backends.map((x) => x.sched_delay_ms)).toEqual([0.5, 12]);
+    expect(sweepPoints([atCount(4096, [backend("epoll", b)])], [], 0.95)[0].backends[0].sched_delay_ms).toBeNull();
   });
 });

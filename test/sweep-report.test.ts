@@ -207,7 +207,7 @@ const IDLE_TERMINAL = [
   "uring       10,000 / 8               2.50          22,528 → 47,528   13 / 10,021 / 15 LEAK +2                28.0 → 28.5                55.0 → 54.0       -1.8%  2 closed",
   "bun         10,000 / 8                n/a                      n/a                        n/a                        n/a                        n/a         n/a  FAILED: too many open files",
   "KiB per idle connection: (the server's RSS with the idle connections open − its RSS before) ÷ the idle connections. fds: the server's open descriptors before, with every connection open, and after closing them; LEAK when after is above before.",
-  "Latency: the active connections' ping-pong round trip, µs, without the idle connections and then with them open; p99 change: with idle over alone (positive: the idle connections slow the active ones).",
+  "Latency: the active connections' ping-pong round trip, µs, without the idle connections (half measured before them, half after) and with them open; p99 change: with idle over alone (positive: the idle connections slow the active ones).",
 ].join("\n");
 
 const IDLE_MARKDOWN = [
@@ -220,7 +220,7 @@ const IDLE_MARKDOWN = [
   "| bun | 10,000 / 8 | n/a | n/a | n/a | n/a | n/a | n/a | FAILED: too many open files |",
   "",
   "KiB per idle connection: (the server's RSS with the idle connections open − its RSS before) ÷ the idle connections. fds: the server's open descriptors before, with every connection open, and after closing them; LEAK when after is above before.",
-  "Latency: the active connections' ping-pong round trip, µs, without the idle connections and then with them open; p99 change: with idle over alone (positive: the idle connections slow the active ones).",
+  "Latency: the active connections' ping-pong round trip, µs, without the idle connections (half measured before them, half after) and with them open; p99 change: with idle over alone (positive: the idle connections slow the active ones).",
 ].join("\n");
 
 describe("sweep tables", () => {

@@ -286,7 +286,7 @@ export function idleTable(i: IdleResult[]): Table {
     ]),
     notes: [
       "KiB per idle connection: (the server's RSS with the idle connections open − its RSS before) ÷ the idle connections. fds: the server's open descriptors before, with every connection open, and after closing them; LEAK when after is above before.",
-      "Latency: the active connections' ping-pong round trip, µs, without the idle connections and then with them open; p99 change: with idle over alone (positive: the idle connections slow the active ones).",
+      "Latency: the active connections' ping-pong round trip, µs, without the idle connections (half measured before them, half after) and with them open; p99 change: with idle over alone (positive: the idle connections slow the active ones).",
     ],
   };
 }

@@ -144,7 +144,7 @@ export interface IdleResult {
   rss_after_kib: number | null;
   /** Server descriptors before, with every connection open, and after closing them. */
   fds: { before: number | null; open: number | null; after: number | null };
-  /** The active connections' ping-pong latency without the idle ones, then with them, µs. */
+  /** The active connections' ping-pong latency without the idle ones (half before them, half after), and with them, µs. */
   alone: { p50_us: number; p99_us: number } | null;
   with_idle: { p50_us: number; p99_us: number } | null;
   errors: ClientErrors;

@@ -1,6 +1,6 @@
 // Many idle connections and a few active ones, per backend: the active
-// connections' ping-pong latency alone, then with `idle` more connections
-// open (each has sent one request, so the server has taken it in as a real
+// connections' ping-pong latency alone (before and after), then with `idle`
+// more connections open (each has sent one request, so the server has taken it in as a real
 // client's), and what the idle ones cost the server in memory. A server that
 // keeps a buffer or an armed receive per connection shows it here.
 import { CLoadClient } from "../clients/c-load.ts";
@@ -37,10 +37,13 @@ export async function runIdle(plan: IdlePlan, ctx: SweepContext, shuffled: <T>(x
     ctx.focus([server]);
     ctx.progress.unit("idle connections", 1, backend);
     const snap = () => (server.pid > 0 ? resourceSnapshot(server.pid) : null);
-    const latency = (lc: CLoadClient) => {
-      const r = lc.closed(PAYLOAD, 1, 20, plan.durationMs);
+    const samples = (lc: CLoadClient, ms: number) => {
+      const r = lc.closed(PAYLOAD, 1, 20, ms);
       addErrors(res.errors, r.errors);
-      const s = summarize(r.latencyNs, 1e-3);
+      return r.latencyNs;
+    };
+    const figures = (ns: Float64Array) => {
+      const s = summarize(ns, 1e-3);
       return s.n ? { p50_us: s.p50, p99_us: s.p99 } : null;
     };
     try {
@@ -56,7 +59,9 @@ export async function runIdle(plan: IdlePlan, ctx: SweepContext, shuffled: <T>(x
       res.fds.before = before?.fds ?? null;
       {
         using active = new CLoadClient(server, plan.active, PAYLOAD, 1, 5000);
-        res.alone = latency(active);
+        // Alone before and after the idle connections (half the time each), so drift over the
+        // measurement does not pass for the idle connections' effect.
+        const aloneBefore = samples(active, plan.durationMs / 2);
         {
           using idle = new CLoadClient(server, plan.idle, PAYLOAD, 1, 10000);
           // One request per idle connection: the open loop sends request i on connection i mod idle.
@@ -67,8 +72,13 @@ export async function runIdle(plan: IdlePlan, ctx: SweepContext, shuffled: <T>(x
           res.rss_after_kib = open?.rssKiB ?? null;
           res.fds.open = open?.fds ?? null;
           if (before && open) res.bytes_per_conn = ((open.rssKiB - before.rssKiB) * 1024) / plan.idle;
-          res.with_idle = latency(active);
+          res.with_idle = figures(samples(active, plan.durationMs));
         }
+        const aloneAfter = samples(active, plan.durationMs / 2);
+        const both = new Float64Array(aloneBefore.length + aloneAfter.length);
+        both.set(aloneBefore);
+        both.set(aloneAfter, aloneBefore.length);
+        res.alone = figures(both);
       }
       // The server sees the closes asynchronously: wait for its descriptors to come back.
       for (let i = 0; i < 100; i++) {
