@@ -7,6 +7,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "../bench/cli/args.ts";
+import { BENCH_FLAGS, planFromFlags } from "../bench/cli/bench-plan.ts";
 import { CLoadClient } from "../bench/clients/c-load.ts";
 import { errorCount } from "../bench/clients/ping-pong.ts";
 import type { BenchResults } from "../bench/results/schema.ts";
@@ -100,6 +102,22 @@ describe("bench --sweep --quick", () => {
 });
 
 describe("sweep flags", () => {
+  const plan = (argv: string[]) => planFromFlags(parseArgs(argv, BENCH_FLAGS), argv, () => {});
+
+  test("--sweep alone: no scenarios, no A/A control, the gates' backends; --scenarios all adds every scenario", () => {
+    const alone = plan(["--sweep"]);
+    expect(alone.scenarios).toEqual([]);
+    expect(alone.control).toBe(false);
+    expect([...alone.backends].sort()).toEqual(["bun", "c-uring", "epoll", "tokio", "uring"]);
+    expect(alone.sweep!.connections).toEqual([1, 8, 64, 256, 1024, 4096]);
+    expect(alone.sweep!.parts).toEqual(["points", "capacity", "idle"]);
+    const both = plan(["--sweep", "--scenarios", "all", "--slo-p99", "0.5", "--sweep-connections", "4096,1,64"]);
+    expect(both.scenarios.map((x) => x.def.number)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(both.sweep!.capacity.sloUs).toBe(500);
+    expect(both.sweep!.connections).toEqual([1, 64, 4096]);
+    expect(plan(["--sweep", "--backends", "epoll,uring"]).sweepBackends).toEqual(["epoll", "uring"]);
+  });
+
   for (const [args, says] of [
     [["--sweep", "--sweep-connections", "0"], "--sweep-connections: '0' is not an integer from 1 to 16384"],
     [["--sweep", "--sweep-sizes", "2"], "--sweep-sizes: '2' is not an integer from 4 to 65536"],

@@ -13,7 +13,7 @@ import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
 import { sweepDefaults, type SweepPart, type SweepPlan } from "../run/sweep.ts";
 import { UsageError, type FlagSpec, type Parsed } from "./args.ts";
 
-const SCENARIO_CHOICES = SCENARIOS.flatMap((s) => [s.slug, String(s.number)]);
+const SCENARIO_CHOICES = ["all", ...SCENARIOS.flatMap((s) => [s.slug, String(s.number)])];
 
 export const BENCH_FLAGS: Record<string, FlagSpec> = {
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (under a minute)" },
@@ -24,7 +24,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   candidate: { type: "string", help: "the headline gate's candidate (default c-uring when tokio runs, else uring)", placeholder: "NAME" },
   "gate-pairs": { type: "list", help: "more gates as baseline:candidate pairs (default bun:uring,epoll:uring where run)", placeholder: "a:b,c:d" },
   control: { type: "string", help: "A/A control: a second instance of the headline baseline (NAME#2) as a gate of its own", choices: ["on", "off"], default: "on" },
-  scenarios: { type: "list", help: "scenarios to run, by name or number", choices: SCENARIO_CHOICES, default: SCENARIOS.map((s) => s.slug), placeholder: "a,b" },
+  scenarios: { type: "list", help: "scenarios to run, by name or number, or all", choices: SCENARIO_CHOICES, default: SCENARIOS.map((s) => s.slug), placeholder: "a,b" },
   placement: { type: "string", help: "CPU placement of server and client (both: cross, then same, a gate for each)", choices: ["cross", "same", "both", "off"], default: "cross" },
   "cpu-idle": { type: "string", help: "idle CPUs: poll (PM QoS 0 on /dev/cpu_dma_latency, needs root), default (the cpuidle governor), both (a gate for each)", choices: ["poll", "default", "both"], default: "poll" },
   "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N" },
@@ -193,7 +193,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const sweep = sweepFromFlags(args, quick, argv);
   // --sweep alone measures the sweep only; --scenarios adds the guide's scenarios (and the gate).
   const explicitScenarios = argv.some((a) => a === "--scenarios" || a.startsWith("--scenarios="));
-  const scenarios = sweep && !explicitScenarios ? [] : [...new Set((args.scenarios as string[]).map((n) => findScenario(n)!))].sort((a, b) => a.number - b.number);
+  const scenarios = sweep && !explicitScenarios ? [] : [...new Set((args.scenarios as string[]).flatMap((n) => (n === "all" ? SCENARIOS : [findScenario(n)!])))].sort((a, b) => a.number - b.number);
   // The flags that set a scenario's options; what is not given keeps the scenario's own default.
   const given = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const FLAG_OPTIONS: Record<string, Record<string, unknown>> = {
