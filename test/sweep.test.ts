@@ -133,6 +133,29 @@ describe("sweep flags", () => {
   }
 });
 
+describe("too few descriptors", () => {
+  test("counts that do not fit are left out and said so, with the remedy; the rest still runs", () => {
+    const json = join(dir, "short.json");
+    // A hard limit of 700 (Bun raises its soft limit to the hard one, so the hard one must be low),
+    // and as root without CAP_SYS_RESOURCE, so the run cannot raise it back (as in a container).
+    const drop = process.getuid?.() === 0 ? ["setpriv", "--inh-caps=-sys_resource", "--bounding-set=-sys_resource"] : [];
+    const r = Bun.spawnSync([...drop, "prlimit", "--nofile=700:700", process.execPath, join(ROOT, "bench/cli/bench.ts"), "--sweep", "--quick", "--sweep-parts", "points", "--backends", "epoll", "--json", json, "--hiccup", "off"], {
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.exitCode).toBe(0);
+    const res: BenchResults = JSON.parse(readFileSync(json, "utf8"));
+    expect(res.sweep!.connections).toEqual([1, 64]);
+    expect(res.sweep!.nofile.soft).toBe(700);
+    expect(res.sweep!.notes.join(" ")).toContain("Left out for want of descriptors (limit 700): 1024 connections.");
+    expect(res.warnings.join(" ")).toMatch(/The sweep needs 1280 descriptors but has 700: .*ulimit/);
+    // A sweep alone has no gates to warn about.
+    expect(res.warnings.join(" ")).not.toContain("that gate is not evaluated");
+    for (const p of res.sweep!.points) expect(p.backends[0].throughput!).toBeGreaterThan(0);
+  });
+});
+
 describe("4096 connections against every backend the sweep measures by default", () => {
   const limit = net.raiseNoFile(4096 + 512);
   const fds = (pid: number | "self") => readdirSync(`/proc/${pid}/fd`).length;

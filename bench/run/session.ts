@@ -171,7 +171,8 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   }
   const labels = [...servers.keys()];
   const pairs = resolveGates(plan, labels);
-  for (const p of pairs)
+  // A sweep alone evaluates no gate: nothing to warn about.
+  for (const p of plan.scenarios.length ? pairs : [])
     for (const b of [p.baseline, p.candidate]) if (!labels.includes(b)) warnings.push(`Gate ${p.baseline} → ${p.candidate}: ${b} is not running; that gate is not evaluated.`);
   const gated = new Set(pairs.flatMap((p) => [p.baseline, p.candidate]));
   // The ladder's steps are paired like a gate's backends, in the scenarios the ladder reads.
