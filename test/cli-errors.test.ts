@@ -41,7 +41,7 @@ const USAGE = /^\nusage: bun run bench \[flags\]\n\n.+\n\nflags:\n(  --[\s\S]+)$
 
 // Rejected by the flag parser (bench/cli/args.ts): the message, then the usage.
 const PARSER_CASES: [string[], RegExp][] = [
-  [["--scenarios", "9"], /--scenarios: unknown '9' \(one of ping-pong, 1, persistent-throughput, 2, /],
+  [["--scenarios", "9"], /--scenarios: unknown '9' \(one of all, ping-pong, 1, persistent-throughput, 2, /],
   [["--scenarios", "1,x"], /--scenarios: unknown 'x'/],
   [["--backends", "foo"], /--backends: unknown 'foo' \(one of .*\bbun\b.*\buring\b/],
   [["--backends", "bun,nope"], /--backends: unknown 'nope'/],
