@@ -110,6 +110,10 @@ describe("crossover (fixed sequence from the most connections down)", () => {
     const x = crossoverOf(pts, pair, 8, 32, STRESS_THRESHOLD);
     expect(x.connections).toBeNull();
     expect(x.note).toContain("no crossover up to 4096 connections");
+    // 1 and 64 pass on their own: said, but not called a crossover.
+    expect(x.ahead_at).toEqual([1, 64]);
+    expect(x.note).toContain("ahead by more than 20% at 1 (");
+    expect(x.note).toContain("alone, each interval on its own, not a crossover");
     expect(x.estimate_pct!).toBeGreaterThan(5);
     expect(x.estimate_pct!).toBeLessThan(15);
   });

@@ -57,8 +57,8 @@ function sweep(names = { epoll: "epoll", uring: "uring", bun: "bun" }): SweepRes
       point(1024, 16, [sb(epoll, 1.1e6), sb(uring, 1.25e6), sb(bun, null, { failure: "too many open files" })], [13.6, 8.8, 18.6]),
     ],
     crossover: [
-      { baseline: "epoll", candidate: "uring", window: 1, payload: 64, threshold_pct: 20, connections: 1024, estimate_pct: 25.4, ci: [21.2, 29.9], holds_above: true, max_connections: 1024, note: "io_uring ahead by more than 20% from 1024 connections" },
-      { baseline: "epoll", candidate: "uring", window: 16, payload: 64, threshold_pct: 20, connections: null, estimate_pct: 13.6, ci: [8.8, 18.6], holds_above: null, max_connections: 1024, note: "no crossover up to 1024 connections" },
+      { baseline: "epoll", candidate: "uring", window: 1, payload: 64, threshold_pct: 20, connections: 1024, estimate_pct: 25.4, ci: [21.2, 29.9], holds_above: true, max_connections: 1024, ahead_at: [1024], note: "io_uring ahead by more than 20% from 1024 connections" },
+      { baseline: "epoll", candidate: "uring", window: 16, payload: 64, threshold_pct: 20, connections: null, estimate_pct: 13.6, ci: [8.8, 18.6], holds_above: null, max_connections: 1024, ahead_at: [], note: "no crossover up to 1024 connections" },
     ],
     nofile: { needed: 2100, soft: 65536 },
     client_fds: { before: 12, after: 12 },

@@ -67,6 +67,8 @@ export interface SweepCrossover {
   ci: [number, number] | null;
   /** Whether every larger count swept stays above the threshold too. */
   holds_above: boolean | null;
+  /** Every count whose own 95% interval is above the threshold (not corrected for the others: a crossover needs every count above it too). */
+  ahead_at: number[];
   /** The most connections swept with figures for both. */
   max_connections: number;
   /** "io_uring ahead by more than 20% from 256 connections" or "no crossover up to 4096 connections". */

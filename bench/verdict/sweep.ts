@@ -108,7 +108,7 @@ export function crossoverOf(points: SweepPoint[], pair: Pick<GatePair, "baseline
   const base = { baseline: pair.baseline, candidate: pair.candidate, window, payload, threshold_pct: thresholdPct };
   const what = `${pair.candidate} over ${pair.baseline}, ${window} in flight, ${payload} B`;
   if (!curve.length) {
-    return { ...base, connections: null, estimate_pct: null, ci: null, holds_above: null, max_connections: 0, note: `${what}: no point with figures for both (errors, failures or too few rounds)` };
+    return { ...base, connections: null, estimate_pct: null, ci: null, holds_above: null, max_connections: 0, ahead_at: [], note: `${what}: no point with figures for both (errors, failures or too few rounds)` };
   }
   const top = curve[curve.length - 1];
   let at: (typeof curve)[number] | undefined;
@@ -116,7 +116,10 @@ export function crossoverOf(points: SweepPoint[], pair: Pick<GatePair, "baseline
     if (curve[i].gain.ci![0] > thresholdPct) at = curve[i];
     else break;
   }
+  // Counts whose own interval is above the threshold: each at 95% alone, not corrected for the others.
+  const ahead = curve.filter((x) => x.gain.ci![0] > thresholdPct).map((x) => x.connections);
   if (!at) {
+    const alone = curve.filter((x) => ahead.includes(x.connections));
     return {
       ...base,
       connections: null,
@@ -124,7 +127,12 @@ export function crossoverOf(points: SweepPoint[], pair: Pick<GatePair, "baseline
       ci: top.gain.ci,
       holds_above: null,
       max_connections: top.connections,
-      note: `${what}: no crossover up to ${top.connections} connections (there ${pct(top.gain.estimate_pct!)} ${interval(top.gain.ci!)}, threshold +${thresholdPct}%)`,
+      ahead_at: ahead,
+      note:
+        `${what}: no crossover up to ${top.connections} connections (there ${pct(top.gain.estimate_pct!)} ${interval(top.gain.ci!)}, threshold +${thresholdPct}%)` +
+        (alone.length
+          ? `; ahead by more than ${thresholdPct}% at ${alone.map((x) => `${x.connections} (${pct(x.gain.estimate_pct!)} ${interval(x.gain.ci!)})`).join(", ")} alone, each interval on its own, not a crossover`
+          : ""),
     };
   }
   return {
@@ -134,6 +142,7 @@ export function crossoverOf(points: SweepPoint[], pair: Pick<GatePair, "baseline
     ci: at.gain.ci,
     holds_above: true,
     max_connections: top.connections,
+    ahead_at: ahead,
     note: `${what}: ahead by more than ${thresholdPct}% from ${at.connections} connections (${pct(at.gain.estimate_pct!)} ${interval(at.gain.ci!)}) and at every count above it up to ${top.connections}`,
   };
 }
