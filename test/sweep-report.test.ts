@@ -19,6 +19,7 @@ const sb = (backend: string, throughput: number | null, extra: Partial<SweepBack
   ci95: throughput === null ? null : [throughput * 0.97, throughput * 1.04],
   cpu_us: throughput === null ? null : 2e6 / throughput,
   sched_delay_ms: null,
+  rounds_throughput: throughput === null ? [] : [throughput * 0.98, throughput, throughput * 1.01],
   p99_us: throughput === null ? null : 40 + throughput / 5000,
   client_bound: false,
   client_util: 0.5,

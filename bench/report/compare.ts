@@ -10,64 +10,17 @@
 // rounds may be few, so the t quantile (Welch's fractional degrees of freedom)
 // matters; it comes from student-t.ts.
 import { placementText, type MachineContext, type Placement } from "../measure/machine.ts";
-import { tQuantile } from "../measure/student-t.ts";
 import { median } from "../measure/stats.ts";
 import type { BackendResult, BenchResults, Criterion, Gate, ScenarioResult, VariantResult } from "../results/schema.ts";
 import { roundHeadline } from "../results/summary.ts";
+import { COMPARE_CONFIDENCE, welchLogInterval, type WelchLogInterval } from "./compare-welch.ts";
+import { compareSweeps, sweepComparisonParts, type SweepComparison } from "./compare-sweep.ts";
 import { fmtNum, fmtRate, signed } from "./format.ts";
 import { escapeMarkdown, renderMarkdown } from "./markdown.ts";
 import { renderTerminal } from "./terminal.ts";
 import type { Table } from "./table.ts";
 
-/** Two-sided confidence of every figure's interval. */
-export const COMPARE_CONFIDENCE = 0.95;
-
-/**
- * NEW against OLD for two independent samples of positive figures:
- * meanLogRatio = mean ln(new) - mean ln(old) (the log of the ratio of the
- * geometric means), its standard error sqrt(s_old²/n_old + s_new²/n_new), the
- * Welch-Satterthwaite degrees of freedom, and [loLog, hiLog] at `confidence`.
- */
-export interface WelchLogInterval {
-  nOld: number;
-  nNew: number;
-  meanLogRatio: number;
-  se: number;
-  df: number;
-  loLog: number;
-  hiLog: number;
-  confidence: number;
-}
-
-function meanAndVariance(xs: number[]): { mean: number; variance: number } {
-  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-  // Two passes: the deviations are small next to the mean (logs of similar
-  // figures), so summing squares of deviations keeps the digits.
-  const ss = xs.reduce((s, x) => s + (x - mean) * (x - mean), 0);
-  return { mean, variance: ss / (xs.length - 1) };
-}
-
-/**
- * Welch t interval on ln(new) - ln(old), from the per-round figures of two
- * runs (each figure finite and positive). null when either run has fewer than
- * 2 such rounds: its spread, and so any interval, is unknown.
- */
-export function welchLogInterval(oldFigures: number[], newFigures: number[], confidence = COMPARE_CONFIDENCE): WelchLogInterval | null {
-  const a = oldFigures.filter(usable).map(Math.log);
-  const b = newFigures.filter(usable).map(Math.log);
-  if (a.length < 2 || b.length < 2) return null;
-  const o = meanAndVariance(a);
-  const n = meanAndVariance(b);
-  const vOld = o.variance / a.length;
-  const vNew = n.variance / b.length;
-  const se = Math.sqrt(vOld + vNew);
-  const d = n.mean - o.mean;
-  // Both runs without any spread: the difference is known exactly (width 0);
-  // the degrees of freedom are then those of the pooled test, for the record.
-  const df = se > 0 ? (vOld + vNew) ** 2 / ((vOld * vOld) / (a.length - 1) + (vNew * vNew) / (b.length - 1)) : a.length + b.length - 2;
-  const half = se > 0 ? tQuantile(1 - (1 - confidence) / 2, df) * se : 0;
-  return { nOld: a.length, nNew: b.length, meanLogRatio: d, se, df, loLog: d - half, hiLog: d + half, confidence };
-}
+export { COMPARE_CONFIDENCE, welchLogInterval, type WelchLogInterval } from "./compare-welch.ts";
 
 function usable(x: number | undefined | null): x is number {
   return typeof x === "number" && Number.isFinite(x) && x > 0;
@@ -148,6 +101,8 @@ export interface Comparison {
   gates: GateChange[];
   gatesOnlyOld: string[];
   gatesOnlyNew: string[];
+  /** Both runs swept (--sweep): their points and crossovers. */
+  sweep: SweepComparison | null;
 }
 
 const NA = "n/a";
@@ -332,6 +287,7 @@ export function compareRuns(oldR: BenchResults, newR: BenchResults, files: { old
     gates,
     gatesOnlyOld: gm.onlyOld.map(gateName),
     gatesOnlyNew: gm.onlyNew.map(gateName),
+    sweep: compareSweeps(oldR.sweep, newR.sweep, confidence),
   };
 }
 
@@ -416,6 +372,10 @@ export function comparisonSections(c: Comparison): Section[] {
       ...only,
     ],
   });
+  if (c.sweep) {
+    const parts = sweepComparisonParts(c.sweep, { old: c.old.label, new: c.new.label }, c.confidence);
+    out.push(...parts.tables.map((table) => ({ table })), { lines: parts.lines });
+  }
   out.push(...c.gates.map((g) => ({ table: gateChangeTable(g, c) })));
   const gatesOnly = [
     ...(c.gates.length ? [] : ["No gate is in both runs."]),

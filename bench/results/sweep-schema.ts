@@ -25,6 +25,8 @@ export interface SweepBackend {
    * PREEMPT_NONE kernel a long in-kernel batch is not interrupted). Null when not measured.
    */
   sched_delay_ms: number | null;
+  /** Each usable round's throughput, in round order (what two runs are compared with). */
+  rounds_throughput: number[];
   /** Rounds measured (stalled ones excluded). */
   rounds: number;
   errors: ClientErrors;

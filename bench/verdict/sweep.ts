@@ -50,6 +50,7 @@ function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf
     client_bound: rounds.length > 0 && bound * 2 > rounds.length,
     client_util: utils.length ? median(utils) : null,
     sched_delay_ms: delays.length ? median(delays) : null,
+    rounds_throughput: rounds.map((r) => r.throughput!),
     rounds: rounds.length,
     errors: { ...noErrors(), ...b.errors },
     ...(b.failure ? { failure: b.failure } : !rounds.length && b.rounds.some((r) => r.stalled) ? { failure: "every round was hit by a platform stall (see the stalls)" } : {}),
