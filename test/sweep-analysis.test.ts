@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { noErrors } from "../bench/clients/ping-pong.ts";
 import { judgeProbe, searchCapacity } from "../bench/run/capacity-search.ts";
-import { stalled, withoutServerCpu } from "../bench/run/sweep-context.ts";
+import { isStalled as stalled } from "../bench/run/rounds.ts";
+import { withoutServerCpu } from "../bench/run/sweep-context.ts";
 import { seededRandom } from "../bench/measure/stats.ts";
 import type { BackendResult, CapacityProbe, ScenarioResult } from "../bench/results/schema.ts";
 import { crossoverOf, pairGain, STRESS_THRESHOLD, sweepCrossovers, sweepPoints, type SweepInput } from "../bench/verdict/sweep.ts";

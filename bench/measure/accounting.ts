@@ -231,4 +231,16 @@ export function resourceSnapshot(pid: number): ResourceSnapshot | null {
   }
 }
 
+/**
+ * A process's resources once its descriptors are back to at most `fds` (it sees its peers' closes
+ * asynchronously), polling every 20 ms up to `tries` times; the last snapshot either way.
+ */
+export async function resourcesOnceFdsAtMost(pid: number, fds: number | null | undefined, tries: number): Promise<ResourceSnapshot | null> {
+  for (let i = 0; ; i++) {
+    const r = resourceSnapshot(pid);
+    if (!r || fds === null || fds === undefined || r.fds <= fds || i + 1 >= tries) return r;
+    await Bun.sleep(20);
+  }
+}
+
 export { clockTicksPerSecond };

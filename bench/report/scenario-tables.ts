@@ -3,6 +3,7 @@
 // which is decided in scenario-layout.ts.
 import type { BenchResults, BackendResult, ScenarioResult, VariantResult } from "../results/schema.ts";
 import { median } from "../measure/stats.ts";
+import { mostlyClientBound } from "../results/summary.ts";
 import { backendNames, combinedErrors, errorsCell, extraOf, fmtNum, fmtRate, fmtRatio, headlineCell, paramsText, roundsOf } from "./format.ts";
 import { scenarioReportSpec } from "./scenario-layout.ts";
 import type { Table } from "./table.ts";
@@ -50,8 +51,7 @@ export function latencyTable(s: ScenarioResult, v: VariantResult, baseline: stri
 function clientCell(b: BackendResult): string {
   const u = b.rounds.map((r) => r.client_util).filter((x): x is number => x !== undefined && Number.isFinite(x));
   if (!u.length) return "n/a";
-  const bound = b.rounds.filter((r) => r.client_bound).length * 2 > b.rounds.length;
-  return `${Math.round(median(u) * 100)}%${bound ? " †" : ""}`;
+  return `${Math.round(median(u) * 100)}%${mostlyClientBound(b.rounds) ? " †" : ""}`;
 }
 
 export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: string): Table {

@@ -15,6 +15,11 @@ export function roundHeadline(r: RoundResult, higherIsBetter?: boolean): number 
   return r.latency ? r.latency.p50 : (r.throughput ?? NaN);
 }
 
+/** Most of these rounds were client-bound (the client busy >= CLIENT_BOUND_UTIL of their interval). */
+export function mostlyClientBound(rounds: RoundResult[]): boolean {
+  return rounds.filter((r) => r.client_bound).length * 2 > rounds.length;
+}
+
 export function sumErrors(rounds: RoundResult[]): ClientErrors {
   const e = noErrors();
   for (const r of rounds) addErrors(e, r.errors);

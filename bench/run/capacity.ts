@@ -10,7 +10,8 @@ import { ProcMeter } from "../measure/accounting.ts";
 import { judgeProbe, searchCapacity, type LimitedBy } from "./capacity-search.ts";
 import type { CapacityProbe, CapacityResult } from "../results/schema.ts";
 import { seededRandom, summarize } from "../measure/stats.ts";
-import { stalled, withoutServerCpu, type SweepContext } from "./sweep-context.ts";
+import { isStalled, shuffled } from "./rounds.ts";
+import { withoutServerCpu, type SweepContext } from "./sweep-context.ts";
 
 export interface CapacityPlan {
   connections: number;
@@ -34,7 +35,7 @@ const MAX_RATE = 4_000_000;
 /** The client could not send on time: its send lag's p99 ate more than this share of the target. */
 const LAG_SHARE = 0.25;
 
-export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlineMs: number, shuffled: <T>(xs: readonly T[], rnd: () => number) => T[]): Promise<CapacityResult[]> {
+export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlineMs: number): Promise<CapacityResult[]> {
   const rnd = seededRandom(ctx.seed * 7919 + 11);
   const results = new Map<string, CapacityResult>(
     ctx.backends.map((b) => [b, { backend: b, connections: plan.connections, payload: plan.payload, slo_p99_us: plan.sloUs, rate: null, searches: [], p99_us: null, cpu_us: null, client_bound: false }]),
@@ -68,7 +69,7 @@ export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlin
             r = lc.open(plan.payload, rate, plan.warmupMs, plan.probeMs);
             meter?.end(r.totalCompleted);
             const { reading } = withoutServerCpu(ctx.probe.end(), ctx.serverCpu);
-            if (!stalled(reading, ctx.stallBoundMs) || attempt >= Math.min(2, ctx.maxRepeats)) break;
+            if (!isStalled(reading, ctx.stallBoundMs) || attempt >= Math.min(2, ctx.maxRepeats)) break;
             repeats++;
           }
           cpus.set(rate, meter?.sample ? meter.sample.cpuNs / 1000 / Math.max(1, meter.sample.requests) : null);

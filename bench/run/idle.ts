@@ -5,9 +5,10 @@
 // keeps a buffer or an armed receive per connection shows it here.
 import { CLoadClient } from "../clients/c-load.ts";
 import { addErrors, noErrors } from "../clients/ping-pong.ts";
-import { resourceSnapshot } from "../measure/accounting.ts";
+import { resourcesOnceFdsAtMost, resourceSnapshot } from "../measure/accounting.ts";
 import { seededRandom, summarize } from "../measure/stats.ts";
 import type { IdleResult } from "../results/schema.ts";
+import { shuffled } from "./rounds.ts";
 import type { SweepContext } from "./sweep-context.ts";
 
 export interface IdlePlan {
@@ -23,7 +24,7 @@ const SPREAD_MS = 200;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function runIdle(plan: IdlePlan, ctx: SweepContext, shuffled: <T>(xs: readonly T[], rnd: () => number) => T[]): Promise<IdleResult[]> {
+export async function runIdle(plan: IdlePlan, ctx: SweepContext): Promise<IdleResult[]> {
   const out: IdleResult[] = [];
   const rnd = seededRandom(ctx.seed * 104729 + 3);
   for (const backend of shuffled(ctx.backends, rnd)) {
@@ -81,11 +82,7 @@ export async function runIdle(plan: IdlePlan, ctx: SweepContext, shuffled: <T>(x
         res.alone = figures(both);
       }
       // The server sees the closes asynchronously: wait for its descriptors to come back.
-      for (let i = 0; i < 100; i++) {
-        res.fds.after = snap()?.fds ?? null;
-        if (res.fds.after === null || res.fds.before === null || res.fds.after <= res.fds.before) break;
-        await sleep(20);
-      }
+      res.fds.after = server.pid > 0 ? ((await resourcesOnceFdsAtMost(server.pid, res.fds.before, 100))?.fds ?? null) : null;
     } catch (e) {
       res.failure = (e as Error).message;
       ctx.log(`idle connections: ${backend}: ${(e as Error).message}`);

@@ -8,7 +8,7 @@
 // looks at the criteria this scenario decides, and the scenario stops when
 // they are settled, at `maxRounds`, or when its time is up.
 import { threadCpuNs } from "../../ffi/net.ts";
-import { CLIENT_BOUND_UTIL, NO_METER, PerfMeter, ProcMeter, resourceSnapshot, type Meter } from "../measure/accounting.ts";
+import { CLIENT_BOUND_UTIL, NO_METER, PerfMeter, ProcMeter, resourcesOnceFdsAtMost, resourceSnapshot, type Meter } from "../measure/accounting.ts";
 import { noErrors } from "../clients/ping-pong.ts";
 import { seededRandom } from "../measure/stats.ts";
 import type { RoundResult, ScenarioResult, StallEvent, VariantResult } from "../results/schema.ts";
@@ -33,6 +33,13 @@ export interface StallProbe {
 const STEAL_TICK_MS = 10;
 
 export const NO_STALL_PROBE: StallProbe = { begin() {}, end: () => ({ stealMs: 0, hiccupMs: 0 }) };
+
+/**
+ * Whether a unit was hit by a platform stall. Steal time comes in ticks of 10 ms, summed over
+ * many small gaps: one tick is at its resolution and says little; the hiccup meter's longest
+ * single gap is the sharper sign.
+ */
+export const isStalled = (seen: StallReading, boundMs: number): boolean => seen.hiccupMs > boundMs || seen.stealMs >= Math.max(2 * STEAL_TICK_MS, boundMs);
 
 export interface RoundPlan {
   /** Backends in a gate: measured in every round. */
@@ -164,12 +171,11 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     const got = await def.unit(env, o, prepared.state, unit);
     // Kept only once the unit is accepted (a stalled unit that is repeated leaves nothing behind).
     for (const [key, list] of pending) for (const p of list) raw.add(p.series, key, backend, p.samples);
-    // The client's CPU over each measured interval, unless the unit's client measured it itself (the C load client).
-    for (const [key, util] of clientUtil) {
-      const res = got[key];
-      if (!res || res.client_util !== undefined) continue;
-      res.client_util = util;
-      res.client_bound = util >= CLIENT_BOUND_UTIL;
+    // The client's CPU over each measured interval, unless the unit's client measured it itself (the C load client);
+    // client-bound follows from it, in this one place.
+    for (const [key, res] of Object.entries(got)) {
+      res.client_util ??= clientUtil.get(key);
+      if (res.client_util !== undefined) res.client_bound = res.client_util >= CLIENT_BOUND_UTIL;
     }
     return { got, meters };
   };
@@ -196,9 +202,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
           const mark = raw.mark();
           const { got, meters } = await measureUnit(backend, server, round);
           const seen = hooks.probe.end();
-          // Steal time comes in ticks of 10 ms, summed over many small gaps: one tick is at its
-          // resolution and says little; the hiccup meter's longest single gap is the sharper sign.
-          const stalled = seen.hiccupMs > plan.stallBoundMs || seen.stealMs >= Math.max(2 * STEAL_TICK_MS, plan.stallBoundMs);
+          const stalled = isStalled(seen, plan.stallBoundMs);
           if (stalled) stalls.push({ round, backend, stealMs: seen.stealMs, hiccupMs: seen.hiccupMs, repeated: attempt < plan.maxRepeats });
           if (stalled && attempt < plan.maxRepeats) {
             raw.rollback(mark);
@@ -252,11 +256,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     const s = serverFor(b);
     const r = resources.get(b)!;
     if (!s || s.exited || s.pid < 0) continue;
-    for (let i = 0; i < 50; i++) {
-      r.after = resourceSnapshot(s.pid);
-      if (!r.after || !r.before || r.after.fds <= r.before.fds) break;
-      await Bun.sleep(20);
-    }
+    r.after = await resourcesOnceFdsAtMost(s.pid, r.before?.fds, 50);
   }
 
   // One more, untimed pass per backend counts system calls with perf.

@@ -37,6 +37,3 @@ export function withoutServerCpu(seen: StallReading, serverCpu: number | null): 
     .map(([, ms]) => ms);
   return { reading: { ...seen, hiccupMs: others.length ? Math.max(...others) : 0 }, serverMs };
 }
-
-/** The round runner's rule (bench/run/rounds.ts): steal of two ticks or more, or a hiccup above the bound. */
-export const stalled = (r: StallReading, boundMs: number) => r.hiccupMs > boundMs || r.stealMs >= Math.max(20, boundMs);

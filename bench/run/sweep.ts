@@ -9,14 +9,15 @@ import { raiseNoFile } from "../../ffi/net.ts";
 import { countFds } from "../measure/procstat.ts";
 import type { CapacityResult, IdleResult, ScenarioResult, SweepResults } from "../results/schema.ts";
 import type { ScenarioEnv } from "../scenarios/types.ts";
-import { CLIENT_BOUND_UTIL, SWEEP_DEFAULTS, SWEEP_QUICK, sweepScenario, type SweepOptions } from "../scenarios/sweep.ts";
+import { CLIENT_BOUND_UTIL } from "../measure/accounting.ts";
+import { SWEEP_DEFAULTS, SWEEP_QUICK, sweepScenario, type SweepOptions } from "../scenarios/sweep.ts";
 import type { ServerHandle } from "../server/process.ts";
 import { STRESS_THRESHOLD, sweepCrossovers, sweepPoints, type SweepInput } from "../verdict/sweep.ts";
 import { runCapacity, type CapacityPlan } from "./capacity.ts";
 import { runIdle, type IdlePlan } from "./idle.ts";
 import { withoutServerCpu, type SweepContext } from "./sweep-context.ts";
 import { RawStore } from "./pool.ts";
-import { runScenario, shuffled } from "./rounds.ts";
+import { runScenario } from "./rounds.ts";
 
 export type SweepPart = "points" | "capacity" | "idle";
 
@@ -207,12 +208,12 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
       const seen = points.filter((p) => p.connections <= plan.capacity.connections).flatMap((p) => p.backends.filter((x) => x.backend === b && x.throughput !== null).map((x) => x.throughput!));
       if (seen.length) startRates.set(b, Math.max(...seen) / 8);
     }
-    out.capacity = await runCapacity({ ...plan.capacity, startRates }, ctx, capEnd, shuffled);
+    out.capacity = await runCapacity({ ...plan.capacity, startRates }, ctx, capEnd);
   }
 
   // ---- many idle connections ----
   if (plan.parts.includes("idle")) {
-    if (fits(plan.idle.idle + plan.idle.active)) out.idle = await runIdle(plan.idle, ctx, shuffled);
+    if (fits(plan.idle.idle + plan.idle.active)) out.idle = await runIdle(plan.idle, ctx);
     else ctx.warnings.push(`Idle connections left out: ${plan.idle.idle} need ${plan.idle.idle + plan.idle.active + FD_MARGIN} descriptors, the limit is ${limit.soft}.`);
   }
   if (out.sweep) {

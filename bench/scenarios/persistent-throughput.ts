@@ -9,7 +9,6 @@
 import { addErrors, errorCount } from "../clients/ping-pong.ts";
 import { CLoadClient } from "../clients/c-load.ts";
 import { LoadClient } from "../clients/load.ts";
-import { CLIENT_BOUND_UTIL } from "../measure/accounting.ts";
 import { median } from "../measure/stats.ts";
 import type { Scenario } from "./types.ts";
 
@@ -67,8 +66,7 @@ export const persistentThroughput: Scenario<PersistentThroughputOptions, null> =
         keep("window", r.latencyNs);
       }
       await m.end(requests);
-      const util = median(utils);
-      return { window: { round, throughput: median(rates), errors, client_util: util, client_bound: util >= CLIENT_BOUND_UTIL, extra: { runs: rates.length } } };
+      return { window: { round, throughput: median(rates), errors, client_util: median(utils), extra: { runs: rates.length } } };
     }
     using lc = new LoadClient(server, 1, o.payload, o.window, o.timeoutMs);
     const warm = lc.runClosed(o.warmup, o.window);

@@ -5,12 +5,10 @@
 // every answer verified, and the client's own CPU read over the interval, so
 // a figure the client limited is marked, not passed off as the server's.
 import { CLoadClient } from "../clients/c-load.ts";
-import { CLIENT_BOUND_UTIL } from "../measure/accounting.ts";
 import { summarize } from "../measure/stats.ts";
 import type { RoundResult } from "../results/schema.ts";
 import type { Scenario } from "./types.ts";
 
-export { CLIENT_BOUND_UTIL };
 
 export interface SweepOptions {
   connections: number;
@@ -50,7 +48,9 @@ export function sweepScenario(connections: number): Scenario<SweepOptions, null>
         ),
       };
     },
-    async unit(_env, o, _st, { server, round, meter, keep }) {
+    // Its latency samples are not kept (no keep()): each round's p99 is all the sweep reads, and
+    // copies of every sample of every point would only grow the bench process.
+    async unit(_env, o, _st, { server, round, meter }) {
       const out: Record<string, RoundResult> = {};
       using lc = new CLoadClient(server, o.connections, Math.max(...o.payloads), Math.max(...o.windows), o.timeoutMs);
       for (const window of o.windows) {
@@ -62,14 +62,12 @@ export function sweepScenario(connections: number): Scenario<SweepOptions, null>
           // The server's CPU is read around the whole call (warm-up and drain included), so it is
           // divided by every request of the call, not only the measured ones.
           await m.end(r.totalCompleted);
-          keep(key, r.latencyNs);
           out[key] = {
             round,
             throughput: r.throughput,
             latency: summarize(r.latencyNs, 1e-3),
             errors: r.errors,
             client_util: r.clientCpuUtil,
-            client_bound: r.clientCpuUtil >= CLIENT_BOUND_UTIL,
             extra: { completed: r.completed, dead_connections: r.deadConnections },
           };
         }

@@ -6,7 +6,6 @@
 import { addErrors } from "../clients/ping-pong.ts";
 import { CLoadClient } from "../clients/c-load.ts";
 import { LoadClient } from "../clients/load.ts";
-import { CLIENT_BOUND_UTIL } from "../measure/accounting.ts";
 import type { Scenario } from "./types.ts";
 
 export interface StressOptions {
@@ -50,7 +49,7 @@ export const throughputStress: Scenario<StressOptions, null> = {
       // Read around the whole call (warm-up and drain too), so divided by every request of it.
       await m.end(r.totalCompleted);
       keep("stress", r.latencyNs);
-      return { stress: { round, throughput: r.throughput, errors: r.errors, client_util: r.clientCpuUtil, client_bound: r.clientCpuUtil >= CLIENT_BOUND_UTIL, extra: { completed: r.completed } } };
+      return { stress: { round, throughput: r.throughput, errors: r.errors, client_util: r.clientCpuUtil, extra: { completed: r.completed } } };
     }
     using lc = new LoadClient(server, o.connections, o.payload, o.window, o.timeoutMs);
     const warm = lc.runClosed(o.warmup, o.window);

@@ -14,6 +14,7 @@ import { pairedRounds, pairedT } from "../measure/paired.ts";
 import { median } from "../measure/stats.ts";
 import { noErrors } from "../clients/ping-pong.ts";
 import type { BackendResult, ScenarioResult, SweepBackend, SweepCrossover, SweepGain, SweepPoint } from "../results/schema.ts";
+import { mostlyClientBound } from "../results/summary.ts";
 import { CRITERIA } from "./criteria.ts";
 import type { GatePair } from "./gate.ts";
 
@@ -39,7 +40,6 @@ function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf
   const delays = rounds.map((r) => delayOf?.(connections, b.backend, r.round)).filter((x): x is number => x !== undefined);
   const p99s = rounds.map((r) => r.latency?.p99).filter((x): x is number => x !== undefined && Number.isFinite(x));
   const utils = rounds.map((r) => r.client_util).filter((x): x is number => x !== undefined);
-  const bound = rounds.filter((r) => r.client_bound).length;
   const ok = rounds.length > 0 && !b.failure;
   return {
     backend: b.backend,
@@ -47,7 +47,7 @@ function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf
     ci95: ok && b.ci95.every(Number.isFinite) ? b.ci95 : null,
     cpu_us: b.costs && Number.isFinite(b.costs.cpu_us) ? b.costs.cpu_us : null,
     p99_us: p99s.length ? median(p99s) : null,
-    client_bound: rounds.length > 0 && bound * 2 > rounds.length,
+    client_bound: mostlyClientBound(rounds),
     client_util: utils.length ? median(utils) : null,
     sched_delay_ms: delays.length ? median(delays) : null,
     rounds_throughput: rounds.map((r) => r.throughput!),

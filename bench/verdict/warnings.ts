@@ -1,6 +1,7 @@
 // What the results themselves say to be careful about, as a closed set of
 // codes, each with its message and what to do (hyperfine's warnings.rs).
 import type { PlacementRun } from "../results/schema.ts";
+import { mostlyClientBound } from "../results/summary.ts";
 import type { MachineContext, Placement } from "../measure/machine.ts";
 import { BENCH_RING_ENTRIES, chargesRingsToMemlock, formatBytes, ringBytes } from "../measure/environment.ts";
 
@@ -49,9 +50,7 @@ export function analysisWarnings(runs: PlacementRun[]): AnalysisWarning[] {
         );
       // A throughput the client limited is the client's figure: say which, and what to do.
       for (const v of s.variants.filter((x) => x.higherIsBetter)) {
-        const bound = v.backends
-          .map((b) => ({ b: b.backend, k: b.rounds.filter((r) => r.client_bound).length, n: b.rounds.length }))
-          .filter((x) => x.k * 2 > x.n);
+        const bound = v.backends.filter((b) => mostlyClientBound(b.rounds)).map((b) => ({ b: b.backend, k: b.rounds.filter((r) => r.client_bound).length, n: b.rounds.length }));
         if (bound.length)
           w(
             "client-bound",
