@@ -1,0 +1,148 @@
+// The servers of one run: each label's process (a backend, `NAME#2` for the
+// A/A control's second instance), your own servers (--target), and the extra
+// servers a scenario starts (order mode). The fleet starts them, pauses all
+// but the one measured, renews them (fresh processes for a new round), sums
+// what each instance counted, and stops them.
+//
+// Why renew: two processes of one server differ by more than their rounds
+// do (memory placement, address-space layout, which pages share cache sets):
+// on this VM the paired ping-pong ratio of two runs differed by 1.4% (SD)
+// where one run's rounds put it within ±0.3%. A server kept for the whole run
+// bakes one draw of that into every round, and the interval misses it; a
+// fresh process per round makes it part of the round-to-round spread the
+// interval is built from (README, "Method").
+import { ServerProcess, type ServerHandle, type ServerSpawnOptions } from "../server/process.ts";
+
+export interface InstanceSummary {
+  /** Processes this label ran (1 without renewals). */
+  instances: number;
+  /** Counters of every instance's exit summary, summed (the last instance's other fields). */
+  summary: Record<string, string> | null;
+  /** Instances that did not stop cleanly: exit code and whether they were killed. */
+  unclean: { exitCode: number | null; killed: boolean }[];
+}
+
+/** Summary fields that are not counters. */
+const NOT_SUMMED = new Set(["backend", "signal"]);
+
+function addSummaries(a: Record<string, string> | null, b: Record<string, string> | null): Record<string, string> | null {
+  if (!a || !b) return b ?? a;
+  const out = { ...b };
+  for (const [k, v] of Object.entries(a)) {
+    if (NOT_SUMMED.has(k)) continue;
+    const x = Number(v);
+    const y = Number(b[k]);
+    if (/^-?\d+$/.test(v) && /^-?\d+$/.test(b[k] ?? "") && Number.isSafeInteger(x + y)) out[k] = String(x + y);
+  }
+  return out;
+}
+
+export class ServerFleet {
+  /** What scenarios see: every label's current server, local or yours. */
+  readonly servers = new Map<string, ServerHandle>();
+  #local = new Map<string, ServerProcess>();
+  #options = new Map<string, ServerSpawnOptions>();
+  #extra = new Set<ServerProcess>();
+  #done = new Map<string, InstanceSummary>();
+  #cpu: number | undefined;
+
+  /** The CPU new server processes are pinned to (undefined: not pinned). */
+  placeOn(cpu: number | undefined): void {
+    this.#cpu = cpu;
+  }
+
+  /** Starts a label's server; the options are kept for its renewals. */
+  async start(label: string, options: Omit<ServerSpawnOptions, "cpu">): Promise<ServerProcess> {
+    const s = await ServerProcess.start({ ...options, cpu: this.#cpu });
+    this.#options.set(label, options);
+    this.#local.set(label, s);
+    this.servers.set(label, s);
+    this.#done.set(label, { instances: 1, summary: null, unclean: [] });
+    return s;
+  }
+
+  /** Your server: measured, never paused, renewed or stopped. */
+  addTarget(label: string, handle: ServerHandle): void {
+    this.servers.set(label, handle);
+  }
+
+  /** A scenario's extra server (kept until the fleet stops, paused like the others). */
+  async startExtra(options: Omit<ServerSpawnOptions, "cpu">): Promise<ServerProcess> {
+    const s = await ServerProcess.start({ ...options, cpu: this.#cpu });
+    this.#extra.add(s);
+    return s;
+  }
+
+  isLocal(label: string): boolean {
+    return this.#local.has(label);
+  }
+
+  /** Whether a label's server can be renewed (it is ours). */
+  renewable(label: string): boolean {
+    return this.#local.has(label);
+  }
+
+  /** Pause every server this run owns but these (undefined: let every one run). */
+  focus(keep: ServerHandle[] | undefined): void {
+    for (const s of [...this.#local.values(), ...this.#extra]) {
+      if (s.exited) continue;
+      if (!keep || keep.includes(s)) s.resume();
+      else s.pause();
+    }
+    for (const s of this.#extra) if (s.exited) this.#extra.delete(s);
+  }
+
+  async #retire(label: string, s: ServerProcess): Promise<void> {
+    const r = await s.stop();
+    const d = this.#done.get(label)!;
+    d.summary = addSummaries(d.summary, r.summary);
+    if (r.killed || r.exitCode !== 0) d.unclean.push({ exitCode: r.exitCode, killed: r.killed });
+  }
+
+  /**
+   * Fresh processes for these labels: each old one is stopped (its summary
+   * kept) and a new one started with the same options, all at once. Labels
+   * that are not ours are left as they are. Returns the labels whose new
+   * process did not start, with why. A server that has exited is not
+   * renewed: its death is for the round runner to see and report.
+   */
+  async renew(labels: string[]): Promise<Map<string, Error>> {
+    const failed = new Map<string, Error>();
+    this.focus(undefined);
+    await Promise.all(
+      labels
+        .filter((l) => this.#local.has(l) && !this.#local.get(l)!.exited)
+        .map(async (label) => {
+          const old = this.#local.get(label)!;
+          await this.#retire(label, old);
+          try {
+            const s = await ServerProcess.start({ ...this.#options.get(label)!, cpu: this.#cpu });
+            this.#local.set(label, s);
+            this.servers.set(label, s);
+            this.#done.get(label)!.instances++;
+          } catch (e) {
+            failed.set(label, e as Error);
+          }
+        }),
+    );
+    return failed;
+  }
+
+  /** Stops every server this run owns; per label, what its instances counted and how they stopped. */
+  async stopAll(): Promise<Map<string, InstanceSummary>> {
+    this.focus(undefined);
+    for (const [label, s] of this.#local) await this.#retire(label, s);
+    this.#local.clear();
+    for (const s of this.#extra) await s.stop();
+    this.#extra.clear();
+    return this.#done;
+  }
+
+  /** Kills what is left without waiting (an interrupted run). */
+  kill(): void {
+    for (const s of [...this.#local.values(), ...this.#extra]) {
+      s.resume();
+      s.kill();
+    }
+  }
+}
