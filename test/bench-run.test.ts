@@ -25,7 +25,7 @@ describe("bench", () => {
     expect(r.out).toMatch(/^machine /m);
     expect(r.out).toMatch(/^placement cross-core: server on CPU 0, client on CPU 1/m);
     const json = JSON.parse(readFileSync(join(dir, "r.json"), "utf8"));
-    expect(json.schema).toBe("iouring-bench/2");
+    expect(json.schema).toBe("iouring-bench/3");
     expect(json.context.placement.mode).toBe("cross");
     const s1 = json.scenarios.find((s: { id: number }) => s.id === 1);
     expect(s1.variants.map((v: { key: string }) => v.key)).toEqual(["10B", "100B", "1000B"]);

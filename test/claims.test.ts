@@ -119,12 +119,12 @@ describe("scenario5Share", () => {
       {
         id: 5, slug: "request-overhead", name: "Request-response overhead", status,
         variants: [
-          { key: "echo", label: "echo", params: {}, metric: "p50", higherIsBetter: false, backends: [{ backend: "epoll", rounds: [], headline: 1, ci95: [1, 1], errors: noErr, extra: { network_share_pct: 99 } }] },
+          { key: "echo", label: "echo", params: {}, metric: "p50", higherIsBetter: false, backends: [{ backend: "epoll", rounds: [], headline: 1, range: [1, 1], errors: noErr, extra: { network_share_pct: 99 } }] },
           {
             key: "order", label: "order", params: {}, metric: "p50", higherIsBetter: false,
             backends: [
-              { backend: "bun", rounds: [], headline: 1, ci95: [1, 1], errors: noErr, extra: { network_share_pct: 70 } },
-              { backend: "epoll", rounds: [], headline: 1, ci95: [1, 1], errors: noErr, extra: share === undefined ? {} : { network_share_pct: share } },
+              { backend: "bun", rounds: [], headline: 1, range: [1, 1], errors: noErr, extra: { network_share_pct: 70 } },
+              { backend: "epoll", rounds: [], headline: 1, range: [1, 1], errors: noErr, extra: share === undefined ? {} : { network_share_pct: share } },
             ],
           },
         ],

@@ -64,7 +64,7 @@ describe("the client's CPU over every measured interval", () => {
       toy,
       null,
       env,
-      { gated: new Set(["epoll", "bun"]), minRounds: 3, otherRounds: 3, blockRounds: 1, maxRounds: 3, deadlineMs: Infinity, seed: 1, stallBoundMs: Infinity, maxRepeats: 0, countSyscalls: false, sequential: false },
+      { gated: new Set(["epoll", "bun"]), minRounds: 3, otherRounds: 3, blockRounds: 1, maxRounds: 3, deadlineMs: Infinity, seed: 1, stallBoundMs: Infinity, maxRepeats: 0, countSyscalls: false, sequential: false, confidence: 0.95 },
       { baseline: "epoll", probe: NO_STALL_PROBE, focus: () => {} },
       new RawStore(),
     );
@@ -93,8 +93,8 @@ describe("the client-bound warning", () => {
           metric: "throughput, msg/s",
           higherIsBetter: true,
           backends: [
-            { backend: "uring", rounds: bound.map((x, i) => ({ round: i + 1, throughput: 1, errors: noErrors(), client_util: x ? 0.97 : 0.5, client_bound: x })), headline: 1, ci95: [1, 1], errors: noErrors() },
-            { backend: "epoll", rounds: bound.map((_, i) => ({ round: i + 1, throughput: 1, errors: noErrors(), client_util: 0.5, client_bound: false })), headline: 1, ci95: [1, 1], errors: noErrors() },
+            { backend: "uring", rounds: bound.map((x, i) => ({ round: i + 1, throughput: 1, errors: noErrors(), client_util: x ? 0.97 : 0.5, client_bound: x })), headline: 1, range: [1, 1], errors: noErrors() },
+            { backend: "epoll", rounds: bound.map((_, i) => ({ round: i + 1, throughput: 1, errors: noErrors(), client_util: 0.5, client_bound: false })), headline: 1, range: [1, 1], errors: noErrors() },
           ],
         },
       ],

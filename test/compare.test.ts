@@ -34,7 +34,7 @@ function backend(name: string, figures: number[], latency: boolean): BackendResu
         : { round: i + 1, throughput: x, errors: noErr() },
     ),
     headline: median(figures),
-    ci95: [Math.min(...figures), Math.max(...figures)],
+    range: [Math.min(...figures), Math.max(...figures)],
     errors: noErr(),
   };
 }
@@ -43,11 +43,11 @@ const latencyVariant = (key: string, backends: BackendResult[]): VariantResult =
 const throughputVariant = (backends: BackendResult[]): VariantResult => ({ key: "window", label: "window", params: {}, metric: "throughput, msg/s", higherIsBetter: true, backends });
 
 function criterion(id: string, status: Criterion["status"], improvement: number): Criterion {
-  return { id, name: `criterion ${id}`, metric: "m", threshold_pct: 10, improvement_pct: improvement, ci95: [improvement - 5, improvement + 5], status, note: "", confidence: 0.95 };
+  return { id, name: `criterion ${id}`, metric: "m", threshold_pct: 10, improvement_pct: improvement, ci: [improvement - 5, improvement + 5], status, note: "", confidence: 0.95 };
 }
 
 function gate(verdict: Gate["verdict"], c1: Criterion["status"], kind: Gate["kind"] = "headline"): Gate {
-  return { kind, baseline: "epoll", candidate: "uring", verdict, reason: "r", criteria: [criterion("C1", c1, c1 === "PASS" ? 25 : 2), criterion("C2", "INCONCLUSIVE", 12)] };
+  return { kind, baseline: "epoll", candidate: "uring", verdict, reason: "r", trusted: true, criteria: [criterion("C1", c1, c1 === "PASS" ? 25 : 2), criterion("C2", "INCONCLUSIVE", 12)] };
 }
 
 /**

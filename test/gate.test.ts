@@ -1,11 +1,13 @@
 // The decision gate on synthetic results with known answers: every criterion
 // status, every verdict, C3's both-must-pass rule, the paired analysis (a
-// drift shared by both backends cancels), no decision resting on one round,
-// stalled rounds left out, the A/A control, and the rounds estimate of an
-// INCONCLUSIVE verdict.
+// drift shared by both backends cancels), a decision one round carries kept
+// and marked fragile, stalled rounds left out, CLIENT-BOUND throughput, the
+// A/A control as an equivalence test, and what more rounds could do for an
+// undecided criterion.
 import { describe, expect, test } from "bun:test";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
-import { controlProblem, evaluateGate, evaluateGatePairs, scenarioSettled, type GatePair } from "../bench/verdict/gate.ts";
+import { evaluateGate, type GatePair } from "../bench/verdict/gate.ts";
+import { evaluateControl, evaluateGatePairs, scenarioSettled } from "../bench/verdict/control.ts";
 import { requiredRounds, pairedLogRatios } from "../bench/measure/paired.ts";
 import type { BackendInfoResult, BackendResult, BenchResults, Criterion, Gate, RoundResult, ScenarioResult, VariantResult } from "../bench/results/schema.ts";
 import { seededRandom } from "../bench/measure/stats.ts";
@@ -24,7 +26,7 @@ function lat(p50: number, p95 = p50 * 1.5, p99 = p50 * 2): RoundResult["latency"
 }
 
 function backend(name: string, rounds: RoundResult[], more: Partial<BackendResult> = {}): BackendResult {
-  return { backend: name, rounds, headline: NaN, ci95: [NaN, NaN], errors: noErr(), ...more };
+  return { backend: name, rounds, headline: NaN, range: [NaN, NaN], errors: noErr(), ...more };
 }
 
 function variant(key: string, backends: BackendResult[], higherIsBetter = false): VariantResult {
@@ -125,16 +127,16 @@ describe("criterion status", () => {
     expect(pass.status).toBe("PASS");
     expect(pass.improvement_pct!).toBeGreaterThan(17);
     expect(pass.improvement_pct!).toBeLessThan(23);
-    expect(pass.ci95![0]).toBeGreaterThan(10);
-    expect(pass.ci95![0]).toBeLessThanOrEqual(pass.improvement_pct!);
-    expect(pass.ci95![1]).toBeGreaterThanOrEqual(pass.improvement_pct!);
+    expect(pass.ci![0]).toBeGreaterThan(10);
+    expect(pass.ci![0]).toBeLessThanOrEqual(pass.improvement_pct!);
+    expect(pass.ci![1]).toBeGreaterThanOrEqual(pass.improvement_pct!);
     expect(pass.note).toContain("10B");
     expect(pass.note).toContain("1000B");
     expect(byId(gateOf([s1Of(C1_FAIL)]), "C1").status).toBe("FAIL");
     const inc = byId(gateOf([s1Of(C1_INC)]), "C1");
     expect(inc.status).toBe("INCONCLUSIVE");
-    expect(inc.ci95![0]).toBeLessThan(10);
-    expect(inc.ci95![1]).toBeGreaterThan(10);
+    expect(inc.ci![0]).toBeLessThan(10);
+    expect(inc.ci![1]).toBeGreaterThan(10);
   });
 
   test("C1 is the geometric mean over sizes of the per-round ratios", () => {
@@ -250,7 +252,7 @@ describe("verdict", () => {
     const g = gateOf(allFour({ c1: C1_PASS, c2: C2_INC, c3: [P95_PASS, P99_FAIL], c4: TP_FAIL }));
     expect(g.criteria.map((c) => c.status)).toEqual(["PASS", "INCONCLUSIVE", "FAIL", "FAIL"]);
     expect(g.verdict).toBe("INCONCLUSIVE");
-    const m = g.reason.match(/about (\d+) paired rounds \(--budget larger, or --max-rounds (\d+)/);
+    const m = g.reason.match(/about (\d+) paired rounds \(--max-rounds (\d+), with a --budget to match\)/i);
     expect(m).not.toBeNull();
     expect(m![1]).toBe(m![2]);
     // The rounds at which C2's paired interval would clear 15% if its mean and spread hold.
@@ -263,7 +265,7 @@ describe("verdict", () => {
   test("INCONCLUSIVE from C3's open percentile carries a rounds estimate too", () => {
     const g = gateOf(allFour({ c1: C1_PASS, c2: TP_FAIL, c3: [P95_PASS, P99_INC], c4: TP_FAIL }));
     expect(g.verdict).toBe("INCONCLUSIVE");
-    expect(g.reason).toMatch(/about \d+ paired rounds/);
+    expect(g.reason).toMatch(/about \d+ paired rounds/i);
   });
 
   test("criteria not evaluated that could still decide it keep the verdict INCONCLUSIVE", () => {
@@ -305,7 +307,7 @@ describe("determinism and pairs", () => {
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     // A lower confidence (more looks planned: a Bonferroni share) gives a wider interval.
     const wide = evaluateGate(results(scen()), HEAD, { confidence: 0.9833 });
-    expect(byId(wide, "C1").ci95![1] - byId(wide, "C1").ci95![0]).toBeGreaterThan(byId(a, "C1").ci95![1] - byId(a, "C1").ci95![0]);
+    expect(byId(wide, "C1").ci![1] - byId(wide, "C1").ci![0]).toBeGreaterThan(byId(a, "C1").ci![1] - byId(a, "C1").ci![0]);
     expect(byId(wide, "C1").confidence).toBe(0.9833);
   });
 
@@ -327,8 +329,8 @@ describe("paired rounds", () => {
     const cand = drift.map((k, i) => 80 * k * (1 + (i % 2 ? 0.01 : -0.01)));
     const c1 = byId(gateOf([s1({ bun: base, uring: cand })]), "C1");
     expect(c1.status).toBe("PASS");
-    expect(c1.ci95![0]).toBeGreaterThan(17);
-    expect(c1.ci95![1]).toBeLessThan(23);
+    expect(c1.ci![0]).toBeGreaterThan(17);
+    expect(c1.ci![1]).toBeLessThan(23);
     // The same values unpaired: the rounds of either backend spread over ±40%.
     const spreadPct = ((Math.max(...base) - Math.min(...base)) / 100) * 100;
     expect(spreadPct).toBeGreaterThan(40);
@@ -340,18 +342,22 @@ describe("paired rounds", () => {
     s.variants[0].backends[1].rounds.reverse();
     const b = byId(gateOf([s]), "C2");
     expect(b.improvement_pct).toBeCloseTo(a.improvement_pct!, 12);
-    expect(b.ci95).toEqual(a.ci95);
+    expect(b.ci).toEqual(a.ci);
   });
 
-  test("no decision rests on one round: a PASS carried by one extreme round is left INCONCLUSIVE", () => {
+  test("a decision one round carries is kept and marked fragile, never erased", () => {
     // Seven rounds 9% better (below the 10% threshold) and one 40% better: at a low confidence the
     // interval clears 10% with all eight, and falls below it without the eighth.
     const base = [100, 100, 100, 100, 100, 100, 100, 100];
     const cand = [91, 91.2, 90.8, 91.1, 90.9, 91, 91.05, 60];
     const r = results([s1({ bun: base, uring: cand })]);
     const c1 = byId(evaluateGate(r, HEAD, { confidence: 0.5 }), "C1");
-    expect(c1.status).toBe("INCONCLUSIVE");
-    expect(c1.note).toContain("rests on one round");
+    expect(c1.status).toBe("PASS");
+    expect(c1.ci![0]).toBeGreaterThan(10);
+    expect(c1.fragile).toBe(true);
+    expect(c1.note).toContain("fragile");
+    // A decision no single round carries is not fragile.
+    expect(byId(gateOf([s1Of(C1_PASS)]), "C1").fragile).toBeUndefined();
   });
 
   test("a round a platform stall hit is left out, and the note says so", () => {
@@ -375,55 +381,159 @@ describe("paired rounds", () => {
     expect(notEnough.fail_kind).toBe("not better enough");
     const g = gateOf(allFour({ c1: C1_FAIL, c2: around(8000, 100, N, 51), c3: [P95_PASS, P99_FAIL], c4: TP_FAIL }));
     expect(g.verdict).toBe("DO NOT PROCEED");
-    expect(g.reason).toContain("C2: the candidate is worse");
-    expect(g.reason).toContain("not better by enough");
+    expect(g.reason).toContain("C2 fails: the candidate is worse");
+    expect(g.reason).toContain("C1, C3 and C4 fail: not better by their thresholds");
   });
 
-  test("NOT ASSESSABLE at the end when the interval is wider than the threshold to resolve; it cannot count as a pass", () => {
+  test("undecided: INCONCLUSIVE with the rounds that would settle it and what the most rounds could resolve", () => {
+    const c2 = byId(evaluateGate(results([s2Of(C2_INC)]), HEAD, { confidence: 0.95, maxRounds: 20 }), "C2");
+    expect(c2.status).toBe("INCONCLUSIVE");
+    const u = c2.undecided!;
+    expect(u.max_rounds).toBe(20);
+    expect(u.too_noisy).toBe(false);
+    expect(u.rounds_to_settle).toBe(requiredRounds(pairedLogRatios([baseTp], [C2_INC]), 15, 0.95, true));
+    // The half-width 20 rounds would give with this spread, in % around the threshold.
+    expect(u.resolvable_pct!).toBeGreaterThan(0);
+    expect(u.resolvable_pct!).toBeLessThan(c2.ci![1] - c2.ci![0]);
+  });
+
+  test("too noisy for this machine: even the most rounds could not tell no gain from the threshold; it still could pass, so it is not counted as a failure", () => {
     const wild = around(100, 90, N, 52);
     const s4 = s4Of(P95_PASS, wild.map((x) => x * 4));
-    const final = byId(evaluateGate(results([s4]), HEAD, { confidence: 0.95, final: true }), "C3");
-    expect(final.status).toBe("NOT ASSESSABLE");
-    expect(final.note).toContain("p99");
-    // During the run (a look) it is only open: more rounds may still settle it.
-    expect(byId(evaluateGate(results([s4]), HEAD, OPTS), "C3").status).toBe("INCONCLUSIVE");
-    const g = evaluateGate(results(allFour({ c1: C1_PASS, c2: TP_FAIL, c3: [P95_PASS, wild.map((x) => x * 4)], c4: TP_FAIL })), HEAD, { confidence: 0.95, final: true });
-    expect(g.verdict).toBe("DO NOT PROCEED");
-    expect(g.reason).toContain("C3 cannot be assessed on this machine");
+    const c3 = byId(evaluateGate(results([s4]), HEAD, { confidence: 0.95, maxRounds: 20 }), "C3");
+    expect(c3.status).toBe("INCONCLUSIVE");
+    expect(c3.undecided!.too_noisy).toBe(true);
+    expect(c3.undecided!.resolvable_pct!).toBeGreaterThan(15);
+    // With C1 passing and C2, C4 failing, C3 could still make the second pass: undecided, and the reason says it is too noisy.
+    const g = evaluateGate(results(allFour({ c1: C1_PASS, c2: TP_FAIL, c3: [P95_PASS, wild.map((x) => x * 4)], c4: TP_FAIL })), HEAD, { confidence: 0.95, maxRounds: 20 });
+    expect(g.verdict).toBe("INCONCLUSIVE");
+    expect(g.reason).toContain("C3 is too noisy for this machine");
+    // An interval wholly beyond the threshold decides, however wide its rounds spread.
+    const wideButAbove = around(50, 20, N, 53);
+    const pass = byId(evaluateGate(results([s1Of(wideButAbove)]), HEAD, { confidence: 0.95, maxRounds: 6 }), "C1");
+    expect(pass.ci![0]).toBeGreaterThan(10);
+    expect(pass.status).toBe("PASS");
   });
 });
 
-describe("the A/A control", () => {
-  const twin = (xs: number[]) => xs.map((x, i) => x * (1 + (i % 2 ? 0.003 : -0.003)));
+describe("CLIENT-BOUND: a throughput the load client limited", () => {
+  const bound = (s: ScenarioResult, backend: string, util: number, rounds = N) => {
+    const b = s.variants[0].backends.find((x) => x.backend === backend)!;
+    b.rounds.slice(0, rounds).forEach((r) => {
+      r.client_util = util;
+      r.client_bound = util >= 0.9;
+    });
+    b.rounds.forEach((r, i) => (r.costs = { requests: 1000, cpuNs: (backend === "bun" ? 600 : 400) * 1000, utimeTicks: 1, stimeTicks: 1, voluntaryCtxt: 0, involuntaryCtxt: 0, wallNs: 1e6 + i } as never));
+    return s;
+  };
+  test("either side client-bound in most rounds: CLIENT-BOUND, with each side's client CPU and server CPU per message, not counted", () => {
+    const s6 = bound(bound(s6Of(TP_PASS), "uring", 0.97), "bun", 0.8);
+    const c4 = byId(gateOf([s6]), "C4");
+    expect(c4.status).toBe("CLIENT-BOUND");
+    expect(c4.client_bound!.bound).toEqual(["candidate"]);
+    expect(c4.client_bound!.candidate_client_util).toBeCloseTo(0.97, 9);
+    expect(c4.client_bound!.baseline_client_util).toBeCloseTo(0.8, 9);
+    expect(c4.client_bound!.baseline_cpu_us).toBeCloseTo(0.6, 9);
+    expect(c4.client_bound!.candidate_cpu_us).toBeCloseTo(0.4, 9);
+    expect(c4.ci).not.toBeNull(); // the interval is kept, for what it is worth
+    expect(c4.note).toContain("more CPUs");
+    // Client-bound in a minority of rounds: the criterion is judged as usual.
+    expect(byId(gateOf([bound(s6Of(TP_PASS), "uring", 0.97, 3)]), "C4").status).toBe("PASS");
+    // C1 is latency: never client-bound.
+    expect(byId(gateOf([s1Of(C1_PASS)]), "C1").client_bound).toBeUndefined();
+  });
+
+  test("the verdict: a client-bound criterion is neither a pass nor a failure", () => {
+    // C1 PASS, C2 and C3 FAIL, C4 client-bound: it could make the second pass elsewhere, not here.
+    const cb = bound(s6Of(TP_PASS), "uring", 0.97);
+    const g = gateOf([s1Of(C1_PASS), s2Of(TP_FAIL), s4Of(P95_PASS, P99_FAIL), cb]);
+    expect(g.criteria.map((c) => c.status)).toEqual(["PASS", "FAIL", "FAIL", "CLIENT-BOUND"]);
+    expect(g.verdict).toBe("INCONCLUSIVE");
+    expect(g.reason).toContain("only the client-bound C4 could still give the last one");
+    expect(g.reason).toContain("another host");
+    // With C1 failing too, not even C4 could make two passes.
+    const no = gateOf([s1Of(C1_FAIL), s2Of(TP_FAIL), s4Of(P95_PASS, P99_FAIL), bound(s6Of(TP_PASS), "uring", 0.97)]);
+    expect(no.verdict).toBe("DO NOT PROCEED");
+    expect(no.reason).toContain("C4 measured the load client");
+  });
+});
+
+describe("the A/A control: an equivalence test per criterion", () => {
+  const twin = (xs: number[], k = 1) => xs.map((x, i) => x * k * (1 + (i % 2 ? 0.003 : -0.003)));
   const withControl = (bun2: { c1: number[]; tp: number[] }) =>
     results([s1({ bun: base1, uring: C1_PASS, "bun#2": bun2.c1 }), throughputScenario(2, { bun: baseTp, uring: TP_PASS, "bun#2": bun2.tp })], [info("bun"), info("uring"), info("bun#2")]);
   const PAIRS: GatePair[] = [HEAD, pair("bun", "bun#2", "control")];
 
-  test("a quiet control: FAIL everywhere, intervals around 0, the verdicts are trusted", () => {
+  test("two instances within the margins: equivalent, never PASS or FAIL; every gate trusted", () => {
     const gates = evaluateGatePairs(withControl({ c1: twin(base1), tp: twin(baseTp) }), PAIRS, OPTS);
     const control = gates[1];
     expect(control.kind).toBe("control");
-    expect(control.criteria.filter((c) => c.ci95).every((c) => c.status === "FAIL" && c.ci95![0] <= 0 && c.ci95![1] >= 0)).toBe(true);
-    expect(controlProblem(control)).toBeUndefined();
-    expect(gates.every((g) => g.untrusted === undefined)).toBe(true);
+    const [c1, c2] = control.criteria;
+    expect(c1.control).toBe("equivalent");
+    expect(c1.status).toBe("EQUIVALENT");
+    expect(c1.margin_pct).toBe(2.5);
+    expect(c2.margin_pct).toBe(3.75);
+    expect(c1.ci![0]).toBeGreaterThan(-2.5);
+    expect(c1.ci![1]).toBeLessThan(2.5);
+    expect(control.criteria.some((c) => ["PASS", "FAIL"].includes(c.status))).toBe(false);
+    expect(gates.every((g) => g.trusted)).toBe(true);
     expect(gates[0].verdict).toBe("PROCEED");
   });
 
-  test("a control whose interval excludes 0 marks every gate untrusted, saying which criterion and interval", () => {
-    const gates = evaluateGatePairs(withControl({ c1: base1.map((x) => x * 0.95), tp: twin(baseTp) }), PAIRS, OPTS);
-    expect(gates[0].untrusted).toContain("A/A control's interval excludes 0 for C1");
-    expect(gates[1].untrusted).toBe(gates[0].untrusted);
+  test("a real offset inside the margin (0.5%) with a tight interval that excludes 0 is still equivalent", () => {
+    const gates = evaluateGatePairs(withControl({ c1: twin(base1, 1.005), tp: twin(baseTp, 0.995) }), PAIRS, OPTS);
+    const c1 = gates[1].criteria[0];
+    expect(c1.ci![1]).toBeLessThan(0); // excludes 0: the old rule's false alarm
+    expect(c1.control).toBe("equivalent");
+    expect(gates[0].trusted).toBe(true);
+    expect(gates[0].criteria.every((c) => c.untrusted === undefined)).toBe(true);
   });
 
-  test("a control that passes a criterion is a machine too noisy to trust", () => {
+  test("drifted: the interval wholly beyond the margin marks that criterion, and only it, untrusted in the other gates", () => {
+    const gates = evaluateGatePairs(withControl({ c1: base1.map((x) => x * 0.95), tp: twin(baseTp) }), PAIRS, OPTS);
+    const control = gates[1];
+    expect(control.criteria[0].control).toBe("drifted");
+    expect(control.criteria[1].control).toBe("equivalent");
+    expect(control.verdict).toBe("DRIFTED");
+    expect(gates[0].trusted).toBe(false);
+    expect(byId(gates[0], "C1").untrusted).toContain("the A/A control drifted on C1");
+    expect(byId(gates[0], "C1").untrusted).toContain("+5.0%");
+    expect(byId(gates[0], "C2").untrusted).toBeUndefined();
+    expect(gates[0].untrusted).toContain("beyond ±2.5%");
+  });
+
+  test("a control that passes a criterion has drifted", () => {
     const gates = evaluateGatePairs(withControl({ c1: base1.map((x) => x * 0.7), tp: twin(baseTp) }), PAIRS, OPTS);
-    expect(gates[1].criteria[0].status).toBe("PASS");
-    expect(gates[0].untrusted).toContain("passed C1");
+    expect(gates[1].criteria[0].control).toBe("drifted");
+    expect(gates[0].trusted).toBe(false);
+  });
+
+  test("uninformative: an interval that reaches past the margin marks nothing and says how many rounds would settle it; no interval is uninformative too", () => {
+    const noisy = base1.map((x, i) => x * (1 + (i % 2 ? 0.06 : -0.06)));
+    const gates = evaluateGatePairs(withControl({ c1: noisy, tp: twin(baseTp) }), PAIRS, OPTS);
+    const c1 = gates[1].criteria[0];
+    expect(c1.control).toBe("uninformative");
+    expect(c1.note).toMatch(/about \d+ rounds would likely settle it/);
+    expect(gates[0].trusted).toBe(true);
+    // C3 and C4 were not run: uninformative, not trusted by default.
+    expect(gates[1].criteria[2].control).toBe("uninformative");
+    expect(gates[1].criteria[2].note).toContain("not evaluated");
+    expect(gates[1].verdict).toBe("UNINFORMATIVE");
+  });
+
+  test("C3 checks p95 and p99 both: a drift in either drifts the criterion", () => {
+    const r = results([s4({ bun: { p95: baseP95, p99: baseP99 }, "bun#2": { p95: twin(baseP95), p99: baseP99.map((x) => x * 0.9) } })], [info("bun"), info("bun#2")]);
+    const c3 = byId(evaluateControl(r, pair("bun", "bun#2", "control"), OPTS), "C3");
+    expect(c3.parts!.map((p) => p.status)).toEqual(["EQUIVALENT", "DRIFTED"]);
+    expect(c3.control).toBe("drifted");
+    expect(c3.note).toContain("p95");
+    expect(c3.note).toContain("p99");
+    expect(c3.improvement_pct!).toBeGreaterThan(5); // the p99 shown, the part that drifted
   });
 });
 
 describe("sequential looks", () => {
-  test("a scenario is settled when every criterion reading it is decided in every gate", () => {
+  test("a scenario is settled when every criterion reading it is decided in every gate, and the control is not uninformative", () => {
     const r = results([s2Of(TP_PASS)]);
     expect(scenarioSettled(r, "persistent-throughput", [HEAD], OPTS).settled).toBe(true);
     const open = scenarioSettled(results([s2Of(C2_INC)]), "persistent-throughput", [HEAD], OPTS);
@@ -431,6 +541,13 @@ describe("sequential looks", () => {
     expect(open.note).toContain("C2 bun→uring");
     // A scenario no criterion reads is settled at once.
     expect(scenarioSettled(r, "connection-reuse", [HEAD], OPTS).settled).toBe(true);
+    // The A/A control: settled once equivalent (or drifted), open while uninformative.
+    const twins = results([throughputScenario(2, { bun: baseTp, uring: TP_PASS, "bun#2": baseTp.map((x, i) => x * (1 + (i % 2 ? 0.002 : -0.002))) })], [info("bun"), info("uring"), info("bun#2")]);
+    expect(scenarioSettled(twins, "persistent-throughput", [HEAD, pair("bun", "bun#2", "control")], OPTS).settled).toBe(true);
+    const wide = results([throughputScenario(2, { bun: baseTp, uring: TP_PASS, "bun#2": baseTp.map((x, i) => x * (1 + (i % 2 ? 0.08 : -0.08))) })], [info("bun"), info("uring"), info("bun#2")]);
+    const l = scenarioSettled(wide, "persistent-throughput", [HEAD, pair("bun", "bun#2", "control")], OPTS);
+    expect(l.settled).toBe(false);
+    expect(l.note).toContain("C2 A/A bun→bun#2");
   });
 });
 

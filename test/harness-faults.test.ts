@@ -66,18 +66,28 @@ describe("harness faults", () => {
       [process.execPath, BENCH, "--rounds", "3", "--scenarios", "1,2", "--iterations", "20000", "--micro", "off", "--syscalls", "off", "--backends", "bun,epoll", "--control", "off", "--json", join(dir, "r.json")],
       { stdout: "pipe", stderr: "pipe" },
     );
-    // Wait for the servers, then kill epoll's (the A/A control is off: its epoll#2 would match too).
-    let victim = 0;
-    for (let i = 0; i < 200 && !victim; i++) {
+    // Wait for epoll's server, then kill it (the A/A control is off: its epoll#2 would match too). Every
+    // round starts with fresh servers, so the one found may be replaced before the kill: then find the new one.
+    let killed = false;
+    for (let i = 0; i < 200 && !killed; i++) {
       await Bun.sleep(50);
-      for (const pid of serveChildren(proc.pid)) {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        if (cmdline.includes("epoll")) victim = pid;
+      const victim = serveChildren(proc.pid).find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("epoll");
+        } catch {
+          return false;
+        }
+      });
+      if (!victim) continue;
+      await Bun.sleep(300);
+      try {
+        process.kill(victim, "SIGKILL");
+        killed = true;
+      } catch {
+        // retired by a renewal in the meantime: look again
       }
     }
-    expect(victim).toBeGreaterThan(0);
-    await Bun.sleep(300);
-    process.kill(victim, "SIGKILL");
+    expect(killed).toBe(true);
     expect(await proc.exited).toBe(0);
     const json = JSON.parse(readFileSync(join(dir, "r.json"), "utf8"));
     const s1 = json.scenarios.find((s: { id: number }) => s.id === 1);

@@ -35,7 +35,7 @@ function rounds(base: number, factors: number[], seed: number, pick: (v: number)
 }
 
 function backend(name: string, rs: RoundResult[], cpu: number, sys: number | null): BackendResult {
-  return { backend: name, rounds: rs, headline: NaN, ci95: [NaN, NaN], errors: noErr(), costs: { requests: 1000, cpu_us: cpu, user_us: cpu / 2, sys_us: cpu / 2, vol_ctx: 0, invol_ctx: 0, syscalls: sys } };
+  return { backend: name, rounds: rs, headline: NaN, range: [NaN, NaN], errors: noErr(), costs: { requests: 1000, cpu_us: cpu, user_us: cpu / 2, sys_us: cpu / 2, vol_ctx: 0, invol_ctx: 0, syscalls: sys } };
 }
 
 const CPU = [10, 8, 7, 30];

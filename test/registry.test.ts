@@ -9,6 +9,7 @@ import { parseArgs } from "../bench/cli/args.ts";
 import { PingPongClient, noErrors } from "../bench/clients/ping-pong.ts";
 import { summarize } from "../bench/measure/stats.ts";
 import { RawStore } from "../bench/run/pool.ts";
+import { ServerFleet } from "../bench/run/fleet.ts";
 import { NO_STALL_PROBE, runScenario, shuffled } from "../bench/run/rounds.ts";
 import { seededRandom } from "../bench/measure/stats.ts";
 import { findScenario, SCENARIOS } from "../bench/scenarios/index.ts";
@@ -39,7 +40,7 @@ describe("every registered scenario", () => {
 
   test("has a table in the report, titled with its number and title", () => {
     for (const s of SCENARIOS) {
-      const variants = [{ key: "k", label: "a variant", params: {}, metric: "m", higherIsBetter: false, backends: [{ backend: "epoll", rounds: [], headline: 10, ci95: [9, 11] as [number, number], errors: noErrors() }] }];
+      const variants = [{ key: "k", label: "a variant", params: {}, metric: "m", higherIsBetter: false, backends: [{ backend: "epoll", rounds: [], headline: 10, range: [9, 11] as [number, number], errors: noErrors() }] }];
       const tables = tablesForScenario({ id: s.number, slug: s.slug, name: s.title, status: "ok", variants }, "epoll");
       expect(tables.length).toBeGreaterThan(0);
       expect(tables[0].title).toStartWith(`Scenario ${s.number}: ${s.title}`);
@@ -124,7 +125,7 @@ describe("a new scenario object", () => {
       toy,
       toy.defaults,
       env,
-      { gated: new Set(["epoll", "bun"]), minRounds: 4, otherRounds: 4, blockRounds: 1, maxRounds: 4, deadlineMs: Infinity, seed: 3, stallBoundMs: Infinity, maxRepeats: 0, countSyscalls: false, sequential: false },
+      { gated: new Set(["epoll", "bun"]), minRounds: 4, otherRounds: 4, blockRounds: 1, maxRounds: 4, deadlineMs: Infinity, seed: 3, stallBoundMs: Infinity, maxRepeats: 0, countSyscalls: false, sequential: false, confidence: 0.95 },
       {
         baseline: "epoll",
         probe: NO_STALL_PROBE,
@@ -151,5 +152,39 @@ describe("a new scenario object", () => {
     const json = JSON.parse(JSON.stringify(result));
     expect(json.slug).toBe("toy-echo");
     expect(tablesForScenario(result, "epoll")[0].title).toBe("Scenario 7: Toy echo, 100-byte echo (µs)");
+  });
+
+  test("with fresh servers: every round is measured on new processes, and descriptors are compared within the last one", async () => {
+    const fleet = new ServerFleet();
+    await fleet.start("epoll", { backend: "epoll" });
+    await fleet.start("bun", { backend: "bun" });
+    const seen = new Map<string, Set<number>>([["epoll", new Set()], ["bun", new Set()]]);
+    const env: ScenarioEnv = { backends: ["epoll", "bun"], servers: fleet.servers, seed: 3, quick: false, client: "ts", log: () => {}, spawnServer: () => Promise.reject(new Error("not needed")), focus: () => {} };
+    const counting: Scenario<{ requests: number }, null> = {
+      ...toy,
+      async unit(e, o, st, u) {
+        seen.get(u.backend)!.add(u.server.pid);
+        return toy.unit(e, o, st, u);
+      },
+    };
+    try {
+      const result = await runScenario(
+        counting,
+        toy.defaults,
+        env,
+        { gated: new Set(["epoll", "bun"]), minRounds: 3, otherRounds: 3, blockRounds: 1, maxRounds: 3, deadlineMs: Infinity, seed: 3, stallBoundMs: Infinity, maxRepeats: 0, countSyscalls: false, sequential: false, confidence: 0.95 },
+        { baseline: "epoll", probe: NO_STALL_PROBE, focus: (keep) => fleet.focus(keep), renew: (l) => fleet.renew(l) },
+        new RawStore(),
+      );
+      // Three rounds, three processes per backend.
+      for (const pids of seen.values()) expect(pids.size).toBe(3);
+      for (const b of result.variants[0].backends) {
+        expect(b.errors).toEqual(noErrors());
+        expect(b.resources!.before!.fds).toBe(b.resources!.after!.fds);
+      }
+    } finally {
+      const done = await fleet.stopAll();
+      expect(done.get("epoll")!.instances).toBe(4);
+    }
   });
 });

@@ -12,12 +12,13 @@ import type { BackendResult, BenchResults, Gate, ScenarioResult } from "../bench
 const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
 
 const gate = (verdict: Gate["verdict"], reason: string): Gate => ({
+  trusted: true,
   baseline: "bun",
   candidate: "uring",
   verdict,
   reason,
-  criteria: [{ id: "C1", name: "Single ping-pong latency", metric: "m", threshold_pct: 10, improvement_pct: 12.5, ci95: [11, 14], status: "PASS", note: "3 rounds" }],
-  phase0: { backend: "epoll", expected_pct: [15, 30], rows: [{ id: "P1", name: "p50 | latency", metric: "m", threshold_pct: 15, improvement_pct: 20, ci95: [16, 24], status: "PASS", note: "" }] },
+  criteria: [{ id: "C1", name: "Single ping-pong latency", metric: "m", threshold_pct: 10, improvement_pct: 12.5, ci: [11, 14], status: "PASS", note: "3 rounds" }],
+  phase0: { backend: "epoll", expected_pct: [15, 30], rows: [{ id: "P1", name: "p50 | latency", metric: "m", threshold_pct: 15, improvement_pct: 20, ci: [16, 24], status: "PASS", note: "" }] },
   informational: [{ name: "CPU per request, µs", scenario: "1: 100B", baseline_value: 20, candidate_value: 13, change_pct: -35, expected: "-25% to -40%", status: "as expected" }],
 });
 
@@ -26,7 +27,9 @@ const lb = (name: string, p50: number): BackendResult => ({
   rounds: [1, 2].map((round) => ({ round, latency: { n: 10, p50, p95: p50, p99: p50, p999: p50, mean: p50, min: p50, max: p50 }, errors: noErr() })),
   pooled: { n: 20, p50, p95: p50 * 2, p99: p50 * 3, p999: p50 * 4, mean: p50, min: p50 / 2, max: p50 * 5 },
   headline: p50,
-  ci95: [p50 - 1, p50 + 1],
+  range: [p50 - 1, p50 + 1],
+  // Against bun's 50 µs, two rounds: a range, not an interval.
+  relative: name === "bun" ? { ratio: 1, interval: null, kind: "ci", confidence: 0.95, rounds: 2 } : { ratio: p50 / 50, interval: [(p50 - 1) / 50, (p50 + 1) / 50], kind: "range", rounds: 2 },
   errors: noErr(),
 });
 
@@ -89,7 +92,7 @@ const TERMINAL_TAIL = [
     "id  criterion                 threshold  improvement          95% CI  status  note",
     "--  ------------------------  ---------  -----------  --------------  ------  --------",
     "C1  Single ping-pong latency       > 10        +12.5  [+11.0, +14.0]  PASS    3 rounds",
-    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); fragile: with one round left out the interval would reach the threshold (decided, by a margin one round carries). INCONCLUSIVE: the interval spans the threshold; the note says how many rounds would likely settle it, or that this machine is too noisy for it. CLIENT-BOUND: the load client was the limit in most rounds, so the figure is the client's: not counted. The guide proceeds on 2 or more PASS.",
     "",
     "The guide's cost expectations: uring against bun (informational) [same core: server on CPU 0, client on CPU 0]",
     "measure              scenario    bun  uring  change  expected      status",
@@ -109,7 +112,7 @@ const TERMINAL_TAIL = [
     "id  criterion                 threshold  improvement          95% CI  status  note",
     "--  ------------------------  ---------  -----------  --------------  ------  --------",
     "C1  Single ping-pong latency       > 10        +12.5  [+11.0, +14.0]  PASS    3 rounds",
-    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); fragile: with one round left out the interval would reach the threshold (decided, by a margin one round carries). INCONCLUSIVE: the interval spans the threshold; the note says how many rounds would likely settle it, or that this machine is too noisy for it. CLIENT-BOUND: the load client was the limit in most rounds, so the figure is the client's: not counted. The guide proceeds on 2 or more PASS.",
     "",
     "The guide's cost expectations: uring against bun (informational) [cross-core: server on CPU 0, client on CPU 1]",
     "measure              scenario    bun  uring  change  expected      status",
@@ -154,7 +157,7 @@ const MARKDOWN_TAIL = [
     "|:---|:---|---:|---:|---:|:---|:---|",
     "| C1 | Single ping-pong latency | > 10 | +12.5 | [+11.0, +14.0] | PASS | 3 rounds |",
     "",
-    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); fragile: with one round left out the interval would reach the threshold (decided, by a margin one round carries). INCONCLUSIVE: the interval spans the threshold; the note says how many rounds would likely settle it, or that this machine is too noisy for it. CLIENT-BOUND: the load client was the limit in most rounds, so the figure is the client's: not counted. The guide proceeds on 2 or more PASS.",
     "",
     "#### The guide's cost expectations: uring against bun (informational) [same core: server on CPU 0, client on CPU 0]",
     "",
@@ -180,7 +183,7 @@ const MARKDOWN_TAIL = [
     "|:---|:---|---:|---:|---:|:---|:---|",
     "| C1 | Single ping-pong latency | > 10 | +12.5 | [+11.0, +14.0] | PASS | 3 rounds |",
     "",
-    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+    "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); fragile: with one round left out the interval would reach the threshold (decided, by a margin one round carries). INCONCLUSIVE: the interval spans the threshold; the note says how many rounds would likely settle it, or that this machine is too noisy for it. CLIENT-BOUND: the load client was the limit in most rounds, so the figure is the client's: not counted. The guide proceeds on 2 or more PASS.",
     "",
     "#### The guide's cost expectations: uring against bun (informational) [cross-core: server on CPU 0, client on CPU 1]",
     "",
@@ -236,21 +239,23 @@ const TERMINAL_FIRST_PAGE = [
   "id  criterion                 threshold  improvement          95% CI  status  note",
   "--  ------------------------  ---------  -----------  --------------  ------  --------",
   "C1  Single ping-pong latency       > 10        +12.5  [+11.0, +14.0]  PASS    3 rounds",
-  "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+  "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); fragile: with one round left out the interval would reach the threshold (decided, by a margin one round carries). INCONCLUSIVE: the interval spans the threshold; the note says how many rounds would likely settle it, or that this machine is too noisy for it. CLIENT-BOUND: the load client was the limit in most rounds, so the figure is the client's: not counted. The guide proceeds on 2 or more PASS.",
   "",
-  "Every backend at a glance: each scenario's headline figure [95% CI]",
-  "backend                  1 p50 µs",
-  "--------------  -----------------",
-  "bun (baseline)  50.0 [49.0, 51.0]",
-  "uring           40.0 [39.0, 41.0]",
-  "Median over rounds with its 95% bootstrap interval: p50 latency (lower is better) or completed messages per second (higher is better). 1: Single ping-pong latency. Every table follows below.",
+  "Every backend at a glance: bun's figure, the others against it",
+  "backend                 1 p50 µs",
+  "--------------  ----------------",
+  "bun (baseline)              50.0",
+  "uring           0.80 (0.78–0.82)",
+  "bun: median over rounds of the p50 latency (lower is better) or the completed messages per second (higher is better; k thousand, M million).",
+  "vs bun: paired round by round as the gates pair them (stalled rounds left out), the geometric mean of the per-round ratios; with 2-4 rounds, the lowest and highest ratio in parentheses instead: too few rounds for an interval. Below 1.00 is faster for latency, above 1.00 for throughput.",
+  "1: Single ping-pong latency. Every table follows below.",
 ].join("\n");
 
 describe("both placements", () => {
   test("terminal: the first page, exact text, then the machine and backends, placement headings, effect, warnings, gates and verdicts", () => {
     const t = renderTerminalReport(RESULTS);
-    expect(t.startsWith(`${TERMINAL_FIRST_PAGE}\n\n--- The machine and the backends ---\n\nmachine   Test CPU, 4 cores, host test\n`)).toBe(true);
     expect(renderTerminalReport(RESULTS, { firstPageOnly: true })).toBe(TERMINAL_FIRST_PAGE);
+    expect(t.startsWith(`${TERMINAL_FIRST_PAGE}\n\n--- The machine and the backends ---\n\nmachine   Test CPU, 4 cores, host test\n`)).toBe(true);
     expect(t).toContain("backends\n  bun      Bun.listen\n  uring    UNAVAILABLE: io_uring disabled. Hint: sysctl kernel.io_uring_disabled=0\n\n=== Placement: cross-core: server on CPU 0, client on CPU 1 ===\n\n--- Scenario tables [cross-core: server on CPU 0, client on CPU 1] ---\n\nScenario 1:");
     expect(t).toContain("\n\n=== Placement: same core: server on CPU 0, client on CPU 0 ===\n\n--- Scenario tables [same core: server on CPU 0, client on CPU 0] ---\n\nScenario 1:");
     expect(t).not.toContain("iouring-bench results");
@@ -277,16 +282,18 @@ describe("both placements", () => {
         "|:---|:---|---:|---:|---:|:---|:---|",
         "| C1 | Single ping-pong latency | > 10 | +12.5 | [+11.0, +14.0] | PASS | 3 rounds |",
         "",
-        "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+        "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); fragile: with one round left out the interval would reach the threshold (decided, by a margin one round carries). INCONCLUSIVE: the interval spans the threshold; the note says how many rounds would likely settle it, or that this machine is too noisy for it. CLIENT-BOUND: the load client was the limit in most rounds, so the figure is the client's: not counted. The guide proceeds on 2 or more PASS.",
         "",
-        "#### Every backend at a glance: each scenario's headline figure [95% CI]",
+        "#### Every backend at a glance: bun's figure, the others against it",
         "",
         "| backend | 1 p50 µs |",
         "|:---|---:|",
-        "| bun (baseline) | 50.0 [49.0, 51.0] |",
-        "| uring | 40.0 [39.0, 41.0] |",
+        "| bun (baseline) | 50.0 |",
+        "| uring | 0.80 (0.78–0.82) |",
         "",
-        "Median over rounds with its 95% bootstrap interval: p50 latency (lower is better) or completed messages per second (higher is better). 1: Single ping-pong latency. Every table follows below.",
+        "bun: median over rounds of the p50 latency (lower is better) or the completed messages per second (higher is better; k thousand, M million).",
+        "vs bun: paired round by round as the gates pair them (stalled rounds left out), the geometric mean of the per-round ratios; with 2-4 rounds, the lowest and highest ratio in parentheses instead: too few rounds for an interval. Below 1.00 is faster for latency, above 1.00 for throughput.",
+        "1: Single ping-pong latency. Every table follows below.",
         "",
       ].join("\n"),
     );

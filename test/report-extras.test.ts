@@ -23,7 +23,7 @@ const backend = (name: string, headline: number, c?: RequestCosts, p50 = headlin
   backend: name,
   rounds: [],
   headline,
-  ci95: [headline, headline],
+  range: [headline, headline],
   errors: noErrors(),
   pooled: { n: 1, p50, p95: p50, p99: p50, p999: p50, mean: p50, min: p50, max: p50 },
   ...(c ? { costs: c } : {}),

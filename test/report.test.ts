@@ -12,15 +12,16 @@ const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
 const CONTEXT = SYNTHETIC_CONTEXT;
 
 const GATE: Gate = {
+  trusted: true,
   baseline: "bun",
   candidate: "uring",
   verdict: "INCONCLUSIVE",
   reason: "1 of 4 criteria pass (C1), 1 is inconclusive (C2); about 20 rounds (--rounds 20, now 5) would likely settle C2 (likely PASS), and with it the verdict, if the current estimates hold.",
   criteria: [
-    { id: "C1", name: "Single ping-pong latency", metric: "m", threshold_pct: 10, improvement_pct: 20.34, ci95: [19.71, 20.96], status: "PASS", note: "5 rounds; whole interval above 10%" },
-    { id: "C2", name: "Persistent-connection throughput", metric: "m", threshold_pct: 15, improvement_pct: 17.04, ci95: [9.1, 22.4], status: "INCONCLUSIVE", note: "5 rounds; interval spans 15%" },
-    { id: "C3", name: "Latency percentiles under load", metric: "m", threshold_pct: 15, improvement_pct: -2.5, ci95: [-4.25, -0.75], status: "FAIL", note: "p95 +1.0% [+0.5%, +1.5%] FAIL; p99 -2.5% [-4.3%, -0.8%] FAIL; both must pass (5 rounds)" },
-    { id: "C4", name: "Throughput stress", metric: "m", threshold_pct: 20, improvement_pct: null, ci95: null, status: "NOT EVALUATED", note: "scenario 6 was not run" },
+    { id: "C1", name: "Single ping-pong latency", metric: "m", threshold_pct: 10, improvement_pct: 20.34, ci: [19.71, 20.96], status: "PASS", note: "5 rounds; whole interval above 10%" },
+    { id: "C2", name: "Persistent-connection throughput", metric: "m", threshold_pct: 15, improvement_pct: 17.04, ci: [9.1, 22.4], status: "INCONCLUSIVE", note: "5 rounds; interval spans 15%" },
+    { id: "C3", name: "Latency percentiles under load", metric: "m", threshold_pct: 15, improvement_pct: -2.5, ci: [-4.25, -0.75], status: "FAIL", note: "p95 +1.0% [+0.5%, +1.5%] FAIL; p99 -2.5% [-4.3%, -0.8%] FAIL; both must pass (5 rounds)" },
+    { id: "C4", name: "Throughput stress", metric: "m", threshold_pct: 20, improvement_pct: null, ci: null, status: "NOT EVALUATED", note: "scenario 6 was not run" },
   ],
 };
 
@@ -34,7 +35,7 @@ const GATE_MD = [
   "| C3 | Latency percentiles under load | > 15 | -2.5 | [-4.3, -0.8] | FAIL | p95 +1.0% [+0.5%, +1.5%] FAIL; p99 -2.5% [-4.3%, -0.8%] FAIL; both must pass (5 rounds) |",
   "| C4 | Throughput stress | > 20 | n/a | n/a | NOT EVALUATED | scenario 6 was not run |",
   "",
-  "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); INCONCLUSIVE: the interval spans it; NOT ASSESSABLE: its rounds varied by more than the threshold. The guide proceeds on 2 or more PASS.",
+  "Improvement: positive means uring is better than bun. PASS: the whole 95% interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); fragile: with one round left out the interval would reach the threshold (decided, by a margin one round carries). INCONCLUSIVE: the interval spans the threshold; the note says how many rounds would likely settle it, or that this machine is too noisy for it. CLIENT-BOUND: the load client was the limit in most rounds, so the figure is the client's: not counted. The guide proceeds on 2 or more PASS.",
 ].join("\n");
 
 const VERDICT_MD =
@@ -42,7 +43,7 @@ const VERDICT_MD =
 
 function tp(name: string, xs: number[], more: Partial<BackendResult>): BackendResult {
   const rounds: RoundResult[] = xs.map((x, i) => ({ round: i + 1, throughput: x, errors: noErr() }));
-  return { backend: name, rounds, headline: NaN, ci95: [NaN, NaN], errors: noErr(), ...more };
+  return { backend: name, rounds, headline: NaN, range: [NaN, NaN], errors: noErr(), ...more };
 }
 
 const RESULTS: BenchResults = {
@@ -67,8 +68,8 @@ const RESULTS: BenchResults = {
           metric: "throughput, msg/s",
           higherIsBetter: true,
           backends: [
-            tp("bun", [9000, 10000, 11000], { headline: 10000, ci95: [9000, 11000], relative: { ratio: 1, ci95: [1, 1] } }),
-            tp("uring", [11500, 12000, 125000], { headline: 12000, ci95: [11500, 125000], relative: { ratio: 1.2, ci95: [1.05, 12.5] }, errors: { ...noErr(), timeout: 2 } }),
+            tp("bun", [9000, 10000, 11000], { headline: 10000, range: [9000, 11000], relative: { ratio: 1, interval: null, kind: "ci", confidence: 0.983, rounds: 3 } }),
+            tp("uring", [11500, 12000, 125000], { headline: 12000, range: [11500, 125000], relative: { ratio: 1.2, interval: [1.05, 12.5], kind: "range", rounds: 3 }, errors: { ...noErr(), timeout: 2 } }),
           ],
         },
       ],
@@ -93,12 +94,13 @@ describe("markdown", () => {
       [
         "#### Scenario 2: Persistent-connection throughput, 1000 messages (msg/s)",
         "",
-        "| backend | throughput [95% CI] | slowest round | fastest round | vs bun [95% CI] | errors |",
+        "| backend | throughput | slowest round | fastest round | vs bun | errors |",
         "|:---|---:|---:|---:|---:|:---|",
-        "| bun | 10,000 [9,000, 11,000] | 9,000 | 11,000 | 1.00 (baseline) | 0 |",
-        "| uring | 12,000 [11,500, 125,000] | 11,500 | 125,000 | 1.20 [1.05, 12.50] | 2 timeout |",
+        "| bun | 10,000 | 9,000 | 11,000 | 1.00 (baseline) | 0 |",
+        "| uring | 12,000 | 11,500 | 125,000 | 1.20 (1.05–12.50) | 2 timeout |",
         "",
-        "Completed messages per second: median over 3 rounds with a 95% bootstrap interval. Ratio: against bun's median; above 1.00 is faster. Parameters: messages 1000.",
+        "Completed messages per second: median over 3 rounds. Parameters: messages 1000.",
+        "vs bun: paired round by round as the gates pair them (stalled rounds left out), the geometric mean of the per-round ratios; with 2-4 rounds, the lowest and highest ratio in parentheses instead: too few rounds for an interval. Above 1.00 is faster.",
       ].join("\n"),
     );
   });
@@ -107,7 +109,7 @@ describe("markdown", () => {
     const md = renderMarkdownReport(RESULTS);
     expect(md.startsWith("### iouring-bench results\n")).toBe(true);
     expect(md).toContain(`\n\n${VERDICT_MD}\n\n${GATE_MD}\n\n#### Every backend at a glance`);
-    expect(md).toContain("| backend | 2 msg/s |\n|:---|---:|\n| bun (baseline) | 10,000 [9,000, 11,000] |\n| uring | 12,000 [11,500, 125,000] |");
+    expect(md).toContain("| backend | 2 msg/s |\n|:---|---:|\n| bun (baseline) | 10.0k |\n| uring | 1.20 (1.05–12.50) |");
     expect(md.endsWith(`${GATE_MD}\n\n</details>\n\n${VERDICT_MD}\n`)).toBe(true);
     expect(md).toContain("- Scenario 6 (Throughput stress): skipped: not selected");
     expect(md.indexOf("#### Scenario 2")).toBeLessThan(md.lastIndexOf("#### Decision gate"));
@@ -139,7 +141,7 @@ describe("scenario 3, 4 and 5 tables", () => {
     backend: name,
     rounds: [1, 2, 3].map((round) => ({ round, latency: lat(p50), errors: noErr() })),
     headline: p50,
-    ci95: [p50 - 1, p50 + 1],
+    range: [p50 - 1, p50 + 1],
     errors: noErr(),
     ...more,
   });
@@ -182,22 +184,22 @@ describe("scenario 3, 4 and 5 tables", () => {
   const md = scenarioTables(r).map((t) => renderMarkdown(t));
 
   test("scenario 3: new and reused per request, connect p50/p99 and their ratio, errors of both", () => {
-    expect(md[0]).toContain("| backend | new connection p50 [95% CI] | reused p50 [95% CI] | new ÷ reused | connect p50 | connect p99 | new vs bun | reused vs bun | errors |");
-    expect(md[0]).toContain("| bun | 90.0 [89.0, 91.0] | 30.0 [29.0, 31.0] | 3.00 | 40.0 | 80.0 | n/a | n/a | 0 |");
-    expect(md[0]).toContain("| uring | 60.0 [59.0, 61.0] | 20.0 [19.0, 21.0] | 3.00 | 30.0 | 70.0 | n/a | n/a | reused: 1 closed |");
+    expect(md[0]).toContain("| backend | new connection p50 (range) | reused p50 (range) | new ÷ reused | connect p50 | connect p99 | new vs bun | reused vs bun | errors |");
+    expect(md[0]).toContain("| bun | 90.0 (89.0–91.0) | 30.0 (29.0–31.0) | 3.00 | 40.0 | 80.0 | n/a | n/a | 0 |");
+    expect(md[0]).toContain("| uring | 60.0 (59.0–61.0) | 20.0 (19.0–21.0) | 3.00 | 30.0 | 70.0 | n/a | n/a | reused: 1 closed |");
   });
 
   test("scenario 4: corrected and uncorrected percentiles, the rate under the table", () => {
-    expect(md[1]).toContain("| backend | p50 [95% CI] | p95 | p99 | p99.9 | max | uncorr. p50 | uncorr. p95 | uncorr. p99 | uncorr. p99.9 | uncorr. max |");
-    expect(md[1]).toContain("| uring | 40.0 [39.0, 41.0] | 80.0 | 120.0 | 160.0 | 200.0 | 35.0 | 70.0 | 105.0 | 140.0 | 175.0 |");
+    expect(md[1]).toContain("| backend | p50 (range) | p95 | p99 | p99.9 | max | uncorr. p50 | uncorr. p95 | uncorr. p99 | uncorr. p99.9 | uncorr. max |");
+    expect(md[1]).toContain("| uring | 40.0 (39.0–41.0) | 80.0 | 120.0 | 160.0 | 200.0 | 35.0 | 70.0 | 105.0 | 140.0 | 175.0 |");
     expect(md[1]).toContain("Rate, requests/s (median over rounds): bun 20,000, uring 20,000.");
   });
 
   test("scenario 5: echo and order RT, server processing, network share beside the guide's 75-80%", () => {
-    expect(md[2]).toContain("| bun | 30.0 [29.0, 31.0] | 40.0 [39.0, 41.0] | 10.0 | 75.0 | 75-80 (within) |");
-    expect(md[2]).toContain("| uring | 25.0 [24.0, 26.0] | 33.0 [32.0, 34.0] | 9.0 | 72.7 | 75-80 (below) |");
+    expect(md[2]).toContain("| bun | 30.0 (29.0–31.0) | 40.0 (39.0–41.0) | 10.0 | 75.0 | 75-80 (within) |");
+    expect(md[2]).toContain("| uring | 25.0 (24.0–26.0) | 33.0 (32.0–34.0) | 9.0 | 72.7 | 75-80 (below) |");
     // A backend that serves echo only: its order cells are n/a, and it is not a failure.
-    expect(md[2]).toMatch(/\| c-uring \| 24\.0 \[23\.0, 25\.0\] \| n\/a \|.*\| order: n\/a \(echo only\) \|$/m);
+    expect(md[2]).toMatch(/\| c-uring \| 24\.0 \(23\.0–25\.0\) \| n\/a \|.*\| order: n\/a \(echo only\) \|$/m);
     expect(md[2]).not.toContain("FAILED");
   });
 });

@@ -66,19 +66,33 @@ describe("seeded bootstrap", () => {
   });
 });
 
-test("compareToBaseline: ratios of round medians, baseline 1", () => {
+test("compareToBaseline: paired ratios per round at the given confidence, baseline 1; a range below 5 rounds", () => {
   const mk = (backend: string, p50s: number[]): BackendResult => ({
     backend,
     rounds: p50s.map((p, i) => ({ round: i + 1, latency: { n: 1, p50: p, p95: p, p99: p, p999: p, mean: p, min: p, max: p }, errors: noErrors() })),
     headline: NaN,
-    ci95: [NaN, NaN],
+    range: [NaN, NaN],
     errors: noErrors(),
   });
   const rs = [mk("bun", [100, 102, 98, 101, 99]), mk("uring", [50, 51, 49, 50, 50])];
-  compareToBaseline(rs, "bun", 1);
+  compareToBaseline(rs, "bun", 0.95);
   expect(rs[0].relative!.ratio).toBe(1);
   expect(rs[1].headline).toBe(50);
-  expect(rs[1].relative!.ratio).toBeCloseTo(0.5, 5);
-  expect(rs[1].relative!.ci95[0]).toBeLessThanOrEqual(0.5);
-  expect(rs[1].relative!.ci95[1]).toBeGreaterThanOrEqual(0.49);
+  expect(rs[1].range).toEqual([49, 51]);
+  const rel = rs[1].relative!;
+  expect(rel.kind).toBe("ci");
+  expect(rel.confidence).toBe(0.95);
+  expect(rel.rounds).toBe(5);
+  // The geometric mean of the per-round ratios 50/100, 51/102, 49/98, 50/101, 50/99.
+  const d = [50 / 100, 51 / 102, 49 / 98, 50 / 101, 50 / 99].map(Math.log);
+  expect(rel.ratio).toBeCloseTo(Math.exp(d.reduce((a, b) => a + b) / 5), 12);
+  expect(rel.interval![0]).toBeLessThan(rel.ratio);
+  expect(rel.interval![1]).toBeGreaterThan(rel.ratio);
+  // A stalled round is left out of the pairing, as the gates leave it out.
+  rs[1].rounds[2].stalled = true;
+  compareToBaseline(rs, "bun", 0.95);
+  expect(rs[1].relative!.rounds).toBe(4);
+  expect(rs[1].relative!.kind).toBe("range");
+  expect(rs[1].relative!.interval).toEqual([Math.min(...[0, 1, 3, 4].map((i) => Math.exp(d[i]))), Math.max(...[0, 1, 3, 4].map((i) => Math.exp(d[i])))]);
+  expect(rs[1].range).toEqual([50, 51]);
 });

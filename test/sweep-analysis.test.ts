@@ -25,7 +25,7 @@ function backend(name: string, tps: number[], opts: { util?: number[]; p99?: num
       client_bound: (opts.util?.[i] ?? 0.5) >= 0.9,
     })),
     headline: sorted[Math.floor(sorted.length / 2)],
-    ci95: [sorted[0], sorted[sorted.length - 1]],
+    range: [sorted[0], sorted[sorted.length - 1]],
     costs: { requests: 1000, cpu_us: 4.2, user_us: 2, sys_us: 2.2, vol_ctx: 0.1, invol_ctx: 0, syscalls: null },
     errors: { ...noErrors(), mismatch: opts.mismatch ?? 0 },
     ...(opts.failure ? { failure: opts.failure } : {}),

@@ -329,18 +329,19 @@ describe("sweepChartSvg", () => {
 
 const noErr = () => noErrors();
 const gate: Gate = {
+  trusted: true,
   baseline: "epoll",
   candidate: "uring",
   verdict: "PROCEED",
   reason: "two criteria pass.",
-  criteria: [{ id: "C1", name: "Single ping-pong latency", metric: "m", threshold_pct: 10, improvement_pct: 12.5, ci95: [11, 14], status: "PASS", note: "" }],
+  criteria: [{ id: "C1", name: "Single ping-pong latency", metric: "m", threshold_pct: 10, improvement_pct: 12.5, ci: [11, 14], status: "PASS", note: "" }],
 };
 const lb = (name: string, p50: number): BackendResult => ({
   backend: name,
   rounds: [{ round: 1, latency: { n: 10, p50, p95: p50, p99: p50, p999: p50, mean: p50, min: p50, max: p50 }, errors: noErr() }],
   pooled: { n: 10, p50, p95: p50, p99: p50, p999: p50, mean: p50, min: p50, max: p50 },
   headline: p50,
-  ci95: [p50 - 1, p50 + 1],
+  range: [p50 - 1, p50 + 1],
   errors: noErr(),
 });
 

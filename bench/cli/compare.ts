@@ -6,17 +6,18 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { compareRuns, renderComparisonMarkdown, renderComparisonTerminal } from "../report/compare.ts";
 import type { BenchResults } from "../results/schema.ts";
+import { upgradeResults } from "../results/upgrade.ts";
 import { parseArgs, UsageError, usageText, type FlagSpec } from "./args.ts";
 
 const COMMAND = "bun run compare";
 const SUMMARY =
-  "Compares two results files (results/*.json, schema iouring-bench/1 or /2): each headline figure's change, NEW against OLD, " +
+  "Compares two results files (results/*.json, schema iouring-bench/1, /2 or /3): each headline figure's change, NEW against OLD, " +
   "with a Welch interval; every gate's verdicts and criteria; and the context that differs.";
 const SPECS: Record<string, FlagSpec> = {
   markdown: { type: "string", help: "also write the comparison as markdown here", placeholder: "FILE" },
 };
 /** The results schemas this comparison reads. */
-const READABLE = ["iouring-bench/1", "iouring-bench/2"];
+const READABLE = ["iouring-bench/1", "iouring-bench/2", "iouring-bench/3"];
 
 function usage(): string {
   return usageText(COMMAND, SUMMARY, SPECS).replace(`usage: ${COMMAND} [flags]`, `usage: ${COMMAND} OLD.json NEW.json [flags]`);
@@ -71,7 +72,7 @@ function readResults(path: string, role: string): BenchResults {
   if (!Array.isArray(r.scenarios) || r.context === null || typeof r.context !== "object") {
     throw new UsageError(`${role} file '${path}' says ${schema} but has no "scenarios" list or no "context"`);
   }
-  return r;
+  return upgradeResults(r);
 }
 
 let markdownFile: string | undefined;

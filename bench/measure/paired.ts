@@ -337,3 +337,106 @@ export function pairedSign(d: ArrayLike<number>, confidence: number, higherIsBet
   if (k < 0) return toInterval(n, med, sd, NaN, NaN, confidence, higherIsBetter, "paired-sign");
   return toInterval(n, med, sd, sorted[k], sorted[n - 1 - k], confidence, higherIsBetter, "paired-sign");
 }
+
+// ---------------------------------------------------------------------------
+// What more rounds could do, and equivalence
+// ---------------------------------------------------------------------------
+
+/**
+ * The smallest number of rounds at which the sign test's interval exists at
+ * this confidence: 0.5^n <= (1 - confidence) / 2 (7 rounds at 98.3%). A look
+ * before it cannot decide a criterion that uses the sign test.
+ */
+export function minSignRounds(confidence: number): number {
+  checkConfidence(confidence);
+  return Math.ceil(Math.log((1 - confidence) / 2) / Math.log(0.5));
+}
+
+/**
+ * The half-width, on the log scale, of a t interval at `confidence` over n
+ * rounds whose log-ratios spread with this standard deviation: the closest a
+ * true value may sit to a threshold for n rounds to tell on which side it is
+ * (about half the time: it is a plug-in figure, as requiredRounds is).
+ */
+export function halfWidthAt(sdLog: number, n: number, confidence: number): number {
+  checkConfidence(confidence);
+  if (!(n >= 2) || !Number.isFinite(sdLog)) return NaN;
+  return (tQuantile(1 - (1 - confidence) / 2, n - 1) * sdLog) / Math.sqrt(n);
+}
+
+/**
+ * The smallest difference from the threshold, in % of improvement, that
+ * `rounds` paired rounds could resolve if the log-ratios keep their spread:
+ * the half-width at that many rounds, mapped to % around the threshold (the
+ * wider of its two sides, so the figure never flatters).
+ */
+export function resolvablePct(sdLog: number, rounds: number, thresholdPct: number, confidence: number, higherIsBetter: boolean): number {
+  const h = halfWidthAt(sdLog, rounds, confidence);
+  if (!Number.isFinite(h)) return NaN;
+  const t = pctToLogRatio(thresholdPct, higherIsBetter);
+  const at = logRatioToPct(t, higherIsBetter);
+  return Math.max(Math.abs(logRatioToPct(t + h, higherIsBetter) - at), Math.abs(logRatioToPct(t - h, higherIsBetter) - at));
+}
+
+/**
+ * Whether even `rounds` rounds could not tell a candidate no better than the
+ * baseline from one exactly at the threshold: the interval's half-width there
+ * reaches from the threshold to 0 (on the log scale). Then the machine is too
+ * noisy for the criterion at that budget, whatever the estimate.
+ */
+export function tooNoisy(sdLog: number, rounds: number, thresholdPct: number, confidence: number, higherIsBetter: boolean): boolean {
+  const h = halfWidthAt(sdLog, rounds, confidence);
+  return Number.isFinite(h) && h >= Math.abs(pctToLogRatio(thresholdPct, higherIsBetter));
+}
+
+export type Equivalence = "equivalent" | "uninformative" | "drifted";
+
+/**
+ * Two one-sided tests on an interval: "equivalent" when the whole interval
+ * lies inside ±marginPct (the difference is smaller than the margin),
+ * "drifted" when it lies wholly outside (the difference is larger), else
+ * "uninformative" (it straddles a margin, or there is no interval). With a
+ * two-sided interval at confidence 1 - alpha each side is a one-sided test at
+ * alpha / 2, so the chance of calling "drifted" when the true difference is
+ * inside the margin is at most alpha / 2.
+ */
+export function equivalence(interval: Pick<PairedInterval, "lo" | "hi">, marginPct: number): Equivalence {
+  const { lo, hi } = interval;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return "uninformative";
+  if (lo > -marginPct && hi < marginPct) return "equivalent";
+  if (lo >= marginPct || hi <= -marginPct) return "drifted";
+  return "uninformative";
+}
+
+/**
+ * Advice for an uninformative equivalence test: the rounds at which the
+ * interval would fit inside ±marginPct if the mean and spread of d held
+ * (Infinity when the estimate itself is at or beyond the margin: more rounds
+ * would show a drift, not equivalence); NaN below two rounds.
+ */
+export function roundsToEquivalence(d: ArrayLike<number>, marginPct: number, confidence: number, higherIsBetter: boolean): number {
+  checkConfidence(confidence);
+  const { n, mean, sd } = meanSd(d);
+  if (n < 2) return NaN;
+  // The margin on the log scale, on the side the estimate is (the two sides differ slightly).
+  const side = logRatioToPct(mean, higherIsBetter) >= 0 ? 1 : -1;
+  const m = Math.abs(pctToLogRatio(side * marginPct, higherIsBetter));
+  const gap = m - Math.abs(mean);
+  if (gap <= 0) return Infinity;
+  if (sd === 0) return 2;
+  // The half-width falls as rounds grow: double until it fits, then bisect.
+  const fits = (k: number) => halfWidthAt(sd, k, confidence) < gap;
+  let hi = 2;
+  while (!fits(hi)) {
+    if (hi > 1e6) return Infinity;
+    hi *= 2;
+  }
+  let lo = Math.max(2, hi >> 1);
+  if (fits(lo)) return lo;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (fits(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}

@@ -328,7 +328,7 @@ export function figuresTable(s: ScenarioChange, c: Comparison): Table {
 function improvementCell(cr: Criterion | null): string {
   if (!cr) return "absent";
   if (cr.improvement_pct === null || !Number.isFinite(cr.improvement_pct)) return NA;
-  const ci = cr.ci95 && cr.ci95.every(Number.isFinite) ? ` [${signed(cr.ci95[0])}, ${signed(cr.ci95[1])}]` : "";
+  const ci = cr.ci && cr.ci.every(Number.isFinite) ? ` [${signed(cr.ci[0])}, ${signed(cr.ci[1])}]` : "";
   const conf = cr.confidence !== undefined && cr.confidence !== COMPARE_CONFIDENCE && ci ? ` at ${confText(cr.confidence)}` : "";
   return `${pct(cr.improvement_pct)}${ci}${conf}`;
 }

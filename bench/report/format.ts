@@ -28,12 +28,30 @@ export function fmtNs(ns: number): string {
 /** A percentage change with its sign, one decimal. */
 export const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
 
+/**
+ * A backend against the baseline, paired round by round: "0.97 [0.96, 0.98]"
+ * (an interval at the gates' confidence) or "0.97 (0.95–0.99)" (2-4 rounds:
+ * the lowest and highest per-round ratio, too few for an interval).
+ */
 export function fmtRatio(b: BackendResult, baseline: string): string {
   if (b.backend === baseline && b.relative) return "1.00 (baseline)";
-  if (!b.relative) return "n/a";
-  const [lo, hi] = b.relative.ci95;
-  const ci = Number.isFinite(lo) ? ` [${lo.toFixed(2)}, ${hi.toFixed(2)}]` : "";
-  return `${b.relative.ratio.toFixed(2)}${ci}`;
+  const r = b.relative;
+  if (!r) return "n/a";
+  if (!r.interval || !r.interval.every(Number.isFinite)) return r.ratio.toFixed(2);
+  const [lo, hi] = r.interval;
+  return r.kind === "ci" ? `${r.ratio.toFixed(2)} [${lo.toFixed(2)}, ${hi.toFixed(2)}]` : `${r.ratio.toFixed(2)} (${lo.toFixed(2)}–${hi.toFixed(2)})`;
+}
+
+/** The confidence of a variant's paired ratios, as text ("98.3%"), or undefined when none has an interval. */
+export function ratioConfidence(vs: (VariantResult | undefined)[]): string | undefined {
+  const c = vs.flatMap((v) => v?.backends ?? []).find((b) => b.relative?.kind === "ci" && b.relative.interval && b.relative.confidence !== undefined)?.relative?.confidence;
+  return c === undefined ? undefined : `${(c * 100).toFixed(1).replace(/\.0$/, "")}%`;
+}
+
+/** What the ratio column means, for a table's notes. */
+export function ratioNote(vs: (VariantResult | undefined)[], baseline: string, better: string): string {
+  const conf = ratioConfidence(vs);
+  return `vs ${baseline}: paired round by round as the gates pair them (stalled rounds left out), the geometric mean of the per-round ratios${conf ? ` with its ${conf} interval in brackets (the gates' confidence)` : ""}; with 2-4 rounds, the lowest and highest ratio in parentheses instead: too few rounds for an interval. ${better}`;
 }
 
 export function errorsCell(b: BackendResult): string {
@@ -54,11 +72,11 @@ export function combinedErrors(parts: [string, BackendResult | undefined][]): st
   return cells.filter(([, c]) => c !== "0").map(([k, c]) => `${k}: ${c}`).join("; ");
 }
 
-/** The headline (median over rounds) with its 95% interval. */
+/** The headline (median over rounds) with the lowest and highest round in parentheses. */
 export function headlineCell(b: BackendResult | undefined, fmt: (x: number) => string): string {
   if (!b || b.failure || !Number.isFinite(b.headline)) return "n/a";
-  const [lo, hi] = b.ci95;
-  return Number.isFinite(lo) && Number.isFinite(hi) ? `${fmt(b.headline)} [${fmt(lo)}, ${fmt(hi)}]` : fmt(b.headline);
+  const [lo, hi] = b.range ?? [NaN, NaN];
+  return Number.isFinite(lo) && Number.isFinite(hi) && fmt(lo) !== fmt(hi) ? `${fmt(b.headline)} (${fmt(lo)}–${fmt(hi)})` : fmt(b.headline);
 }
 
 /** A scenario-specific figure: the backend's median over rounds, else the median of its rounds' values. */

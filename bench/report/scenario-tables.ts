@@ -4,7 +4,7 @@
 import type { BenchResults, BackendResult, ScenarioResult, VariantResult } from "../results/schema.ts";
 import { median } from "../measure/stats.ts";
 import { mostlyClientBound } from "../results/summary.ts";
-import { backendNames, combinedErrors, errorsCell, extraOf, fmtNum, fmtRate, fmtRatio, headlineCell, paramsText, roundsOf } from "./format.ts";
+import { backendNames, combinedErrors, errorsCell, extraOf, fmtNum, fmtRate, fmtRatio, headlineCell, paramsText, ratioNote, roundsOf } from "./format.ts";
 import { scenarioReportSpec } from "./scenario-layout.ts";
 import type { Table } from "./table.ts";
 
@@ -22,7 +22,7 @@ export function latencyTable(s: ScenarioResult, v: VariantResult, baseline: stri
       { name: "mean" },
       { name: "min" },
       { name: "max" },
-      { name: `p50 vs ${baseline} [95% CI]` },
+      { name: `p50 vs ${baseline}` },
       { name: "errors", align: "left" },
     ],
     rows: v.backends.map((b) => {
@@ -41,7 +41,8 @@ export function latencyTable(s: ScenarioResult, v: VariantResult, baseline: stri
       ];
     }),
     notes: [
-      `Percentiles over all ${rounds} rounds' samples (${v.params.iterations} round trips per round). Ratio: median of round p50s against ${baseline}'s; below 1.00 is faster.`,
+      `Percentiles over all ${rounds} rounds' samples (${v.params.iterations} round trips per round).`,
+      ratioNote([v], baseline, "Ratios of the rounds' p50; below 1.00 is faster."),
     ],
   };
 }
@@ -62,10 +63,10 @@ export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: s
     title: `Scenario ${s.id}: ${s.name}, ${v.label} (msg/s)`,
     columns: [
       { name: "backend", align: "left" },
-      { name: "throughput [95% CI]" },
+      { name: "throughput" },
       { name: "slowest round" },
       { name: "fastest round" },
-      { name: `vs ${baseline} [95% CI]` },
+      { name: `vs ${baseline}` },
       ...(client ? [{ name: "client CPU" }] : []),
       { name: "errors", align: "left" },
     ],
@@ -73,7 +74,7 @@ export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: s
       const t = b.rounds.map((r) => r.throughput).filter((x): x is number => x !== undefined && Number.isFinite(x));
       return [
         b.backend,
-        headlineCell(b, fmtRate),
+        b.failure ? "n/a" : fmtRate(b.headline),
         t.length ? fmtRate(Math.min(...t)) : "n/a",
         t.length ? fmtRate(Math.max(...t)) : "n/a",
         fmtRatio(b, baseline),
@@ -82,7 +83,8 @@ export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: s
       ];
     }),
     notes: [
-      `Completed messages per second: median over ${roundsOf([v])} rounds with a 95% bootstrap interval. Ratio: against ${baseline}'s median; above 1.00 is faster.${paramsText(v)}`,
+      `Completed messages per second: median over ${roundsOf([v])} rounds.${paramsText(v)}`,
+      ratioNote([v], baseline, "Above 1.00 is faster."),
       ...(client
         ? [`Client CPU: the client thread's CPU time over the measured interval (median over rounds), ${loadClient}; † client-bound (≥ 90%) in most rounds: the figure may be the client's limit, not the server's.`]
         : []),
@@ -99,8 +101,8 @@ export function connectionTable(s: ScenarioResult, baseline: string): Table {
     title: `Scenario ${s.id}: ${s.name}, time per request (µs)`,
     columns: [
       { name: "backend", align: "left" },
-      { name: "new connection p50 [95% CI]" },
-      { name: "reused p50 [95% CI]" },
+      { name: "new connection p50 (range)" },
+      { name: "reused p50 (range)" },
       { name: "new ÷ reused" },
       { name: "connect p50" },
       { name: "connect p99" },
@@ -126,7 +128,8 @@ export function connectionTable(s: ScenarioResult, baseline: string): Table {
       ];
     }),
     notes: [
-      `Median over ${roundsOf([nv, rv])} rounds of each round's p50 time per request, with a 95% bootstrap interval. connect p50/p99: medians over rounds of the connection set-up time (new connection only). new ÷ reused: what a fresh connection costs against a reused one. Ratios vs ${baseline}: below 1.00 is faster.`,
+      `Median over ${roundsOf([nv, rv])} rounds of each round's p50 time per request, the lowest and highest round in parentheses. connect p50/p99: medians over rounds of the connection set-up time (new connection only). new ÷ reused: what a fresh connection costs against a reused one.`,
+      ratioNote([nv, rv], baseline, "Below 1.00 is faster."),
     ],
   };
 }
@@ -138,7 +141,7 @@ export function openLoopTable(s: ScenarioResult, v: VariantResult, baseline: str
     title: `Scenario ${s.id}: ${s.name}, ${v.label} (µs)`,
     columns: [
       { name: "backend", align: "left" },
-      { name: "p50 [95% CI]" },
+      { name: "p50 (range)" },
       { name: "p95" },
       { name: "p99" },
       { name: "p99.9" },
@@ -148,7 +151,7 @@ export function openLoopTable(s: ScenarioResult, v: VariantResult, baseline: str
       { name: "uncorr. p99" },
       { name: "uncorr. p99.9" },
       { name: "uncorr. max" },
-      { name: `p50 vs ${baseline} [95% CI]` },
+      { name: `p50 vs ${baseline}` },
       { name: "errors", align: "left" },
     ],
     rows: v.backends.map((b) => {
@@ -171,7 +174,8 @@ export function openLoopTable(s: ScenarioResult, v: VariantResult, baseline: str
       ];
     }),
     notes: [
-      `Corrected latency counts from each request's intended send time, so a stalled server is charged for the requests it delayed; uncorrected counts from the actual send time, as a closed-loop tool would. p50: median over ${roundsOf([v])} rounds of the round p50 with a 95% bootstrap interval; the other percentiles are over all samples of all rounds.`,
+      `Corrected latency counts from each request's intended send time, so a stalled server is charged for the requests it delayed; uncorrected counts from the actual send time, as a closed-loop tool would. p50: median over ${roundsOf([v])} rounds of the round p50, the lowest and highest round in parentheses; the other percentiles are over all samples of all rounds.`,
+      ratioNote([v], baseline, "Below 1.00 is faster."),
       `Rate, requests/s (median over rounds): ${rates}.`,
     ],
   };
@@ -190,8 +194,8 @@ export function overheadTable(s: ScenarioResult, baseline: string): Table {
     title: `Scenario ${s.id}: ${s.name}, time per request (µs)`,
     columns: [
       { name: "backend", align: "left" },
-      { name: "echo RT p50 [95% CI]" },
-      { name: "order RT p50 [95% CI]" },
+      { name: "echo RT p50 (range)" },
+      { name: "order RT p50 (range)" },
       { name: "server processing" },
       { name: "network share, %" },
       { name: "guide's claim, %", align: "left" },
@@ -218,7 +222,8 @@ export function overheadTable(s: ScenarioResult, baseline: string): Table {
       ];
     }),
     notes: [
-      `RT: median over ${roundsOf([ev, ov])} rounds of the round p50 round-trip time, with a 95% bootstrap interval. Server processing: the server's own time per request (median over rounds). Network share: the part of the order round trip not spent processing, against the guide's claim that network I/O is ${clo}-${chi}% of end-to-end latency. Ratios vs ${baseline}: below 1.00 is faster.`,
+      `RT: median over ${roundsOf([ev, ov])} rounds of the round p50 round-trip time, the lowest and highest round in parentheses. Server processing: the server's own time per request (median over rounds). Network share: the part of the order round trip not spent processing, against the guide's claim that network I/O is ${clo}-${chi}% of end-to-end latency.`,
+      ratioNote([ev, ov], baseline, "Below 1.00 is faster."),
     ],
   };
 }

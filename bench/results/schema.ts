@@ -9,7 +9,8 @@ import type { CapacityResult, IdleResult, SweepResults } from "./sweep-schema.ts
 
 export type * from "./sweep-schema.ts";
 
-export const SCHEMA = "iouring-bench/2";
+/** 3: criteria carry `ci` (was `ci95`) with its `confidence`; gates `trusted`; the A/A control's states; CLIENT-BOUND; relative figures paired. */
+export const SCHEMA = "iouring-bench/3";
 
 /** One backend in one round of one variant. */
 export interface RoundResult {
@@ -60,15 +61,31 @@ export interface BackendResult {
   resources?: { before: ResourceSnapshot | null; after: ResourceSnapshot | null };
   /** Round-level figure compared across backends: median of the rounds' p50 (latency) or throughput. */
   headline: number;
-  /** 95% bootstrap interval of the headline over the rounds. */
-  ci95: [number, number];
-  /** Headline relative to the baseline backend (baseline = 1), with its 95% interval. */
-  relative?: { ratio: number; ci95: [number, number] };
+  /** The lowest and highest of the rounds' figures (stalled rounds left out); NaN without rounds. */
+  range: [number, number];
+  /** Against the baseline, paired round by round as the gates are (the baseline's own is 1). */
+  relative?: RelativeFigure;
   errors: ClientErrors;
   /** Set when this backend could not be measured in this variant. */
   failure?: string;
   /** Set when this backend does not do what the variant asks (e.g. "echo only" in order mode): not a failure, nothing to measure. */
   unsupported?: string;
+}
+
+/**
+ * A backend's figure against the baseline's from the same rounds: the
+ * geometric mean of the per-round ratios (below 1: lower; for latency, faster)
+ * with a paired t interval at `confidence` (kind "ci", from 5 paired rounds
+ * on), or the lowest and highest per-round ratio (kind "range", 2-4 rounds:
+ * too few for an interval worth the name). Stalled rounds are left out, as
+ * the gates leave them out.
+ */
+export interface RelativeFigure {
+  ratio: number;
+  interval: [number, number] | null;
+  kind: "ci" | "range";
+  confidence?: number;
+  rounds: number;
 }
 
 export interface VariantResult {
@@ -104,12 +121,24 @@ export interface BackendInfoResult {
   available: boolean;
   reason?: string;
   hint?: string;
-  /** The server's exit summary, as counted by the server. */
+  /** The server's exit summary, as counted by the server (summed over its instances). */
   serverSummary?: Record<string, string>;
+  /** Server processes this backend ran: one per round with fresh servers (--fresh-servers on), else 1. */
+  instances?: number;
 }
 
-export type CriterionStatus = "PASS" | "FAIL" | "INCONCLUSIVE" | "NOT ASSESSABLE" | "INVALID" | "NOT EVALUATED";
-export type Verdict = "PROCEED" | "DO NOT PROCEED" | "INCONCLUSIVE" | "NOT EVALUATED";
+/** How the A/A control's difference compares with its margin (two one-sided tests on its interval). */
+export type ControlState = "equivalent" | "uninformative" | "drifted";
+/** A control criterion's status: its ControlState in capitals. */
+export type ControlStatus = "EQUIVALENT" | "UNINFORMATIVE" | "DRIFTED";
+/**
+ * PASS / FAIL: the whole interval is above / below the threshold. INCONCLUSIVE: it spans the threshold.
+ * CLIENT-BOUND: a throughput criterion whose load client was the limit in most rounds (not counted).
+ * INVALID: errors; NOT EVALUATED: not measured. A control gate's criteria carry a ControlStatus instead.
+ */
+export type CriterionStatus = "PASS" | "FAIL" | "INCONCLUSIVE" | "CLIENT-BOUND" | "INVALID" | "NOT EVALUATED" | ControlStatus;
+/** A gate's verdict; the A/A control's is its overall state (DRIFTED if any criterion drifted). */
+export type Verdict = "PROCEED" | "DO NOT PROCEED" | "INCONCLUSIVE" | "NOT EVALUATED" | ControlStatus;
 
 export interface Criterion {
   id: string;
@@ -118,16 +147,44 @@ export interface Criterion {
   threshold_pct: number;
   /** Candidate's improvement over the baseline, % (positive: better). */
   improvement_pct: number | null;
-  /** The interval (at `confidence`, see the gate's method). Named ci95 for schema 1 readers. */
-  ci95: [number, number] | null;
+  /** The interval of the improvement, %, at `confidence` (see the gate's method); null without one. */
+  ci: [number, number] | null;
   status: CriterionStatus;
   note: string;
   /** FAIL only: "worse" when the whole interval is below 0, else "not better enough". */
   fail_kind?: "worse" | "not better enough";
   /** Paired rounds behind the interval. */
   rounds?: number;
-  /** Confidence of the interval (a Bonferroni share of 95% over the planned looks). */
+  /** Two-sided confidence of `ci` (a Bonferroni share of 95% over the planned looks). */
   confidence?: number;
+  /** PASS or FAIL that does not hold with some one round left out: decided, but by a margin one round carries. */
+  fragile?: boolean;
+  /** Criteria of several figures (C3: p95 and p99), each with its own interval and status. */
+  parts?: { label: string; improvement_pct: number | null; ci: [number, number] | null; status: CriterionStatus; fragile?: boolean }[];
+  /** INCONCLUSIVE: what more rounds could do, if the rounds keep their spread. */
+  undecided?: {
+    /** Paired rounds that would likely settle it, and which way; null when no number of rounds would. */
+    rounds_to_settle: number | null;
+    likely: "PASS" | "FAIL";
+    /** The most rounds this run allowed, and the smallest distance from the threshold (%) that many could resolve. */
+    max_rounds: number;
+    resolvable_pct: number | null;
+    /** Even max_rounds could not tell a candidate no better than the baseline from one at the threshold. */
+    too_noisy: boolean;
+  };
+  /** CLIENT-BOUND: each side's load-client CPU (median share of the measured time) and server CPU per message over the paired rounds. */
+  client_bound?: {
+    bound: ("baseline" | "candidate")[];
+    baseline_client_util: number | null;
+    candidate_client_util: number | null;
+    baseline_cpu_us: number | null;
+    candidate_cpu_us: number | null;
+  };
+  /** A/A control only: how its difference compares with ±margin_pct. */
+  control?: ControlState;
+  margin_pct?: number;
+  /** Other gates: set when the A/A control drifted on this criterion (the offset it saw). */
+  untrusted?: string;
 }
 
 export interface InformationalRow {
@@ -161,7 +218,9 @@ export interface Gate {
   phase0?: { backend: string; expected_pct: [number, number]; rows: Criterion[] };
   /** How the intervals were made. */
   method?: string;
-  /** Set on every gate when the A/A control did not behave (a criterion passed, or an interval excluded 0): the machine was too noisy to trust. */
+  /** False when the A/A control drifted on one of this gate's criteria (those criteria carry `untrusted`). */
+  trusted: boolean;
+  /** Why it is not trusted: which criteria, and what the control saw. */
   untrusted?: string;
 }
 

@@ -11,7 +11,7 @@ import type { VariantSpec } from "../scenarios/types.ts";
 export function newVariant(spec: VariantSpec, backends: string[]): VariantResult {
   return {
     ...spec,
-    backends: backends.map((b): BackendResult => ({ backend: b, rounds: [], headline: NaN, ci95: [NaN, NaN], errors: noErrors() })),
+    backends: backends.map((b): BackendResult => ({ backend: b, rounds: [], headline: NaN, range: [NaN, NaN], errors: noErrors() })),
   };
 }
 
@@ -60,7 +60,7 @@ export type SyscallCounts = Map<string, Map<string, { perRequest: number | null;
 export function finishVariants(
   variants: VariantResult[],
   raw: RawStore,
-  opts: { baseline: string; seed: number },
+  opts: { baseline: string; confidence: number },
   syscalls: SyscallCounts | null,
   resources: Map<string, { before: ResourceSnapshot | null; after: ResourceSnapshot | null }>,
   countSyscalls: boolean,
@@ -92,6 +92,6 @@ export function finishVariants(
       const measured = b.rounds.some((r) => (r.latency && r.latency.n > 0) || (r.throughput !== undefined && r.throughput > 0));
       if (!b.failure && !b.unsupported && !measured) b.failure = "nothing measured";
     }
-    compareToBaseline(v.backends, opts.baseline, opts.seed, v.higherIsBetter);
+    compareToBaseline(v.backends, opts.baseline, opts.confidence, v.higherIsBetter);
   }
 }

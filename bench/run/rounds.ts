@@ -6,7 +6,8 @@
 // repeated, a bounded number of times, when one hit it. Rounds come in
 // blocks: after the first `minRounds` and after every block the caller
 // looks at the criteria this scenario decides, and the scenario stops when
-// they are settled, at `maxRounds`, or when its time is up.
+// they are settled, at `maxRounds`, or when its time is up. With a `renew`
+// hook every round starts with fresh server processes (run/fleet.ts says why).
 import { threadCpuNs } from "../../ffi/net.ts";
 import { CLIENT_BOUND_UTIL, NO_METER, PerfMeter, ProcMeter, resourcesOnceFdsAtMost, resourceSnapshot, type Meter } from "../measure/accounting.ts";
 import { noErrors } from "../clients/ping-pong.ts";
@@ -61,6 +62,8 @@ export interface RoundPlan {
   countSyscalls: boolean;
   /** Whether a look can end the scenario; false for scenarios no criterion reads. */
   sequential: boolean;
+  /** Confidence of the relative figures (the gates' per-look confidence). */
+  confidence: number;
 }
 
 export interface RoundHooks {
@@ -73,6 +76,8 @@ export interface RoundHooks {
   look?(partial: ScenarioResult, look: number): { settled: boolean; note: string };
   /** Where the run is: the unit about to be measured, and a line per finished round. */
   progress?: { unit(scenario: string, round: number, backend: string): void; line(text: string): void };
+  /** Fresh server processes for these labels before a round; the labels whose new server did not start, with why. */
+  renew?(labels: string[]): Promise<Map<string, Error>>;
 }
 
 /** Fisher-Yates on a copy, from the given source. */
@@ -184,7 +189,16 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     round++;
     const tr = performance.now();
     const visiting = env.backends.filter((b) => !dead.has(b) && (plan.gated.has(b) || round <= plan.otherRounds));
-    const order = shuffled(visiting, rnd);
+    if (hooks.renew) {
+      const failed = await hooks.renew(visiting);
+      for (const [b, e] of failed) markDead(b, `a fresh server for round ${round} did not start: ${e.message}`);
+      for (const b of visiting) {
+        const s = serverFor(b);
+        // Descriptors are compared within one process: the instance that ends the scenario, from its start.
+        if (s && !s.exited && s.pid > 0) resources.get(b)!.before = resourceSnapshot(s.pid);
+      }
+    }
+    const order = shuffled(visiting.filter((b) => !dead.has(b)), rnd);
     out.orders!.push(order);
     for (const backend of order) {
       const server = serverFor(backend);
@@ -237,7 +251,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
       else if (atLook && hooks.look) {
         looks++;
         const partial: ScenarioResult = { ...out, variants: variants.map((v) => ({ ...v, backends: v.backends.map((b) => ({ ...b })) })) };
-        finishVariants(partial.variants, raw, { baseline: hooks.baseline, seed: env.seed }, null, resources, plan.countSyscalls);
+        finishVariants(partial.variants, raw, { baseline: hooks.baseline, confidence: plan.confidence }, null, resources, plan.countSyscalls);
         const l = hooks.look(partial, looks);
         lastNote = l.note;
         if (l.settled) stopped = `settled after look ${looks}: ${l.note}`;
@@ -292,7 +306,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     hooks.focus(undefined);
   }
   await def.cleanup?.(prepared.state);
-  finishVariants(variants, raw, { baseline: hooks.baseline, seed: env.seed }, syscalls, resources, plan.countSyscalls);
+  finishVariants(variants, raw, { baseline: hooks.baseline, confidence: plan.confidence }, syscalls, resources, plan.countSyscalls);
   if (variants.every((v) => v.backends.every((b) => b.failure || b.unsupported))) out.status = "failed";
   if (variants.some((v) => v.backends.some((b) => !b.failure && b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)))
     out.note = "errors occurred: see the errors column";

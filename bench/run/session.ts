@@ -6,15 +6,17 @@
 import * as net from "../../ffi/net.ts";
 import { HiccupMeter } from "../measure/hiccup.ts";
 import { machineContext, type Placement } from "../measure/machine.ts";
-import { lookConfidence } from "../measure/paired.ts";
+import { lookConfidence, minSignRounds } from "../measure/paired.ts";
 import { cpuIdleInfo, holdPmQos, pinProcessThreads, readPmQos, StealWatch, type PmQosHold } from "../measure/quiet.ts";
 import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResult } from "../results/schema.ts";
 import { SCHEMA } from "../results/schema.ts";
 import type { Scenario, ScenarioEnv } from "../scenarios/types.ts";
 import { BACKENDS, servesMode } from "../server/backends.ts";
-import { ServerProcess, type ServerHandle, TargetServer } from "../server/process.ts";
-import { evaluateGatePairs, scenarioSettled, type GatePair } from "../verdict/gate.ts";
-import { FAMILY_CONFIDENCE, gatedScenarios } from "../verdict/criteria.ts";
+import { type ServerHandle, TargetServer } from "../server/process.ts";
+import type { GatePair } from "../verdict/gate.ts";
+import { evaluateGatePairs, scenarioSettled } from "../verdict/control.ts";
+import { CRITERIA, FAMILY_CONFIDENCE, gatedScenarios } from "../verdict/criteria.ts";
+import { ServerFleet } from "./fleet.ts";
 import { evaluateLadder, LADDER_SCENARIOS, LADDER_STEPS } from "../verdict/ladder.ts";
 import { RawStore } from "./pool.ts";
 import { Progress } from "./progress.ts";
@@ -62,6 +64,8 @@ export interface BenchPlan {
   sweepBackends?: string[];
   /** Extra arguments per backend's server (fault injection). */
   serverArgs: Map<string, string[]>;
+  /** A fresh process for every server in every round (its instance's quirks become part of the spread), or one per run. */
+  freshServers: boolean;
   argv: string[];
   config: Record<string, unknown>;
   warnings: string[];
@@ -132,8 +136,8 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   const pre = plan.before ? await plan.before() : {};
 
   // ---- which backends can run here, and their servers ----
-  const local = new Map<string, ServerProcess>();
-  const servers = new Map<string, ServerHandle>();
+  const fleet = new ServerFleet();
+  const servers = fleet.servers;
   const backendInfo: BackendInfoResult[] = plan.backends.map((name) => {
     const a = BACKENDS[name].availability();
     return { name, description: BACKENDS[name].description, available: a.available, reason: a.reason, hint: a.hint };
@@ -146,21 +150,20 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
     runnable = [...runnable, control];
   }
   const placement0 = plan.placements[0];
-  const spawn = (label: string, mode: string | undefined, placement: Placement) => {
+  const spawnOptions = (label: string, mode: string | undefined) => {
     const b = BACKENDS[backendOf(label)];
     if (mode && !servesMode(b, mode)) throw new Error(`${backendOf(label)} serves ${b.modes!.join(", ")} only`);
-    return ServerProcess.start({ backend: backendOf(label), mode, host: plan.host, cpu: placement.serverCpu ?? undefined, command: b.external?.(), extraArgs: mode ? [] : (plan.serverArgs.get(label) ?? []) });
+    return { backend: backendOf(label), mode, host: plan.host, command: b.external?.(), extraArgs: mode ? [] : (plan.serverArgs.get(label) ?? []) };
   };
+  fleet.placeOn(placement0.serverCpu ?? undefined);
   for (const t of plan.targets) {
     const s = TargetServer.find(t.label, t.host, t.port);
-    servers.set(t.label, s);
+    fleet.addTarget(t.label, s);
     backendInfo.push({ name: t.label, description: `your server at ${t.host}:${t.port}${s.pid > 0 ? ` (pid ${s.pid} on this host: its costs are read)` : ""}`, available: true });
   }
   for (const name of runnable) {
     try {
-      const s = await spawn(name, undefined, placement0);
-      servers.set(name, s);
-      local.set(name, s);
+      await fleet.start(name, spawnOptions(name, undefined));
     } catch (e) {
       const info = backendInfo.find((b) => b.name === name)!;
       info.available = false;
@@ -180,7 +183,10 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   const baseline = pairs[0].baseline;
   const looks = plan.looks;
   const confidence = lookConfidence(FAMILY_CONFIDENCE, looks.length);
-  const extra = new Set<ServerProcess>();
+  const maxRounds = looks[looks.length - 1];
+  // A criterion read with the sign test cannot be decided before its interval exists (7 rounds at 98.3%): its scenario's first look waits for it.
+  const signRounds = minSignRounds(confidence);
+  const firstLook = (slug: string) => Math.min(maxRounds, Math.max(looks[0], CRITERIA.some((c) => c.scenario === slug && c.parts.some((p) => p.method === "sign")) ? signRounds : 0));
 
   const results: BenchResults = {
     schema: SCHEMA,
@@ -202,12 +208,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   const runs: PlacementRun[] = [];
   const raws = new Map<string, RawStore>();
   const combos = plan.cpuIdle.flatMap((mode) => plan.placements.map((p) => ({ mode, placement: p })));
-  const focus = (keep: ServerHandle[] | undefined) => {
-    for (const s of [...local.values(), ...extra]) {
-      if (!keep || keep.includes(s)) s.resume();
-      else s.pause();
-    }
-  };
+  const focus = (keep: ServerHandle[] | undefined) => fleet.focus(keep);
   let hiccups: HiccupMeter | undefined;
   const progress = new Progress(plan.startedAt, (plan.scenarios.length || !plan.sweep ? plan.budgetS : 0) + (plan.sweep?.budgetS ?? 0));
   try {
@@ -223,6 +224,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
         }
       }
       try {
+        fleet.placeOn(placement.serverCpu ?? undefined);
         if (placement.clientCpu !== null) {
           net.pinThisThread(placement.clientCpu);
           const pin = pinProcessThreads(placement.clientCpu);
@@ -238,7 +240,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
         const scenarios: ScenarioResult[] = [];
         const runEnd = plan.startedAt + ((ci + 1) / combos.length) * (plan.budgetS - RESERVE_S) * 1000;
         for (const [si, { def, options }] of plan.scenarios.entries()) {
-          const backends = labels.filter((l) => !def.localOnly || local.has(l));
+          const backends = labels.filter((l) => !def.localOnly || fleet.isLocal(l));
           if (!backends.length) {
             scenarios.push({ id: def.number, slug: def.slug, name: def.title, status: "skipped", note: def.localOnly, variants: [] });
             continue;
@@ -253,11 +255,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
             quick: plan.quick,
             client: plan.client === "auto" ? (def.autoClient ?? "ts") : plan.client,
             log,
-            spawnServer: async (label, m) => {
-              const s = await spawn(label, m, placement);
-              extra.add(s);
-              return s;
-            },
+            spawnServer: (label, m) => fleet.startExtra(spawnOptions(label, m)),
             focus: (label) => focus([servers.get(label)].filter((s): s is ServerHandle => s !== undefined)),
           };
           const sequential = gatedScenarios().has(def.slug);
@@ -270,7 +268,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
               env,
               {
                 gated: LADDER_SCENARIOS.has(def.slug) ? ladderGated : gated,
-                minRounds: sequential ? looks[0] : plan.otherRounds,
+                minRounds: sequential ? firstLook(def.slug) : plan.otherRounds,
                 otherRounds: plan.otherRounds,
                 blockRounds: looks.length > 1 ? looks[1] - looks[0] : 1,
                 maxRounds: sequential ? looks[looks.length - 1] : plan.otherRounds,
@@ -280,13 +278,15 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
                 maxRepeats: plan.maxRepeats,
                 countSyscalls: plan.countSyscalls && servers.size > 0,
                 sequential,
+                confidence,
               },
               {
                 baseline,
                 focus,
                 probe,
                 progress,
-                look: (partial) => scenarioSettled({ scenarios: [partial], backends: backendInfo }, def.slug, pairs, { confidence }),
+                look: (partial) => scenarioSettled({ scenarios: [partial], backends: backendInfo }, def.slug, pairs, { confidence, maxRounds }),
+                renew: plan.freshServers ? (l) => fleet.renew(l) : undefined,
               },
               raw,
             );
@@ -294,7 +294,6 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
             result = { id: def.number, slug: def.slug, name: def.title, status: "failed", note: (e as Error).message, variants: [] };
             warnings.push(`Scenario ${def.number}${where} failed: ${(e as Error).message}`);
           }
-          for (const s of extra) if (s.exited) extra.delete(s);
           scenarios.push(result);
           progress.line(`scenario ${def.number}${where}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${result.sequential ? result.sequential.stopped : result.status}`);
         }
@@ -329,18 +328,18 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   } finally {
     hiccups?.stop();
     focus(undefined);
-    for (const [name, s] of local) {
-      const r = await s.stop();
+    for (const [name, r] of await fleet.stopAll()) {
       const info = backendInfo.find((b) => b.name === name)!;
       if (r.summary) info.serverSummary = r.summary;
-      if (r.killed || r.exitCode !== 0) warnings.push(`Server ${name} did not stop cleanly (exit ${r.exitCode}${r.killed ? ", killed" : ""}).`);
+      info.instances = r.instances;
+      for (const u of r.unclean) warnings.push(`Server ${name} did not stop cleanly (exit ${u.exitCode}${u.killed ? ", killed" : ""}).`);
     }
   }
 
   // ---- gates, per run ----
   // A sweep alone decides nothing: no gate to show as NOT EVALUATED.
   for (const run of plan.scenarios.length ? runs : []) {
-    const gates: Gate[] = evaluateGatePairs({ scenarios: run.scenarios, backends: backendInfo }, pairs, { confidence, final: true });
+    const gates: Gate[] = evaluateGatePairs({ scenarios: run.scenarios, backends: backendInfo }, pairs, { confidence, maxRounds });
     run.gate = gates[0];
     run.gates = gates;
   }

@@ -138,6 +138,7 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
             stallBoundMs: ctx.stallBoundMs,
             maxRepeats: Math.min(1, ctx.maxRepeats),
             countSyscalls: false,
+            confidence: 0.95,
             sequential: true,
           },
           {

@@ -2,21 +2,31 @@
 // (criteria.ts) compares candidate and baseline round by round: the
 // per-round log-ratio of the same round cancels the drift both shared, and a
 // t-interval on those log-ratios gives the improvement's interval (its
-// coverage is checked on synthetic rounds in test/paired.test.ts). A decision
-// must survive leaving out any one round, and a round a platform stall hit
-// is not used. The verdict follows from how many criteria pass.
-import { failKind, judge, pairedRounds, pairedSign, pairedT, requiredRounds, type PairedInterval } from "../measure/paired.ts";
-import type { BackendResult, BenchResults, Criterion, CriterionStatus, Gate, InformationalRow, RoundResult, ScenarioResult } from "../results/schema.ts";
+// coverage is checked on synthetic rounds in test/paired.test.ts, the whole
+// procedure with its looks in test/gate-calibration.test.ts). An interval
+// wholly above or below the threshold decides; one that spans it leaves the
+// criterion undecided, with what more rounds could do. A decision that one
+// round carries is marked fragile, never erased. A throughput that the load
+// client limited is set aside as CLIENT-BOUND: it measures the client. A
+// round a platform stall hit is not used. The verdict follows from how many
+// criteria pass; the A/A control (control.ts) says which criteria to trust.
+import { failKind, judge, pairedRounds, pairedSign, pairedT, requiredRounds, resolvablePct, tooNoisy, type PairedInterval } from "../measure/paired.ts";
+import { median } from "../measure/stats.ts";
+import type { BackendResult, Criterion, CriterionStatus, Gate, InformationalRow, RoundResult, ScenarioResult } from "../results/schema.ts";
+import { mostlyClientBound } from "../results/summary.ts";
 import { findScenario } from "../scenarios/index.ts";
-import { CRITERIA, GATE_PASSES_NEEDED, PHASE0_EXPECTED, type CriterionDef, type CriterionPart } from "./criteria.ts";
+import { CRITERIA, DEFAULT_MAX_ROUNDS, GATE_PASSES_NEEDED, PHASE0_EXPECTED, type CriterionDef, type CriterionPart } from "./criteria.ts";
+import { describeVerdict } from "./verdict-text.ts";
 
 export { GATE_PASSES_NEEDED, PHASE0_EXPECTED };
 
 export interface GateOptions {
   /** Confidence of every interval (a Bonferroni share of 95% over the planned looks). */
   confidence: number;
-  /** At the end of the run: an undecided interval wider than its threshold is NOT ASSESSABLE (more rounds are not what it lacks). */
-  final?: boolean;
+  /** The most paired rounds the run allows a gated scenario: what "more rounds" can reach. */
+  maxRounds?: number;
+  /** Whether throughput criteria are set aside when the client was the limit (not in the A/A control: two equal servers behind one client still compare). */
+  clientBound?: boolean;
 }
 
 export interface GatePair {
@@ -26,15 +36,25 @@ export interface GatePair {
 }
 
 /** Only what the gate reads of the results. */
-export type GateInput = Pick<BenchResults, "scenarios" | "backends">;
+export type GateInput = { scenarios: ScenarioResult[]; backends: { name: string; available: boolean; reason?: string; hint?: string }[] };
 
-interface Evaluated {
-  criterion: Criterion;
-  /** Rounds that would likely settle an INCONCLUSIVE criterion, and which way. */
-  projection?: { rounds: number; outcome: "PASS" | "FAIL" };
+/** One figure of a criterion (C3 has two) as evaluated: its interval, status and per-round log-ratios. */
+export interface PartResult {
+  label: string;
+  interval: PairedInterval;
+  status: "PASS" | "FAIL" | "INCONCLUSIVE";
+  fragile: boolean;
+  d: number[];
+  dropped: number;
 }
 
-const fin = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x);
+export interface Evaluated {
+  criterion: Criterion;
+  parts: PartResult[];
+  def: CriterionDef;
+}
+
+const fin = (x: number | undefined | null): x is number => x !== undefined && x !== null && Number.isFinite(x);
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}%`;
 const ERROR_KEYS = ["timeout", "closed", "mismatch", "io"] as const;
 const errorSum = (e: BackendResult["errors"]) => ERROR_KEYS.reduce((s, k) => s + e[k], 0);
@@ -48,7 +68,8 @@ function hasErrors(b: BackendResult): boolean {
   return Boolean(b.failure) || errorSum(b.errors) > 0 || b.rounds.some((r) => errorSum(r.errors) > 0);
 }
 
-type Found = { ok: true; s: ScenarioResult; pairs: { key: string; base: BackendResult; cand: BackendResult }[] } | { ok: false; status: CriterionStatus; note: string };
+type VariantPair = { key: string; base: BackendResult; cand: BackendResult };
+type Found = { ok: true; s: ScenarioResult; pairs: VariantPair[] } | { ok: false; status: CriterionStatus; note: string };
 
 /** The variants and both backends a criterion reads, or why they cannot be compared. */
 function lookup(r: GateInput, def: CriterionDef, baseline: string, candidate: string): Found {
@@ -57,7 +78,7 @@ function lookup(r: GateInput, def: CriterionDef, baseline: string, candidate: st
   if (!s) return { ok: false, status: "NOT EVALUATED", note: `${name} was not run` };
   if (s.status === "skipped") return { ok: false, status: "NOT EVALUATED", note: `${name} was skipped${s.note ? `: ${s.note}` : ""}` };
   const keys = def.variants === "all" ? s.variants.map((v) => v.key) : def.variants;
-  const pairs: { key: string; base: BackendResult; cand: BackendResult }[] = [];
+  const pairs: VariantPair[] = [];
   const missing: string[] = [];
   const why = (backend: string, key: string) => {
     const info = r.backends.find((b) => b.name === backend);
@@ -87,47 +108,32 @@ function lookup(r: GateInput, def: CriterionDef, baseline: string, candidate: st
   return { ok: true, s, pairs };
 }
 
-/** Per-variant, per-round values aligned on the round number; a stalled round is NaN (dropped by the pairing). */
-function aligned(pairs: { base: BackendResult; cand: BackendResult }[], pick: (r: RoundResult) => number | undefined): { base: number[][]; cand: number[][]; rounds: number[] } {
+/** The round numbers both backends have in every variant, in order. */
+function commonRounds(pairs: VariantPair[]): number[] {
   const roundsOf = (b: BackendResult) => new Set(b.rounds.map((r) => r.round));
-  let common = [...roundsOf(pairs[0].base)].filter((n) => pairs.every((p) => roundsOf(p.base).has(n) && roundsOf(p.cand).has(n)));
-  common = common.sort((a, b) => a - b);
+  return [...roundsOf(pairs[0].base)].filter((n) => pairs.every((p) => roundsOf(p.base).has(n) && roundsOf(p.cand).has(n))).sort((a, b) => a - b);
+}
+
+const roundOf = (b: BackendResult, n: number) => b.rounds.find((x) => x.round === n);
+
+/** Per-variant, per-round values aligned on the round number; a stalled round is NaN (dropped by the pairing). */
+function aligned(pairs: VariantPair[], rounds: number[], pick: (r: RoundResult) => number | undefined): { base: number[][]; cand: number[][] } {
   const value = (b: BackendResult, n: number) => {
-    const r = b.rounds.find((x) => x.round === n);
+    const r = roundOf(b, n);
     return !r || r.stalled ? NaN : (pick(r) ?? NaN);
   };
-  return { base: pairs.map((p) => common.map((n) => value(p.base, n))), cand: pairs.map((p) => common.map((n) => value(p.cand, n))), rounds: common };
+  return { base: pairs.map((p) => rounds.map((n) => value(p.base, n))), cand: pairs.map((p) => rounds.map((n) => value(p.cand, n))) };
 }
 
-interface PartResult {
-  label: string;
-  interval: PairedInterval;
-  status: CriterionStatus;
-  note?: string;
-  d: number[];
-}
-
-function judgePart(d: number[], def: CriterionDef, threshold: number, opts: GateOptions, part: CriterionPart): PartResult {
-  const label = part.label;
+function judgePart(d: number[], def: CriterionDef, threshold: number, opts: GateOptions, part: CriterionPart, dropped: number): PartResult {
   const intervalOf = (x: number[]) => (part.method === "sign" ? pairedSign : pairedT)(x, opts.confidence, def.higherIsBetter);
   const interval = intervalOf(d);
-  if (interval.n < 2) return { label, interval, status: "INCONCLUSIVE", note: "too few paired rounds for an interval", d };
-  let status: CriterionStatus = judge(interval, threshold);
-  let note: string | undefined;
-  // No single round may decide: the decision must hold with any one round left out.
-  if (status !== "INCONCLUSIVE" && d.length >= 3) {
-    for (let i = 0; i < d.length; i++) {
-      const rest = d.filter((_, j) => j !== i);
-      if (judge(intervalOf(rest), threshold) !== status) {
-        note = `${status} rests on one round; left undecided`;
-        status = "INCONCLUSIVE";
-        break;
-      }
-    }
-  }
-  if (status === "INCONCLUSIVE" && opts.final && (interval.hi - interval.lo) / 2 > threshold)
-    return { label, interval, status: "NOT ASSESSABLE", note: `its rounds spread ±${((interval.hi - interval.lo) / 2).toFixed(0)}%, more than the ${threshold}% to be resolved`, d };
-  return { label, interval, status, note, d };
+  const status = judge(interval, threshold);
+  // A decision one round carries is still a decision: the whole interval is on one side. It is marked, so a reader knows.
+  let fragile = false;
+  if (status !== "INCONCLUSIVE" && d.length >= 3)
+    for (let i = 0; i < d.length && !fragile; i++) fragile = judge(intervalOf(d.filter((_, j) => j !== i)), threshold) !== status;
+  return { label: part.label, interval, status, fragile, d, dropped };
 }
 
 function criterionOf(def: CriterionDef, threshold: number, status: CriterionStatus, note: string, i?: PairedInterval): Criterion {
@@ -137,7 +143,7 @@ function criterionOf(def: CriterionDef, threshold: number, status: CriterionStat
     metric: def.metric,
     threshold_pct: threshold,
     improvement_pct: i && fin(i.estimatePct) ? i.estimatePct : null,
-    ci95: i && fin(i.lo) && fin(i.hi) ? [i.lo, i.hi] : null,
+    ci: i && fin(i.lo) && fin(i.hi) ? [i.lo, i.hi] : null,
     status,
     note,
   };
@@ -149,107 +155,125 @@ function criterionOf(def: CriterionDef, threshold: number, status: CriterionStat
   return c;
 }
 
+/** The server CPU per request (µs) over the given rounds, from their cost samples. */
+function cpuPerRequest(b: BackendResult, rounds: number[]): number | null {
+  let ns = 0;
+  let req = 0;
+  for (const n of rounds) {
+    const c = roundOf(b, n)?.costs;
+    if (c && c.requests > 0) {
+      ns += c.cpuNs;
+      req += c.requests;
+    }
+  }
+  return req > 0 ? ns / 1000 / req : null;
+}
+
+/** CLIENT-BOUND when either side's load client was the limit in most of the rounds the interval used. */
+function clientBoundOf(pairs: VariantPair[], rounds: number[]): Criterion["client_bound"] | undefined {
+  const side = (get: (p: VariantPair) => BackendResult) => {
+    const rs = pairs.flatMap((p) => rounds.map((n) => roundOf(get(p), n)).filter((r): r is RoundResult => r !== undefined));
+    const utils = rs.map((r) => r.client_util).filter(fin);
+    return { bound: mostlyClientBound(rs), util: utils.length ? median(utils) : null, cpu: pairs.length === 1 ? cpuPerRequest(get(pairs[0]), rounds) : null };
+  };
+  const b = side((p) => p.base);
+  const c = side((p) => p.cand);
+  if (!b.bound && !c.bound) return undefined;
+  return {
+    bound: [...(b.bound ? (["baseline"] as const) : []), ...(c.bound ? (["candidate"] as const) : [])],
+    baseline_client_util: b.util,
+    candidate_client_util: c.util,
+    baseline_cpu_us: b.cpu,
+    candidate_cpu_us: c.cpu,
+  };
+}
+
+/** The status of a criterion of several figures: any FAIL fails it, all PASS passes it, else undecided. */
+function combined(parts: PartResult[]): "PASS" | "FAIL" | "INCONCLUSIVE" {
+  const s = parts.map((p) => p.status);
+  return s.includes("FAIL") ? "FAIL" : s.every((x) => x === "PASS") ? "PASS" : "INCONCLUSIVE";
+}
+
 export function evaluateCriterion(r: GateInput, def: CriterionDef, baseline: string, candidate: string, opts: GateOptions, threshold = def.threshold): Evaluated {
   const found = lookup(r, def, baseline, candidate);
-  if (!found.ok) return { criterion: criterionOf(def, threshold, found.status, found.note) };
+  if (!found.ok) return { criterion: criterionOf(def, threshold, found.status, found.note), parts: [], def };
+  const rounds = commonRounds(found.pairs);
+  const kept = new Set<number>();
   const parts = def.parts.map((part) => {
-    const a = aligned(found.pairs, part.pick);
+    const a = aligned(found.pairs, rounds, part.pick);
     const pr = pairedRounds(a.base, a.cand);
-    return { ...judgePart(pr.d, def, threshold, opts, part), dropped: pr.dropped.length };
+    for (const i of pr.kept) kept.add(rounds[i]);
+    return judgePart(pr.d, def, threshold, opts, part, pr.dropped.length);
   });
-  const statuses = parts.map((p) => p.status);
-  const status: CriterionStatus = statuses.includes("FAIL")
-    ? "FAIL"
-    : statuses.every((s) => s === "PASS")
-      ? "PASS"
-      : statuses.includes("INCONCLUSIVE")
-        ? "INCONCLUSIVE"
-        : "NOT ASSESSABLE";
-  // The part that decides is shown: the weakest of those with the criterion's status.
+  let status: CriterionStatus = combined(parts);
+  // The part shown: the weakest of those with the criterion's status.
   const deciding = parts.filter((p) => p.status === status);
   const shown = (deciding.length ? deciding : parts).reduce((a, b) => (a.interval.estimatePct <= b.interval.estimatePct ? a : b));
+  const bound = def.clientSensitive && opts.clientBound !== false ? clientBoundOf(found.pairs, [...kept].sort((a, b) => a - b)) : undefined;
+  if (bound) status = "CLIENT-BOUND";
+
   const kind = shown.interval.method === "paired-sign" ? "sign-test interval of the median per-round ratio" : "paired t-interval";
   const conf = `${(opts.confidence * 100).toFixed(1)}% ${kind} over ${shown.interval.n} rounds`;
-  const perPart = parts.length > 1 ? parts.map((p) => `${p.label} ${pct(p.interval.estimatePct)} ${p.status}${p.note ? ` (${p.note})` : ""}`).join("; ") + "; all must pass; " : shown.note ? `${shown.note}; ` : "";
-  const sizes =
-    found.pairs.length > 1
-      ? `per ${found.pairs.map((p) => p.key).join("/")}: geometric mean of the per-round ratios; `
-      : "";
+  const perPart = parts.length > 1 ? `${parts.map((p) => `${p.label} ${pct(p.interval.estimatePct)} ${p.status}${p.fragile ? " (fragile)" : ""}`).join("; ")}; all must pass; ` : "";
+  const sizes = found.pairs.length > 1 ? `per ${found.pairs.map((p) => p.key).join("/")}: geometric mean of the per-round ratios; ` : "";
   const stalled = Math.max(...parts.map((p) => p.dropped));
-  const where = status === "PASS" ? `whole interval above ${threshold}%` : status === "FAIL" ? (shown.interval.hi < 0 ? "whole interval below 0: the candidate is worse" : `whole interval below ${threshold}%: not better by enough`) : status === "INCONCLUSIVE" ? `interval spans ${threshold}%` : "not assessable on this machine";
-  const note = `${sizes}${perPart}${conf}${stalled ? ` (${stalled} stalled round${stalled > 1 ? "s" : ""} left out)` : ""}; ${where}`;
-  const ev: Evaluated = { criterion: criterionOf(def, threshold, status, note, shown.interval) };
-  if (status === "INCONCLUSIVE") {
-    const open = parts.filter((p) => p.status === "INCONCLUSIVE");
-    const proj = open.map((p) => ({ rounds: requiredRounds(p.d, threshold, opts.confidence, def.higherIsBetter), outcome: (p.interval.estimatePct > threshold ? "PASS" : "FAIL") as "PASS" | "FAIL" }));
-    const fails = proj.filter((p) => p.outcome === "FAIL");
-    ev.projection = fails.length ? { rounds: Math.min(...fails.map((p) => p.rounds)), outcome: "FAIL" } : { rounds: Math.max(...proj.map((p) => p.rounds)), outcome: "PASS" };
-  }
-  return ev;
+  const fragile = parts.some((p) => p.fragile && p.status === status);
+  const where =
+    status === "CLIENT-BOUND"
+      ? clientBoundNote(bound!, baseline, candidate)
+      : status === "PASS"
+        ? `whole interval above ${threshold}%`
+        : status === "FAIL"
+          ? shown.interval.hi < 0
+            ? "whole interval below 0: the candidate is worse"
+            : `whole interval below ${threshold}%: not better by enough`
+          : `interval spans ${threshold}%`;
+  const fragileNote = fragile ? "; fragile: with one round left out the interval would reach the threshold" : "";
+  const note = `${sizes}${perPart}${conf}${stalled ? ` (${stalled} stalled round${stalled > 1 ? "s" : ""} left out)` : ""}; ${where}${fragileNote}`;
+  const c = criterionOf(def, threshold, status, note, shown.interval);
+  if (status === "FAIL" && shown.interval.hi >= 0) c.fail_kind = "not better enough";
+  if (fragile) c.fragile = true;
+  if (bound) c.client_bound = bound;
+  if (parts.length > 1) c.parts = parts.map((p) => ({ label: p.label, improvement_pct: fin(p.interval.estimatePct) ? p.interval.estimatePct : null, ci: fin(p.interval.lo) && fin(p.interval.hi) ? [p.interval.lo, p.interval.hi] : null, status: p.status, ...(p.fragile ? { fragile: true } : {}) }));
+  if (status === "INCONCLUSIVE") c.undecided = undecidedOf(parts, def, threshold, opts);
+  return { criterion: c, parts, def };
 }
 
-function evaluateAll(r: GateInput, baseline: string, candidate: string, opts: GateOptions, threshold?: number): Evaluated[] {
+function clientBoundNote(b: NonNullable<Criterion["client_bound"]>, baseline: string, candidate: string): string {
+  const util = (x: number | null) => (x === null ? "n/a" : `${Math.round(x * 100)}%`);
+  const cpu = (x: number | null) => (x === null ? "n/a" : `${x.toFixed(2)} µs`);
+  const who = b.bound.map((s) => (s === "baseline" ? baseline : candidate)).join(" and ");
+  return `CLIENT-BOUND: the load client was the limit in most rounds of ${who} (client CPU ${baseline} ${util(b.baseline_client_util)}, ${candidate} ${util(b.candidate_client_util)}), so the figure is the client's, not the servers'; server CPU per message at this load: ${baseline} ${cpu(b.baseline_cpu_us)}, ${candidate} ${cpu(b.candidate_cpu_us)}; not counted in the verdict: give the client more CPUs or run it on another host`;
+}
+
+/** What more rounds could do for an undecided criterion: the open part furthest from settling decides. */
+function undecidedOf(parts: PartResult[], def: CriterionDef, threshold: number, opts: GateOptions): NonNullable<Criterion["undecided"]> {
+  const max = opts.maxRounds ?? DEFAULT_MAX_ROUNDS;
+  const open = parts.filter((p) => p.status === "INCONCLUSIVE");
+  const each = open.map((p) => {
+    const rounds = requiredRounds(p.d, threshold, opts.confidence, def.higherIsBetter);
+    return {
+      rounds: Number.isFinite(rounds) ? rounds : null,
+      likely: (p.interval.estimatePct > threshold ? "PASS" : "FAIL") as "PASS" | "FAIL",
+      resolvable: resolvablePct(p.interval.sdLog, max, threshold, opts.confidence, def.higherIsBetter),
+      noisy: tooNoisy(p.interval.sdLog, max, threshold, opts.confidence, def.higherIsBetter),
+    };
+  });
+  // A FAIL in any part fails the criterion: the soonest likely FAIL settles it; else every part must pass.
+  const fails = each.filter((e) => e.likely === "FAIL" && e.rounds !== null);
+  const pick = fails.length ? fails.reduce((a, b) => (a.rounds! <= b.rounds! ? a : b)) : each.reduce((a, b) => ((a.rounds ?? Infinity) >= (b.rounds ?? Infinity) ? a : b));
+  const resolvable = Math.max(...each.map((e) => e.resolvable).filter(Number.isFinite));
+  return {
+    rounds_to_settle: pick.rounds,
+    likely: pick.likely,
+    max_rounds: max,
+    resolvable_pct: Number.isFinite(resolvable) ? resolvable : null,
+    too_noisy: each.some((e) => e.noisy),
+  };
+}
+
+export function evaluateAll(r: GateInput, baseline: string, candidate: string, opts: GateOptions, threshold?: number): Evaluated[] {
   return CRITERIA.map((def) => evaluateCriterion(r, def, baseline, candidate, opts, threshold ?? def.threshold));
-}
-
-const list = (xs: string[]) => (xs.length <= 1 ? xs.join("") : `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`);
-const ids = (cs: Criterion[]) => list(cs.map((c) => c.id));
-const UNKNOWN: CriterionStatus[] = ["INVALID", "NOT EVALUATED"];
-
-function verdictOf(evals: Evaluated[], baseline: string, candidate: string, r: GateInput): Pick<Gate, "verdict" | "reason"> {
-  const cs = evals.map((e) => e.criterion);
-  const info = r.backends.find((b) => b.name === candidate);
-  if (candidate === baseline) return { verdict: "NOT EVALUATED", reason: `The candidate ${candidate} is the baseline itself: choose another --baseline.` };
-  if (!info) return { verdict: "NOT EVALUATED", reason: `The candidate ${candidate} was not among the backends run.` };
-  if (!info.available) return { verdict: "NOT EVALUATED", reason: `The candidate ${candidate} is unavailable: ${info.reason ?? "no reason given"}${info.hint ? `. ${info.hint}` : ""}.` };
-  const passed = cs.filter((c) => c.status === "PASS");
-  const failed = cs.filter((c) => c.status === "FAIL");
-  const worse = failed.filter((c) => c.fail_kind === "worse");
-  const open = cs.filter((c) => c.status === "INCONCLUSIVE");
-  const unknown = cs.filter((c) => UNKNOWN.includes(c.status));
-  const unassessable = cs.filter((c) => c.status === "NOT ASSESSABLE");
-  if (passed.length + failed.length + open.length === 0) {
-    if (unassessable.length)
-      return {
-        verdict: "INCONCLUSIVE",
-        reason: `No criterion could be decided on this machine: ${ids(unassessable)} varied from round to round by more than their thresholds${unknown.length ? ` and ${ids(unknown)} ${unknown.length > 1 ? "were" : "was"} not evaluated` : ""}. Quieten the machine (as root, --cpu-idle poll; nothing else running) or give the run a larger --budget.`,
-      };
-    return { verdict: "NOT EVALUATED", reason: `No criterion could be evaluated: ${cs.map((c) => `${c.id} ${c.status.toLowerCase()} (${c.note})`).join("; ")}.` };
-  }
-  const tally = `${passed.length} of ${cs.length} criteria pass${passed.length ? ` (${ids(passed)})` : ""}`;
-  const failText = failed.length
-    ? ` (${worse.length ? `${ids(worse)}: the candidate is worse` : ""}${worse.length && worse.length < failed.length ? "; " : ""}${worse.length < failed.length ? `${ids(failed.filter((c) => c.fail_kind !== "worse"))}: not better by enough` : ""})`
-    : "";
-  const na = unassessable.length ? `; ${ids(unassessable)} cannot be assessed on this machine (see the notes)` : "";
-  if (passed.length >= GATE_PASSES_NEEDED) return { verdict: "PROCEED", reason: `${tally}; the guide needs ${GATE_PASSES_NEEDED}${na}.` };
-  if (passed.length + open.length + unknown.length < GATE_PASSES_NEEDED)
-    return { verdict: "DO NOT PROCEED", reason: `${tally} and at most ${passed.length + open.length + unknown.length} could; the guide needs ${GATE_PASSES_NEEDED}${failText}${na}.` };
-  const parts = [open.length ? `${tally}, ${open.length} ${open.length === 1 ? "is" : "are"} inconclusive (${ids(open)})` : tally];
-  if (unknown.length) parts.push(`${ids(unknown)} ${unknown.length > 1 ? "were" : "was"} not evaluated (see the notes) and could change the verdict: run ${unknown.length > 1 ? "their scenarios" : "its scenario"} without errors`);
-  const advice = roundsAdvice(evals, passed.length, unknown.length);
-  if (advice) parts.push(advice);
-  return { verdict: "INCONCLUSIVE", reason: `${parts.join("; ")}${na}.` };
-}
-
-/** How many rounds would likely settle the verdict: the open criteria nearest to deciding first. */
-function roundsAdvice(evals: Evaluated[], pass: number, unknown: number): string {
-  const open = evals.filter((e) => e.criterion.status === "INCONCLUSIVE" && e.projection).sort((a, b) => a.projection!.rounds - b.projection!.rounds);
-  let p = pass;
-  let remaining = open.length;
-  const settled: Evaluated[] = [];
-  const decided = () => p >= GATE_PASSES_NEEDED || p + remaining + unknown < GATE_PASSES_NEEDED;
-  for (const e of open) {
-    settled.push(e);
-    remaining--;
-    if (e.projection!.outcome === "PASS") p++;
-    if (decided()) break;
-  }
-  if (!settled.length) return "";
-  // At least one round more than the criterion already has (the projection ignores the leave-one-out rule).
-  const n = Math.max(...settled.map((e) => Math.max(e.projection!.rounds, (e.criterion.rounds ?? 0) + 1)));
-  const what = list(settled.map((e) => `${e.criterion.id} (likely ${e.projection!.outcome})`));
-  if (!Number.isFinite(n) || n > 1000) return `more rounds are unlikely to settle ${what}: the estimate sits too close to its threshold`;
-  return `about ${n} paired rounds (--budget larger, or --max-rounds ${n}) would likely settle ${what}${decided() ? ", and with it the verdict" : ""}, if the current estimates hold`;
 }
 
 function bandNote(c: Criterion): string {
@@ -260,60 +284,28 @@ function bandNote(c: Criterion): string {
   return `${band}: ${where} the band; ${c.note}`;
 }
 
-export const GATE_METHOD = "paired: per-round log-ratios of candidate to baseline from the same round; a t-interval of their mean (C3's tail percentiles: a sign-test interval of their median), at a Bonferroni share of 95% over the planned looks; a decision must hold with any one round left out; rounds hit by a platform stall are left out";
+export const GATE_METHOD =
+  "paired: per-round log-ratios of candidate to baseline from the same round, each round with fresh server processes; a t-interval of their mean (C3's tail percentiles: a sign-test interval of their median), at a Bonferroni share of 95% over the planned looks; an interval wholly beyond the threshold decides (fragile when one round carries it); rounds hit by a platform stall are left out";
 
-/** The guide's decision gate for candidate against baseline. Deterministic. */
+/** The guide's decision gate for candidate against baseline (not the A/A control: see control.ts). Deterministic. */
 export function evaluateGate(r: GateInput, pair: GatePair, opts: GateOptions): Gate {
   const evals = evaluateAll(r, pair.baseline, pair.candidate, opts);
   const gate: Gate = {
     kind: pair.kind,
     baseline: pair.baseline,
     candidate: pair.candidate,
-    ...verdictOf(evals, pair.baseline, pair.candidate, r),
+    ...describeVerdict(evals.map((e) => e.criterion), pair.baseline, pair.candidate, r.backends),
     criteria: evals.map((e) => e.criterion),
     informational: informationalRows(r, pair.baseline, pair.candidate),
     method: GATE_METHOD,
+    trusted: true,
   };
   const epoll = "epoll";
-  if (pair.kind !== "control" && pair.baseline !== epoll && r.backends.some((b) => b.name === epoll)) {
+  if (pair.baseline !== epoll && r.backends.some((b) => b.name === epoll)) {
     const rows = evaluateAll(r, pair.baseline, epoll, opts, PHASE0_EXPECTED[0]).map((e) => ({ ...e.criterion, note: bandNote(e.criterion) }));
     gate.phase0 = { backend: epoll, expected_pct: [...PHASE0_EXPECTED], rows };
   }
   return gate;
-}
-
-/**
- * What the A/A control says of the machine: nothing when every criterion of
- * the control gate stayed below its threshold with an interval around 0,
- * else why the verdicts measured beside it are not to be trusted.
- */
-export function controlProblem(control: Gate): string | undefined {
-  const passed = control.criteria.filter((c) => c.status === "PASS");
-  if (passed.length) return `the A/A control (${control.baseline} against ${control.candidate}, the same server twice) passed ${ids(passed)}: differences this large arise from the machine alone`;
-  const off = control.criteria.filter((c) => c.ci95 && (c.ci95[0] > 0 || c.ci95[1] < 0));
-  if (off.length) return `the A/A control's interval excludes 0 for ${ids(off)} (${off.map((c) => `${c.id} [${pct(c.ci95![0])}, ${pct(c.ci95![1])}]`).join(", ")}): the machine drifted between two identical servers`;
-  return undefined;
-}
-
-/** Every gate, in the order given; a misbehaving A/A control marks all of them untrusted. */
-export function evaluateGatePairs(r: GateInput, pairs: GatePair[], opts: GateOptions): Gate[] {
-  const gates = pairs.map((p) => evaluateGate(r, p, opts));
-  const control = gates.find((g) => g.kind === "control");
-  const problem = control && controlProblem(control);
-  if (problem) for (const g of gates) g.untrusted = problem;
-  return gates;
-}
-
-/** At a look: is every criterion that reads this scenario settled in every gate? */
-export function scenarioSettled(r: GateInput, slug: string, pairs: GatePair[], opts: GateOptions): { settled: boolean; note: string } {
-  const defs = CRITERIA.filter((d) => d.scenario === slug);
-  const open: string[] = [];
-  for (const p of pairs)
-    for (const d of defs) {
-      const c = evaluateCriterion(r, d, p.baseline, p.candidate, opts).criterion;
-      if (c.status === "INCONCLUSIVE") open.push(`${d.id} ${p.baseline}→${p.candidate}`);
-    }
-  return { settled: open.length === 0, note: open.length ? `still open: ${open.join(", ")}` : `${defs.map((d) => d.id).join(", ")} settled in every gate` };
 }
 
 /** Below this, a per-request count (context switches, system calls, CPU µs) is too near zero for a percentage change to mean anything. */

@@ -11,7 +11,7 @@
 // without splitting it over the counts, and the answer reads "ahead at N and
 // at every count above it". Pure: results in, figures out.
 import { pairedRounds, pairedT } from "../measure/paired.ts";
-import { median } from "../measure/stats.ts";
+import { bootstrapOneSample, median } from "../measure/stats.ts";
 import { noErrors } from "../clients/ping-pong.ts";
 import type { BackendResult, ScenarioResult, SweepBackend, SweepCrossover, SweepGain, SweepPoint } from "../results/schema.ts";
 import { mostlyClientBound } from "../results/summary.ts";
@@ -35,6 +35,13 @@ const usableRounds = (b: BackendResult) => b.rounds.filter((r) => !r.stalled && 
 /** The server CPU's worst real-time delay of one unit (connections, backend, round), ms, when measured. */
 export type DelayOf = (connections: number, backend: string, round: number) => number | undefined;
 
+/** The chart's band: a 95% bootstrap interval of the median throughput over the rounds (null below 2 rounds). */
+function band(xs: number[]): [number, number] | null {
+  if (xs.length < 2) return null;
+  const b = bootstrapOneSample(xs, median, { seed: 1 });
+  return Number.isFinite(b.lo) && Number.isFinite(b.hi) ? [b.lo, b.hi] : null;
+}
+
 function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf): SweepBackend {
   const rounds = usableRounds(b);
   const delays = rounds.map((r) => delayOf?.(connections, b.backend, r.round)).filter((x): x is number => x !== undefined);
@@ -44,7 +51,7 @@ function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf
   return {
     backend: b.backend,
     throughput: ok && Number.isFinite(b.headline) ? b.headline : null,
-    ci95: ok && b.ci95.every(Number.isFinite) ? b.ci95 : null,
+    ci95: ok ? band(rounds.map((r) => r.throughput!)) : null,
     cpu_us: b.costs && Number.isFinite(b.costs.cpu_us) ? b.costs.cpu_us : null,
     p99_us: p99s.length ? median(p99s) : null,
     client_bound: mostlyClientBound(rounds),

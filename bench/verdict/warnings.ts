@@ -74,9 +74,13 @@ export function analysisWarnings(runs: PlacementRun[]): AnalysisWarning[] {
             w("client-late", `Scenario 4${where} ${b.backend}: the client itself sent late (lag p99 ${lag.toFixed(0)} µs against a p99 of ${p99.toFixed(0)} µs); the tail is partly the client's. Lower --rate or give the client an idle CPU.`);
         }
     }
-    const bad = run.gates?.find((g) => g.untrusted);
-    if (bad)
-      w("untrusted", `Verdicts${where} not to be trusted: ${bad.untrusted}. Re-run on a quieter machine (--cpu-idle poll as root, nothing else running), or give it a larger --budget.`);
+    const control = run.gates?.find((g) => g.kind === "control");
+    const drifted = control?.criteria.filter((c) => c.control === "drifted") ?? [];
+    if (drifted.length)
+      w(
+        "untrusted",
+        `The A/A control drifted${where} on ${drifted.map((c) => c.id).join(", ")}: two instances of ${control!.baseline} differed by more than a quarter of the threshold, so ${drifted.length > 1 ? "those criteria are" : "that criterion is"} not to be trusted in this run's gates. Re-run with nothing else on the machine (as root, --cpu-idle poll); if it drifts again, this machine's instances differ that much: run with --fresh-servers on (the default) and more rounds (--max-rounds).`,
+      );
   }
   return out;
 }
