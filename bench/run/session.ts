@@ -314,6 +314,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
             maxRepeats: plan.maxRepeats,
             log,
             warnings,
+            renew: plan.freshServers ? (l) => fleet.renew(l) : undefined,
           });
           Object.assign(results, got);
         }

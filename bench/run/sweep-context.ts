@@ -20,6 +20,8 @@ export interface SweepContext {
   maxRepeats: number;
   log(msg: string): void;
   warnings: string[];
+  /** Fresh server processes before each round (undefined: one process per run). */
+  renew?(labels: string[]): Promise<Map<string, Error>>;
 }
 
 /**

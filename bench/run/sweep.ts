@@ -144,6 +144,7 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
           {
             baseline: pairs[0]?.baseline ?? ctx.backends[0],
             focus: ctx.focus,
+            renew: ctx.renew,
             probe,
             progress: {
               unit: (_s, r, b) => {
