@@ -1,10 +1,15 @@
 // `bun run compare OLD.json NEW.json [--markdown FILE]`: what changed between
 // two results files (bench/report/compare.ts builds the comparison; the
-// terminal and markdown renderers draw it). Only this file reads argv and the
+// terminal and markdown renderers draw it). With three files or more (or
+// --agreement), whether repeated runs agree as their intervals say
+// (bench/report/agreement.ts). Only this file reads argv and the
 // files; a file that cannot be compared is a usage error (exit 2, one line
 // saying what is wrong, then the usage).
 import { readFileSync, writeFileSync } from "node:fs";
+import { agreement, agreementTables } from "../report/agreement.ts";
 import { compareRuns, renderComparisonMarkdown, renderComparisonTerminal } from "../report/compare.ts";
+import { renderMarkdown } from "../report/markdown.ts";
+import { renderTerminal } from "../report/terminal.ts";
 import type { BenchResults } from "../results/schema.ts";
 import { upgradeResults } from "../results/upgrade.ts";
 import { parseArgs, UsageError, usageText, type FlagSpec } from "./args.ts";
@@ -15,6 +20,7 @@ const SUMMARY =
   "with a Welch interval; every gate's verdicts and criteria; and the context that differs.";
 const SPECS: Record<string, FlagSpec> = {
   markdown: { type: "string", help: "also write the comparison as markdown here", placeholder: "FILE" },
+  agreement: { type: "bool", help: "repeated runs of one set-up (2 files or more; the default with 3 or more): does each run's interval hold the others' estimates as often as it should?" },
 };
 /** The results schemas this comparison reads. */
 const READABLE = ["iouring-bench/1", "iouring-bench/2", "iouring-bench/3"];
@@ -77,6 +83,7 @@ function readResults(path: string, role: string): BenchResults {
 
 let markdownFile: string | undefined;
 let oldR: BenchResults, newR: BenchResults, files: string[];
+let agreementRuns: { label: string; results: BenchResults }[] | undefined;
 try {
   const split = splitArgv(process.argv.slice(2));
   const args = parseArgs(split.flags, SPECS);
@@ -86,19 +93,30 @@ try {
   }
   markdownFile = args.markdown as string | undefined;
   files = split.files;
-  if (files.length !== 2) throw new UsageError(files.length < 2 ? `needs two results files, OLD and NEW (got ${files.length})` : `takes two results files, OLD and NEW (got ${files.length}: ${files.join(" ")})`);
-  oldR = readResults(files[0], "OLD");
-  newR = readResults(files[1], "NEW");
+  if (files.length > 2 || (args.agreement && files.length === 2)) agreementRuns = files.map((f, i) => ({ label: f, results: readResults(f, `run ${i + 1}`) }));
+  else if (files.length !== 2) throw new UsageError(`needs two results files, OLD and NEW (got ${files.length})`);
+  else {
+    oldR = readResults(files[0], "OLD");
+    newR = readResults(files[1], "NEW");
+  }
 } catch (e) {
   if (e instanceof UsageError) usageExit(e.message);
   throw e;
 }
 
-const comparison = compareRuns(oldR, newR, { old: files[0], new: files[1] });
-console.log(renderComparisonTerminal(comparison));
+let markdownText: () => string;
+if (agreementRuns) {
+  const tables = agreementTables(agreement(agreementRuns));
+  console.log(tables.map(renderTerminal).join("\n\n"));
+  markdownText = () => `${tables.map((t) => renderMarkdown(t)).join("\n\n")}\n`;
+} else {
+  const comparison = compareRuns(oldR!, newR!, { old: files[0], new: files[1] });
+  console.log(renderComparisonTerminal(comparison));
+  markdownText = () => renderComparisonMarkdown(comparison);
+}
 if (markdownFile !== undefined) {
   try {
-    writeFileSync(markdownFile, renderComparisonMarkdown(comparison));
+    writeFileSync(markdownFile, markdownText());
   } catch (e) {
     process.stderr.write(`${COMMAND}: cannot write --markdown '${markdownFile}' (${(e as NodeJS.ErrnoException).code ?? String(e)})\n`);
     process.exit(1);
