@@ -451,6 +451,10 @@ describe("CLIENT-BOUND: a throughput the load client limited", () => {
     expect(g.verdict).toBe("INCONCLUSIVE");
     expect(g.reason).toContain("only the client-bound C4 could still give the last one");
     expect(g.reason).toContain("another host");
+    // C1 failing and C2 undecided: even a pass of C2 leaves the second to C4.
+    const open = gateOf([s1Of(C1_FAIL), s2Of(C2_INC), s4Of(P95_PASS, P99_FAIL), bound(s6Of(TP_PASS), "uring", 0.97)]);
+    expect(open.verdict).toBe("INCONCLUSIVE");
+    expect(open.reason).toContain("even if C2 passed, the last pass could only come from the client-bound C4, which this machine cannot measure");
     // With C1 failing too, not even C4 could make two passes.
     const no = gateOf([s1Of(C1_FAIL), s2Of(TP_FAIL), s4Of(P95_PASS, P99_FAIL), bound(s6Of(TP_PASS), "uring", 0.97)]);
     expect(no.verdict).toBe("DO NOT PROCEED");

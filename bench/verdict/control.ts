@@ -32,7 +32,7 @@ function partText(p: PartResult, state: Equivalence, margin: number, confidence:
   if (state === "equivalent") return `${shown}, inside ±${margin}%`;
   if (state === "drifted") return `${shown}, beyond ±${margin}%`;
   const n = roundsToEquivalence(p.d, margin, confidence, higherIsBetter);
-  const more = Number.isFinite(n) ? `about ${n} rounds would likely settle it` : "its estimate is at the margin: more rounds would more likely show a drift";
+  const more = Number.isFinite(n) && n <= 1000 ? `about ${n} rounds would likely settle it` : "its estimate sits near the margin: more rounds are unlikely to settle it";
   return `${shown} reaches past ±${margin}%; ${more}`;
 }
 

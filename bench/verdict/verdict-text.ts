@@ -57,11 +57,16 @@ export function describeVerdict(cs: Criterion[], baseline: string, candidate: st
       : `The guide needs ${need} passes: DO NOT PROCEED.`;
     return { verdict: "DO NOT PROCEED", reason: `${cap(facts)} ${rule}` };
   }
-  if (here < need)
+  if (here < need) {
+    const still = [...t.open, ...t.unknown];
+    const who = still.length
+      ? `even if ${ids(still)} passed, the ${need - here === 1 ? "last pass" : "passes still missing"} could only come from the client-bound ${ids(t.bound)}`
+      : `only the client-bound ${ids(t.bound)} could still give ${need - p === 1 ? "the last one" : "them"}`;
     return {
       verdict: "INCONCLUSIVE",
-      reason: `${cap(facts)} The guide needs ${need} passes, and only the client-bound ${ids(t.bound)} could still give ${need - p === 1 ? "the last one" : "them"}: this machine cannot measure ${verb(t.bound, "it", "them")}. Run the load client on more CPUs, or on another host.`,
+      reason: `${cap(facts)} The guide needs ${need} passes: ${who}, which this machine cannot measure. Run the load client on more CPUs, or on another host.`,
     };
+  }
   const advice = roundsAdvice(t.open, p, t.unknown.length + t.bound.length);
   return { verdict: "INCONCLUSIVE", reason: `${cap(facts)} The guide needs ${need} passes and ${ids([...t.open, ...t.unknown])} could still give them.${advice ? ` ${cap(advice)}.` : ""}` };
 }
