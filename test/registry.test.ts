@@ -10,7 +10,7 @@ import { PingPongClient, noErrors } from "../bench/clients/ping-pong.ts";
 import { summarize } from "../bench/measure/stats.ts";
 import { RawStore } from "../bench/run/pool.ts";
 import { ServerFleet } from "../bench/run/fleet.ts";
-import { NO_STALL_PROBE, runScenario, shuffled } from "../bench/run/rounds.ts";
+import { MAX_KEPT_PER_UNIT, NO_STALL_PROBE, runScenario, shuffled, strided } from "../bench/run/rounds.ts";
 import { seededRandom } from "../bench/measure/stats.ts";
 import { findScenario, SCENARIOS } from "../bench/scenarios/index.ts";
 import type { Scenario, ScenarioEnv } from "../bench/scenarios/types.ts";
@@ -187,4 +187,15 @@ describe("a new scenario object", () => {
       expect(done.get("epoll")!.instances).toBe(4);
     }
   });
+});
+
+test("a unit keeps at most MAX_KEPT_PER_UNIT latency samples, every k-th in send order", () => {
+  const small = [3, 1, 2];
+  expect([...strided(small, 5)]).toEqual(small);
+  const big = Float64Array.from({ length: 1000 }, (_, i) => i);
+  const kept = strided(big, 100);
+  expect(kept.length).toBe(100);
+  expect([...kept.slice(0, 3)]).toEqual([0, 10, 20]);
+  expect(kept[99]).toBe(990);
+  expect(MAX_KEPT_PER_UNIT).toBeGreaterThanOrEqual(10000);
 });
