@@ -3,3 +3,7 @@
 import { ensureBuilt } from "../ffi/build.ts";
 
 ensureBuilt();
+
+// The exact-text report tests compare content and alignment at any width; the
+// wrapping to a terminal's width is tested on its own (test/table.test.ts).
+process.env.COLUMNS = "100000";

@@ -16,8 +16,10 @@ import { roundHeadline } from "../results/summary.ts";
 import { COMPARE_CONFIDENCE, welchLogInterval, type WelchLogInterval } from "./compare-welch.ts";
 import { compareSweeps, sweepComparisonParts, type SweepComparison } from "./compare-sweep.ts";
 import { fmtNum, fmtRate, signed } from "./format.ts";
-import { escapeMarkdown, renderMarkdown } from "./markdown.ts";
-import { renderTerminal } from "./terminal.ts";
+import type { Block } from "./document.ts";
+import { MARKDOWN } from "./markdown.ts";
+import { renderBlocks } from "./render.ts";
+import { TERMINAL } from "./terminal.ts";
 import type { Table } from "./table.ts";
 
 export { COMPARE_CONFIDENCE, welchLogInterval, type WelchLogInterval } from "./compare-welch.ts";
@@ -348,10 +350,15 @@ export function gateChangeTable(g: GateChange, c: Comparison): Table {
 }
 
 /** A part of the comparison: a table, or lines of text (a table with no rows says so in one line). */
-export type Section = { table: Table } | { lines: string[] };
+type Section = { table: Table } | { lines: string[] };
+
+/** The comparison as report blocks, drawn by the same walk and formats as the benchmark's report (render.ts). */
+export function comparisonBlocks(c: Comparison): Block[] {
+  return comparisonSections(c).map((s): Block => ("table" in s ? { kind: "table", table: s.table } : { kind: "text", lines: s.lines }));
+}
 
 /** In order: the runs, the verdicts that changed, the context that differs, the figures, every gate. */
-export function comparisonSections(c: Comparison): Section[] {
+function comparisonSections(c: Comparison): Section[] {
   const run = (r: RunInfo) => `${r.label} ${r.file ?? "(data)"}: ${r.schema}, ${r.date}, commit ${r.gitCommit}`;
   const out: Section[] = [{ lines: [run(c.old), run(c.new)] }];
   out.push(c.changedVerdicts.length ? { table: changedVerdictsTable(c) } : { lines: ["Verdicts that changed: none (every gate verdict and criterion status in both runs is the same)."] });
@@ -386,15 +393,12 @@ export function comparisonSections(c: Comparison): Section[] {
   return out;
 }
 
-/** For the terminal: sections separated by a blank line, no final newline. */
+/** For the terminal: blocks separated by a blank line, no final newline. */
 export function renderComparisonTerminal(c: Comparison): string {
-  return comparisonSections(c)
-    .map((s) => ("table" in s ? renderTerminal(s.table) : s.lines.join("\n")))
-    .join("\n\n");
+  return renderBlocks(comparisonBlocks(c), TERMINAL);
 }
 
-/** GitHub markdown: a title, the tables under #### headings, text as paragraphs; ends with a newline. */
+/** GitHub markdown: a title, the tables under #### headings, text as lines; ends with a newline. */
 export function renderComparisonMarkdown(c: Comparison): string {
-  const parts = comparisonSections(c).map((s) => ("table" in s ? renderMarkdown(s.table) : s.lines.map((l) => escapeMarkdown(l)).join("\n\n")));
-  return `### iouring-bench: two runs compared\n\n${parts.join("\n\n")}\n`;
+  return `${renderBlocks([{ kind: "heading", level: 3, text: "iouring-bench: two runs compared" }, ...comparisonBlocks(c)], MARKDOWN)}\n`;
 }

@@ -1,55 +1,111 @@
-// The report for the terminal: aligned columns, plain headings, the verdict
-// as a plain line; nothing folds (a details block is its summary as a heading,
-// then its blocks).
-import type { Block, ReportDocument } from "./document.ts";
+// The report for the terminal: aligned columns that fit the terminal (the
+// widest text column wraps), plain headings, the verdict as a plain line;
+// nothing folds (a details block is its summary as a heading, then its blocks).
+import type { ReportDocument } from "./document.ts";
 import { PLAIN_VERDICT, verdictLine } from "./gate-tables.ts";
+import { renderBlocks, renderDocument, type BlockFormat } from "./render.ts";
 import type { Table } from "./table.ts";
 
-export function renderTerminal(t: Table): string {
-  const widths = t.columns.map((c, i) => Math.max(c.name.length, ...t.rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (cells: string[]) =>
-    cells
-      .map((cell, i) => (t.columns[i].align === "left" ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-      .join("  ")
-      .trimEnd();
-  const lines = [t.title, fmt(t.columns.map((c) => c.name)), widths.map((w) => "-".repeat(w)).join("  ")];
-  for (const r of t.rows) lines.push(fmt(r));
-  for (const n of t.notes ?? []) lines.push(n);
+/** Columns a terminal table and its notes aim to fit: $COLUMNS when set (at least 80), else 120. */
+export function terminalWidth(): number {
+  const c = Number(process.env.COLUMNS);
+  return Number.isFinite(c) && c >= 80 ? c : 120;
+}
+
+/** Words of `text` in lines of at most `width` characters (a longer word stands alone). */
+export function wrapText(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  out.push(line);
+  return out;
+}
+
+const GAP = 2;
+/** A wrapped column keeps at least this many characters. */
+const MIN_WRAPPED = 24;
+
+/** A table in aligned columns; `opts` may be anything (the function is passed to Array.map), only a `width` in it is read. */
+/** A table in aligned columns; `opts` may be anything (the function is passed to Array.map), only a `width` in it is read. */
+export function renderTerminal(t: Table, opts?: { width?: number } | number): string {
+  const width = (typeof opts === "object" ? opts?.width : undefined) ?? terminalWidth();
+  const cellWidth = t.columns.map((_, i) => Math.max(0, ...t.rows.map((r) => (r[i] ?? "").length)));
+  const widths = t.columns.map((c, i) => Math.max(c.name.length, cellWidth[i]));
+  const total = () => widths.reduce((s, w) => s + w, 0) + GAP * (widths.length - 1);
+  // Too wide: first the headers longer than their cells go on two lines or more...
+  const heads = t.columns.map((c) => [c.name]);
+  for (let i = 0; i < widths.length && total() > width; i++) {
+    const longestWord = Math.max(...t.columns[i].name.split(" ").map((w) => w.length));
+    const w = Math.max(cellWidth[i], longestWord, Math.ceil(t.columns[i].name.length / 3));
+    if (w < widths[i]) {
+      heads[i] = wrapText(t.columns[i].name, w);
+      widths[i] = Math.max(w, ...heads[i].map((l) => l.length));
+    }
+  }
+  // ...then the widest text columns (left-aligned, not the first) wrap, widest first.
+  const wrapped = new Set<number>();
+  const candidates = t.columns.map((_, i) => i).filter((i) => i > 0 && t.columns[i].align === "left").sort((a, b) => widths[b] - widths[a]);
+  for (const i of candidates) {
+    if (total() <= width) break;
+    const target = Math.max(MIN_WRAPPED, ...heads[i].map((l) => l.length), widths[i] - (total() - width));
+    if (target < widths[i]) {
+      widths[i] = target;
+      wrapped.add(i);
+    }
+  }
+  const pad = (cell: string, i: number) => (t.columns[i].align === "left" ? cell.padEnd(widths[i]) : cell.padStart(widths[i]));
+  const fmt = (cells: string[]) => cells.map(pad).join(" ".repeat(GAP)).trimEnd();
+  /** Cells of several lines each as lines of the table; a header's lines sit at the bottom, over the rule. */
+  const block = (cells: string[][], bottom: boolean) => {
+    const height = Math.max(...cells.map((c) => c.length));
+    const at = (c: string[], k: number) => (bottom ? (c[k - (height - c.length)] ?? "") : (c[k] ?? ""));
+    return Array.from({ length: height }, (_, k) => fmt(cells.map((c) => at(c, k))));
+  };
+  const lines = [...wrapText(t.title, width), ...block(heads, true), widths.map((w) => "-".repeat(w)).join(" ".repeat(GAP))];
+  for (const r of t.rows) lines.push(...block(t.columns.map((_, i) => (wrapped.has(i) ? wrapText(r[i] ?? "", widths[i]) : [r[i] ?? ""])), false));
+  for (const n of t.notes ?? []) lines.push(...wrapText(n, width));
   return lines.join("\n");
 }
 
-function renderBlock(b: Block): string {
-  switch (b.kind) {
-    case "heading":
-      return `=== ${b.text} ===`;
-    case "context":
-    case "status":
-      return b.lines.join("\n");
-    case "definitions":
-      return [b.title, ...b.items.map(([k, v]) => `  ${k.padEnd(8)} ${v}`)].join("\n");
-    case "table":
-      return renderTerminal(b.table);
-    case "warnings":
-      return ["warnings:", ...b.items.map((w) => `  - ${w}`)].join("\n");
-    case "verdict":
-      return verdictLine(b.gate, PLAIN_VERDICT, b.placement);
-    case "text":
-      return b.lines.join("\n");
-    case "image":
-      return `${b.alt}: ${b.src}`;
-    case "details":
-      return [`--- ${b.summary} ---`, renderTerminalBlocks(b.blocks)].join("\n\n");
-  }
+/** Lines of prose wrapped to the terminal; each wrapped line after the first indented by `indent`. */
+function prose(lines: string[], indent = 0): string {
+  const width = terminalWidth();
+  return lines
+    .flatMap((l) => {
+      if (l.length <= width) return [l];
+      // What fits on the first line stays as written (a context key keeps its padding); the rest wraps under the indent.
+      const head = wrapText(l.slice(indent), width - indent);
+      return [l.slice(0, indent) + head[0], ...head.slice(1).map((x) => " ".repeat(indent) + x)];
+    })
+    .join("\n");
 }
 
-function renderTerminalBlocks(blocks: Block[]): string {
-  return blocks
-    .filter((b) => b.only === undefined || b.only === "terminal")
-    .map(renderBlock)
-    .join("\n\n");
-}
+export const TERMINAL: BlockFormat = {
+  name: "terminal",
+  heading: (_level, text) => `=== ${text} ===`,
+  // "key       value": a wrapped value stays under its column.
+  context: (lines) => prose(lines, 10),
+  definitions: (title, items) => [title, ...items.map(([k, v]) => `  ${k.padEnd(8)} ${v}`)].join("\n"),
+  table: (t) => renderTerminal(t),
+  status: (lines) => prose(lines),
+  warnings: (items) => ["warnings:", ...items.map((w) => `  - ${prose([w], 4).replace(/\n/g, "\n  ")}`)].join("\n"),
+  verdict: (gate, placement) => prose([verdictLine(gate, PLAIN_VERDICT, placement)]),
+  text: (lines) => prose(lines),
+  image: (alt, src) => `${alt}: ${src}`,
+  details: (summary, inner) => [`--- ${summary} ---`, inner].join("\n\n"),
+  separator: "\n\n",
+  // console.log adds the newline.
+  end: "",
+};
 
 /** Blocks separated by a blank line, no final newline (console.log adds it); the first page only, or all. */
 export function renderTerminalDocument(doc: ReportDocument, firstPageOnly = false): string {
-  return renderTerminalBlocks(firstPageOnly ? doc.blocks.slice(0, doc.firstPage ?? doc.blocks.length) : doc.blocks);
+  return renderDocument(doc, TERMINAL, firstPageOnly);
 }
+
+export { renderBlocks };
