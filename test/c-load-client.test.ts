@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { CLoadClient, type CLoadResult } from "../bench/clients/c-load.ts";
-import { errorCount } from "../bench/clients/ping-pong.ts";
+import { errorCount } from "../bench/results/errors.ts";
 import type { ServerProcess } from "../bench/server/process.ts";
 import { EBADF, ECONNREFUSED, EINVAL, SysError } from "../ffi/errno.ts";
 import { lgDestroy } from "../ffi/loadgen.ts";

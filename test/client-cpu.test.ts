@@ -4,7 +4,7 @@
 // to do. The intervals are a busy loop and a sleep, so the two figures are
 // far apart; no timing is asserted.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { noErrors } from "../bench/clients/ping-pong.ts";
+import { noErrors } from "../bench/results/errors.ts";
 import { RawStore } from "../bench/run/pool.ts";
 import { NO_STALL_PROBE, runScenario } from "../bench/run/rounds.ts";
 import type { PlacementRun, ScenarioResult } from "../bench/results/schema.ts";

@@ -2,7 +2,7 @@
 // its Welch interval, points that did not move are counted but not listed,
 // and the crossover answers stand side by side.
 import { describe, expect, test } from "bun:test";
-import { noErrors } from "../bench/clients/ping-pong.ts";
+import { noErrors } from "../bench/results/errors.ts";
 import { compareRuns, renderComparisonTerminal } from "../bench/report/compare.ts";
 import { compareSweeps } from "../bench/report/compare-sweep.ts";
 import type { BenchResults, SweepBackend, SweepCrossover, SweepResults } from "../bench/results/schema.ts";

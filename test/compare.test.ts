@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compareRuns, figuresTable, renderComparisonMarkdown, renderComparisonTerminal, welchLogInterval } from "../bench/report/compare.ts";
 import { renderMarkdown } from "../bench/report/markdown.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 import type { BackendResult, BenchResults, Criterion, Gate, ScenarioResult, VariantResult } from "../bench/results/schema.ts";
 import { ROOT } from "../ffi/build.ts";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";

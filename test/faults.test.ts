@@ -10,7 +10,7 @@ import { connect } from "node:net";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, HEADER_BYTES, writeLength } from "../bench/protocol/frame.ts";
 import { readProcStat } from "../bench/measure/procstat.ts";
 import type { ServerProcess } from "../bench/server/process.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 import { BACKENDS, type Backend } from "../bench/server/backends.ts";
 import { EAGAIN, ECONNRESET, EPIPE, errnoName } from "../ffi/errno.ts";
 import { NativeBuffer } from "../ffi/memory.ts";

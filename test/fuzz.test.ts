@@ -17,7 +17,7 @@ import {
   writeLength,
 } from "../bench/protocol/frame.ts";
 import { isOrderId, isValidQty, parseOrder, type Validation } from "../bench/protocol/orderbook.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 
 const SEED = 0x5eed;
 

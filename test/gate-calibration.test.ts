@@ -5,9 +5,9 @@
 // every run, so the bounds below can be tight; each leaves room for the
 // simulation's own error (about 2 standard errors at these counts).
 import { describe, expect, test } from "bun:test";
-import { minSignRounds } from "../bench/measure/paired.ts";
+import { minSignRounds } from "../bench/stats/paired.ts";
 import { byId, CONFIDENCE, MEASURED, simulate, simulateOnce } from "./gate-simulation.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 
 const SIMS = 300;
 /** One-sided error the gate allows per criterion: half of 1 - 95% (each PASS and FAIL is a one-sided test). */

@@ -6,8 +6,8 @@
 // statuses are those of evaluateGatePairs. Used by gate-calibration.test.ts,
 // and runnable on its own for the README's figures:
 //   bun test/gate-simulation.ts [simulations]
-import { lookConfidence, minSignRounds } from "../bench/measure/paired.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { lookConfidence, minSignRounds } from "../bench/stats/paired.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 import type { BackendResult, Criterion, RoundResult, ScenarioResult } from "../bench/results/schema.ts";
 import { evaluateGatePairs, scenarioSettled } from "../bench/verdict/control.ts";
 import { CRITERIA, FAMILY_CONFIDENCE, type CriterionDef } from "../bench/verdict/criteria.ts";

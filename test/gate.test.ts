@@ -8,9 +8,9 @@ import { describe, expect, test } from "bun:test";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
 import { evaluateGate, type GatePair } from "../bench/verdict/gate.ts";
 import { evaluateControl, evaluateGatePairs, scenarioSettled } from "../bench/verdict/control.ts";
-import { requiredRounds, pairedLogRatios } from "../bench/measure/paired.ts";
+import { requiredRounds, pairedLogRatios } from "../bench/stats/paired.ts";
 import type { BackendInfoResult, BackendResult, BenchResults, Criterion, Gate, RoundResult, ScenarioResult, VariantResult } from "../bench/results/schema.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 
 // ---- synthetic results ----
 const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });

@@ -9,7 +9,7 @@ import { evaluateLadder, firstStepNearOneSyscall, LADDER_STEPS, type LadderStep 
 import { ladderTable } from "../bench/report/ladder-table.ts";
 import { renderMarkdown } from "../bench/report/markdown.ts";
 import { claimsTable } from "../bench/verdict/claims.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 import type { BackendInfoResult, BackendResult, RoundResult, ScenarioResult } from "../bench/results/schema.ts";
 
 const noErr = () => ({ timeout: 0, closed: 0, mismatch: 0, io: 0 });

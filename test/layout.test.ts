@@ -10,11 +10,12 @@ import { ROOT } from "../ffi/build.ts";
 /** Rooms from the bottom up; a room may import its own level and below. */
 const LEVEL: Record<string, number> = {
   ffi: 0,
+  "bench/stats": 1,
   "bench/protocol": 1,
   "bench/measure": 1,
+  "bench/results": 1,
   "bench/clients": 2,
   "bench/server": 2,
-  "bench/results": 3,
   "bench/scenarios": 4,
   "bench/verdict": 5,
   "bench/micro": 5,
@@ -82,6 +83,14 @@ describe("layout", () => {
   test("no source file over 450 lines (a guide of about 400, not a rule)", () => {
     const long = files.map((f) => [relative(ROOT, f), readFileSync(f, "utf8").split("\n").length] as const).filter(([, n]) => n > 450);
     expect(long).toEqual([]);
+  });
+
+  test("statistics are pure: nothing in bench/stats reads files, the clock, the network or the FFI", () => {
+    const impure = files
+      .filter((f) => relative(ROOT, f).startsWith("bench/stats/"))
+      .filter((f) => /from\s+["'](node:|bun:|\.\.\/\.\.\/ffi|\.\.\/measure)|performance\.now|Date\.now|Bun\.(spawn|file|nanoseconds)/.test(readFileSync(f, "utf8")));
+    expect(impure.map((f) => relative(ROOT, f))).toEqual([]);
+    expect(files.some((f) => relative(ROOT, f) === "bench/stats/paired.ts")).toBe(true);
   });
 
   test("no address arithmetic outside ffi/", () => {

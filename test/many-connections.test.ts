@@ -17,7 +17,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LoadClient } from "../bench/clients/load.ts";
-import { noErrors } from "../bench/clients/ping-pong.ts";
+import { noErrors } from "../bench/results/errors.ts";
 import { countFds } from "../bench/measure/procstat.ts";
 import { HEADER_BYTES, readLength, writeLength } from "../bench/protocol/frame.ts";
 import { BACKENDS, DEFAULT_BACKEND_NAMES, type Backend } from "../bench/server/backends.ts";

@@ -15,7 +15,7 @@ import { BufferPool, newStats, OutBuffer } from "../bench/server/core.ts";
 import { handlerFor, MODES, orderHandler } from "../bench/server/modes.ts";
 import { BACKENDS } from "../bench/server/backends.ts";
 import { parseKv, ServerProcess } from "../bench/server/process.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -18,8 +18,8 @@ import {
   requiredRounds,
   tQuantile,
   type PairedInterval,
-} from "../bench/measure/paired.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+} from "../bench/stats/paired.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 
 // ---------------------------------------------------------------------------
 // Simulation model

@@ -6,12 +6,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BENCH_FLAGS, planFromFlags } from "../bench/cli/bench-plan.ts";
 import { parseArgs } from "../bench/cli/args.ts";
-import { PingPongClient, noErrors } from "../bench/clients/ping-pong.ts";
-import { summarize } from "../bench/measure/stats.ts";
+import { PingPongClient } from "../bench/clients/ping-pong.ts";
+import { noErrors } from "../bench/results/errors.ts";
+import { summarize } from "../bench/stats/stats.ts";
 import { RawStore } from "../bench/run/pool.ts";
 import { ServerFleet } from "../bench/run/fleet.ts";
 import { MAX_KEPT_PER_UNIT, NO_STALL_PROBE, runScenario, shuffled, strided } from "../bench/run/rounds.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 import { findScenario, SCENARIOS } from "../bench/scenarios/index.ts";
 import type { Scenario, ScenarioEnv } from "../bench/scenarios/types.ts";
 import { tablesForScenario } from "../bench/report/scenario-tables.ts";

@@ -2,7 +2,7 @@
 // expectations, the C-twin table, per-request costs and the placement effect.
 import { describe, expect, test } from "bun:test";
 import type { RequestCosts } from "../bench/measure/accounting.ts";
-import { noErrors } from "../bench/clients/ping-pong.ts";
+import { noErrors } from "../bench/results/errors.ts";
 import { informationalRows } from "../bench/verdict/gate.ts";
 import { costsTable, placementEffectTable, twinTable } from "../bench/report/cost-tables.ts";
 import type { BackendResult, BenchResults, ScenarioResult } from "../bench/results/schema.ts";

@@ -2,8 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { compareToBaseline } from "../bench/results/summary.ts";
 import type { BackendResult } from "../bench/results/schema.ts";
-import { bootstrapOneSample, bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median, seededRandom, summarize } from "../bench/measure/stats.ts";
-import { noErrors } from "../bench/clients/ping-pong.ts";
+import { bootstrapOneSample, bootstrapTwoSample, improvementHigherBetter, improvementLowerBetter, median, seededRandom, summarize } from "../bench/stats/stats.ts";
+import { noErrors } from "../bench/results/errors.ts";
 
 describe("summarize", () => {
   test("percentiles of 1..1000", () => {

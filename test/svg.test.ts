@@ -1,6 +1,6 @@
 // The latency distribution SVG: well-formed, one line per backend, small.
 import { describe, expect, test } from "bun:test";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 import { checkXml } from "./xml-check.ts";
 import { COLORS, latencyDistributionSvg, logTicks, percentilePoints, quantilePoints, ratioAxis } from "../bench/report/svg.ts";
 

@@ -1,11 +1,11 @@
 // The sweep's arithmetic on synthetic rounds: per-point figures, paired gains,
 // the fixed-sequence crossover, and the bounded capacity search.
 import { describe, expect, test } from "bun:test";
-import { noErrors } from "../bench/clients/ping-pong.ts";
+import { noErrors } from "../bench/results/errors.ts";
 import { judgeProbe, searchCapacity } from "../bench/run/capacity-search.ts";
 import { isStalled as stalled } from "../bench/run/rounds.ts";
 import { withoutServerCpu } from "../bench/run/sweep-context.ts";
-import { seededRandom } from "../bench/measure/stats.ts";
+import { seededRandom } from "../bench/stats/stats.ts";
 import type { BackendResult, CapacityProbe, ScenarioResult } from "../bench/results/schema.ts";
 import { crossoverOf, pairGain, STRESS_THRESHOLD, sweepCrossovers, sweepPoints, type SweepInput } from "../bench/verdict/sweep.ts";
 

@@ -5,7 +5,7 @@
 // escaped), and where buildReport puts them: a sweep-only run's first page is
 // the crossover with no verdict, a full run folds them after the ladder.
 import { describe, expect, test } from "bun:test";
-import { noErrors } from "../bench/clients/ping-pong.ts";
+import { noErrors } from "../bench/results/errors.ts";
 import { buildReport, capacityTable, crossoverTable, fmtRateCompact, idleTable, renderMarkdownReport, renderTerminalReport, sweepChartSvg, sweepChartsSvg, sweepTables, type Block } from "../bench/report/report.ts";
 import { renderMarkdown } from "../bench/report/markdown.ts";
 import { renderTerminal } from "../bench/report/terminal.ts";

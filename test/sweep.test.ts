@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "../bench/cli/args.ts";
 import { BENCH_FLAGS, planFromFlags } from "../bench/cli/bench-plan.ts";
 import { CLoadClient } from "../bench/clients/c-load.ts";
-import { errorCount } from "../bench/clients/ping-pong.ts";
+import { errorCount } from "../bench/results/errors.ts";
 import type { BenchResults } from "../bench/results/schema.ts";
 import { BACKENDS } from "../bench/server/backends.ts";
 import { ServerProcess } from "../bench/server/process.ts";

@@ -8,7 +8,7 @@
 // flight, so a clean run has sent === completed and the next call starts idle.
 import { NativeBuffer } from "../../ffi/memory.ts";
 import { lgClosed, lgCreate, lgDestroy, lgOpen, RESULT_BYTES, type LoadgenCounters } from "../../ffi/loadgen.ts";
-import type { ClientErrors } from "./ping-pong.ts";
+import type { ClientErrors } from "../results/errors.ts";
 import type { LoadTarget } from "./load.ts";
 
 export interface CLoadOptions {

@@ -10,7 +10,7 @@ import { EAGAIN } from "../../ffi/errno.ts";
 import { Epoll, EPOLLIN, EPOLLOUT } from "../../ffi/epoll.ts";
 import { NativeBuffer } from "../../ffi/memory.ts";
 import * as net from "../../ffi/net.ts";
-import { noErrors, type ClientErrors } from "./ping-pong.ts";
+import { noErrors, type ClientErrors } from "../results/errors.ts";
 import { HEADER_BYTES, readLength, writeLength } from "../protocol/frame.ts";
 
 export interface LoadTarget {

@@ -7,7 +7,8 @@
 import * as net from "../../ffi/net.ts";
 import { NativeBuffer } from "../../ffi/memory.ts";
 import { HEADER_BYTES, readLength, writeLength } from "../protocol/frame.ts";
-import { seededRandom } from "../measure/stats.ts";
+import { seededRandom } from "../stats/stats.ts";
+import type { ClientErrors } from "../results/errors.ts";
 
 /** Why a round trip failed; stored as negative values in place of a time. */
 export const RT_TIMEOUT = -1, RT_CLOSED = -2, RT_MISMATCH = -3, RT_IO = -4;
@@ -17,21 +18,6 @@ export const RT_ERROR_NAMES: Record<number, string> = {
   [RT_MISMATCH]: "mismatch",
   [RT_IO]: "io",
 };
-
-export interface ClientErrors {
-  timeout: number;
-  closed: number;
-  mismatch: number;
-  io: number;
-}
-
-export function noErrors(): ClientErrors {
-  return { timeout: 0, closed: 0, mismatch: 0, io: 0 };
-}
-
-export function errorCount(e: ClientErrors): number {
-  return e.timeout + e.closed + e.mismatch + e.io;
-}
 
 export class PingPongClient implements Disposable {
   socket: net.TcpSocket;
@@ -185,13 +171,6 @@ export class PingPongClient implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-export function addErrors(into: ClientErrors, e: ClientErrors): void {
-  into.timeout += e.timeout;
-  into.closed += e.closed;
-  into.mismatch += e.mismatch;
-  into.io += e.io;
 }
 
 /** Adds an RT_* code to a ClientErrors tally. */

@@ -10,7 +10,7 @@
 // the estimates between runs against the spread each run's interval implies
 // (about 1 when the intervals are honest); and whether a status flipped
 // between a pass and a failure. Pure: results in, data out.
-import { tQuantile } from "../measure/student-t.ts";
+import { tQuantile } from "../stats/student-t.ts";
 import type { BenchResults, Criterion, Gate } from "../results/schema.ts";
 import type { Table } from "./table.ts";
 

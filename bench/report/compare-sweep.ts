@@ -5,7 +5,7 @@
 // sweep has about a hundred figures, and among them about one in twenty
 // looks changed without a real change.
 import type { SweepBackend, SweepCrossover, SweepResults } from "../results/schema.ts";
-import { welchLogInterval, type WelchLogInterval } from "./compare-welch.ts";
+import { welchLogInterval, type WelchLogInterval } from "../stats/welch.ts";
 import { fmtRate, signed } from "./format.ts";
 import type { Table } from "./table.ts";
 

@@ -10,10 +10,11 @@
 // rounds may be few, so the t quantile (Welch's fractional degrees of freedom)
 // matters; it comes from student-t.ts.
 import { placementText, type MachineContext, type Placement } from "../measure/machine.ts";
-import { median } from "../measure/stats.ts";
+import { median } from "../stats/stats.ts";
 import type { BackendResult, BenchResults, Criterion, Gate, ScenarioResult, VariantResult } from "../results/schema.ts";
+import { errorCount } from "../results/errors.ts";
 import { roundHeadline } from "../results/summary.ts";
-import { COMPARE_CONFIDENCE, welchLogInterval, type WelchLogInterval } from "./compare-welch.ts";
+import { COMPARE_CONFIDENCE, welchLogInterval, type WelchLogInterval } from "../stats/welch.ts";
 import { compareSweeps, sweepComparisonParts, type SweepComparison } from "./compare-sweep.ts";
 import { fmtNum, fmtRate, signed } from "./format.ts";
 import type { Block } from "./document.ts";
@@ -22,7 +23,7 @@ import { renderBlocks } from "./render.ts";
 import { TERMINAL } from "./terminal.ts";
 import type { Table } from "./table.ts";
 
-export { COMPARE_CONFIDENCE, welchLogInterval, type WelchLogInterval } from "./compare-welch.ts";
+export { COMPARE_CONFIDENCE, welchLogInterval, type WelchLogInterval } from "../stats/welch.ts";
 
 function usable(x: number | undefined | null): x is number {
   return typeof x === "number" && Number.isFinite(x) && x > 0;
@@ -119,7 +120,7 @@ function sameScenario(o: ScenarioResult, n: ScenarioResult): boolean {
 }
 
 const headlineOf = (b: BackendResult, figures: number[]) => (usable(b.headline) ? b.headline : figures.length ? median(figures) : null);
-const errorsOf = (b: BackendResult) => Object.values(b.errors ?? {}).reduce((s, n) => s + (typeof n === "number" ? n : 0), 0);
+const errorsOf = (b: BackendResult) => (b.errors ? errorCount(b.errors) : 0);
 
 /** The per-round figures an interval may use: rounds a stall did not hit, with a usable figure. */
 function roundFigures(b: BackendResult, higherIsBetter: boolean): { figures: number[]; stalled: number } {

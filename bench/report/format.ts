@@ -1,7 +1,7 @@
 // Cell formatting shared by the report's tables: numbers, rates, ratios
 // against the baseline, error counts, and the small lookups the tables share.
-import { errorCount } from "../clients/ping-pong.ts";
-import { median } from "../measure/stats.ts";
+import { errorCount } from "../results/errors.ts";
+import { median } from "../stats/stats.ts";
 import type { BackendResult, VariantResult } from "../results/schema.ts";
 
 export function fmtNum(x: number | undefined, digits = 1): string {

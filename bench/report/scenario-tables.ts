@@ -2,7 +2,7 @@
 // connection reuse, open-loop latency and request overhead. Which scenario gets
 // which is decided in scenario-layout.ts.
 import type { BenchResults, BackendResult, ScenarioResult, VariantResult } from "../results/schema.ts";
-import { median } from "../measure/stats.ts";
+import { median } from "../stats/stats.ts";
 import { mostlyClientBound } from "../results/summary.ts";
 import { backendNames, combinedErrors, errorsCell, extraOf, fmtNum, fmtRate, fmtRatio, headlineCell, paramsText, ratioNote, roundsOf } from "./format.ts";
 import { scenarioReportSpec } from "./scenario-layout.ts";

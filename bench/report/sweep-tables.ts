@@ -5,7 +5,7 @@
 // more than the guide's threshold; the capacity at a p99 target; and many
 // idle connections. Throughput is written compactly (182k [176k, 190k]) so
 // five backends still fit on a line.
-import { errorCount, type ClientErrors } from "../clients/ping-pong.ts";
+import { errorCount, type ClientErrors } from "../results/errors.ts";
 import type { CapacityResult, IdleResult, SweepBackend, SweepCrossover, SweepGain, SweepResults } from "../results/schema.ts";
 import { fmtNum, fmtRate, signed } from "./format.ts";
 import type { Table } from "./table.ts";

@@ -2,9 +2,9 @@
 // tables are renderings of it (bench/report/report.ts). Field meanings are
 // documented in the README ("Results JSON").
 import type { CostSample, RequestCosts, ResourceSnapshot } from "../measure/accounting.ts";
-import type { ClientErrors } from "../clients/ping-pong.ts";
+import type { ClientErrors } from "../results/errors.ts";
 import type { MachineContext, Placement } from "../measure/machine.ts";
-import type { LatencySummary } from "../measure/stats.ts";
+import type { LatencySummary } from "../stats/stats.ts";
 import type { CapacityResult, IdleResult, SweepResults } from "./sweep-schema.ts";
 
 export type * from "./sweep-schema.ts";

@@ -2,10 +2,10 @@
 // backend (the median over its rounds, with their range) and its figure
 // against the baseline, paired round by round as the gates pair them, at
 // the gates' confidence, so that every table in the report tells one story.
-import { addErrors, noErrors, type ClientErrors } from "../clients/ping-pong.ts";
+import { addErrors, noErrors, type ClientErrors } from "../results/errors.ts";
 import type { BackendResult, RelativeFigure, RoundResult } from "./schema.ts";
-import { median } from "../measure/stats.ts";
-import { pairedT } from "../measure/paired.ts";
+import { median } from "../stats/stats.ts";
+import { pairedT } from "../stats/paired.ts";
 
 /** Below this many paired rounds a relative figure is a range (lowest to highest ratio), not an interval. */
 export const MIN_INTERVAL_ROUNDS = 5;

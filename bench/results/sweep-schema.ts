@@ -2,7 +2,7 @@
 // the rest and re-exports these): bench/run/sweep.ts runs it,
 // bench/verdict/sweep.ts analyses it, bench/report/sweep-tables.ts and
 // sweep-chart.ts render it.
-import type { ClientErrors } from "../clients/ping-pong.ts";
+import type { ClientErrors } from "../results/errors.ts";
 
 /** One backend at one sweep point: medians over its rounds. */
 export interface SweepBackend {

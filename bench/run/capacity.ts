@@ -5,11 +5,11 @@
 // paused; the answer is the lowest of the searches' answers, the rate to
 // provision with.
 import { CLoadClient } from "../clients/c-load.ts";
-import { errorCount } from "../clients/ping-pong.ts";
+import { errorCount } from "../results/errors.ts";
 import { ProcMeter } from "../measure/accounting.ts";
 import { judgeProbe, searchCapacity, type LimitedBy } from "./capacity-search.ts";
 import type { CapacityProbe, CapacityResult } from "../results/schema.ts";
-import { seededRandom, summarize } from "../measure/stats.ts";
+import { seededRandom, summarize } from "../stats/stats.ts";
 import { isStalled, shuffled } from "./rounds.ts";
 import { withoutServerCpu, type SweepContext } from "./sweep-context.ts";
 

@@ -4,9 +4,9 @@
 // client's), and what the idle ones cost the server in memory. A server that
 // keeps a buffer or an armed receive per connection shows it here.
 import { CLoadClient } from "../clients/c-load.ts";
-import { addErrors, noErrors } from "../clients/ping-pong.ts";
+import { addErrors, noErrors } from "../results/errors.ts";
 import { resourcesOnceFdsAtMost, resourceSnapshot } from "../measure/accounting.ts";
-import { seededRandom, summarize } from "../measure/stats.ts";
+import { seededRandom, summarize } from "../stats/stats.ts";
 import type { IdleResult } from "../results/schema.ts";
 import { shuffled } from "./rounds.ts";
 import type { SweepContext } from "./sweep-context.ts";

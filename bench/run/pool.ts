@@ -1,9 +1,9 @@
 // After the rounds: each backend's samples pooled, errors summed, costs per
 // request, the medians of the rounds' extras, and the comparison with the
 // baseline (bench/results/summary.ts).
-import { noErrors } from "../clients/ping-pong.ts";
+import { noErrors } from "../results/errors.ts";
 import { perRequest, type ResourceSnapshot } from "../measure/accounting.ts";
-import { median, summarize } from "../measure/stats.ts";
+import { median, summarize } from "../stats/stats.ts";
 import { compareToBaseline, sumErrors } from "../results/summary.ts";
 import type { BackendResult, VariantResult } from "../results/schema.ts";
 import type { VariantSpec } from "../scenarios/types.ts";

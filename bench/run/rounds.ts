@@ -10,8 +10,8 @@
 // hook every round starts with fresh server processes (run/fleet.ts says why).
 import { threadCpuNs } from "../../ffi/net.ts";
 import { CLIENT_BOUND_UTIL, NO_METER, PerfMeter, ProcMeter, resourcesOnceFdsAtMost, resourceSnapshot, type Meter } from "../measure/accounting.ts";
-import { noErrors } from "../clients/ping-pong.ts";
-import { seededRandom } from "../measure/stats.ts";
+import { errorCount, noErrors } from "../results/errors.ts";
+import { seededRandom } from "../stats/stats.ts";
 import type { RoundResult, ScenarioResult, StallEvent, VariantResult } from "../results/schema.ts";
 import type { Scenario, ScenarioEnv, Unit } from "../scenarios/types.ts";
 import type { ServerHandle } from "../server/process.ts";
@@ -326,7 +326,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
   await def.cleanup?.(prepared.state);
   finishVariants(variants, raw, { baseline: hooks.baseline, confidence: plan.confidence }, syscalls, resources, plan.countSyscalls);
   if (variants.every((v) => v.backends.every((b) => b.failure || b.unsupported))) out.status = "failed";
-  if (variants.some((v) => v.backends.some((b) => !b.failure && b.errors.timeout + b.errors.closed + b.errors.mismatch + b.errors.io > 0)))
+  if (variants.some((v) => v.backends.some((b) => !b.failure && errorCount(b.errors) > 0)))
     out.note = "errors occurred: see the errors column";
   return out;
 }

@@ -6,7 +6,7 @@
 import * as net from "../../ffi/net.ts";
 import { HiccupMeter } from "../measure/hiccup.ts";
 import { machineContext, type Placement } from "../measure/machine.ts";
-import { lookConfidence, minSignRounds } from "../measure/paired.ts";
+import { lookConfidence, minSignRounds } from "../stats/paired.ts";
 import { cpuIdleInfo, holdPmQos, pinProcessThreads, readPmQos, StealWatch, type PmQosHold } from "../measure/quiet.ts";
 import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResult } from "../results/schema.ts";
 import { SCHEMA } from "../results/schema.ts";

@@ -1,8 +1,9 @@
 // Scenario 3, connection reuse impact: N requests of 100 bytes each made on a
 // new connection (connect, one round trip, close) against the same N on one
 // reused connection. Time per request for each, connect time, and their ratio.
-import { countError, errorCount, noErrors, PingPongClient } from "../clients/ping-pong.ts";
-import { summarize } from "../measure/stats.ts";
+import { countError, PingPongClient } from "../clients/ping-pong.ts";
+import { errorCount, noErrors } from "../results/errors.ts";
+import { summarize } from "../stats/stats.ts";
 import type { Scenario } from "./types.ts";
 
 export interface ReuseOptions {

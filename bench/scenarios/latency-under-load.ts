@@ -5,9 +5,9 @@
 // of latency, not of who saturates first. Latency counts from each request's
 // intended send time (a stalled server cannot hide the requests it delayed);
 // the figure from the actual send time is kept beside it.
-import { addErrors, errorCount } from "../clients/ping-pong.ts";
+import { addErrors, errorCount } from "../results/errors.ts";
 import { LoadClient } from "../clients/load.ts";
-import { median, summarize } from "../measure/stats.ts";
+import { median, summarize } from "../stats/stats.ts";
 import type { Scenario, ScenarioEnv } from "./types.ts";
 
 export interface LoadLatencyOptions {

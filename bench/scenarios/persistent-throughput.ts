@@ -6,10 +6,10 @@
 // median of many runs in one unit of tens of milliseconds does not move.
 // With `--client c` each run is the C client (c/loadgen.c) holding the window
 // for `runMs` (about the time of 1000 messages), its figure the median too.
-import { addErrors, errorCount } from "../clients/ping-pong.ts";
+import { addErrors, errorCount } from "../results/errors.ts";
 import { CLoadClient } from "../clients/c-load.ts";
 import { LoadClient } from "../clients/load.ts";
-import { median } from "../measure/stats.ts";
+import { median } from "../stats/stats.ts";
 import type { Scenario } from "./types.ts";
 
 export interface PersistentThroughputOptions {

@@ -2,9 +2,10 @@
 // flight, payloads of 10, 100 and 1000 bytes; a unit is every size, each
 // after its warm-up, on one connection.
 import { NativeBuffer } from "../../ffi/memory.ts";
-import { countError, errorCount, noErrors, PingPongClient } from "../clients/ping-pong.ts";
+import { countError, PingPongClient } from "../clients/ping-pong.ts";
+import { errorCount, noErrors } from "../results/errors.ts";
 import type { RoundResult } from "../results/schema.ts";
-import { summarize } from "../measure/stats.ts";
+import { summarize } from "../stats/stats.ts";
 import type { Scenario } from "./types.ts";
 
 export interface PingPongOptions {

@@ -3,12 +3,13 @@
 // flight on one connection. The server counts its own processing time; the
 // share of the round trip that is not processing is the network I/O share
 // the guide puts at 75-80%.
-import { countError, errorCount, noErrors, PingPongClient, RT_MISMATCH } from "../clients/ping-pong.ts";
+import { countError, PingPongClient, RT_MISMATCH } from "../clients/ping-pong.ts";
+import { errorCount, noErrors } from "../results/errors.ts";
 import { checkOrderResponse, makeOrderPayload } from "../clients/order.ts";
 import type { RoundResult } from "../results/schema.ts";
 import type { Meter } from "../measure/accounting.ts";
 import type { ServerHandle, ServerProcess } from "../server/process.ts";
-import { summarize } from "../measure/stats.ts";
+import { summarize } from "../stats/stats.ts";
 import type { Scenario, ScenarioEnv } from "./types.ts";
 
 export interface OverheadOptions {

@@ -5,7 +5,7 @@
 // every answer verified, and the client's own CPU read over the interval, so
 // a figure the client limited is marked, not passed off as the server's.
 import { CLoadClient } from "../clients/c-load.ts";
-import { summarize } from "../measure/stats.ts";
+import { summarize } from "../stats/stats.ts";
 import type { RoundResult } from "../results/schema.ts";
 import type { Scenario } from "./types.ts";
 

@@ -3,7 +3,7 @@
 // the load is the C client (c/loadgen.c), holding the same connections and
 // window for `durationMs` (about the guide's message count at these rates),
 // so the TypeScript client's own cost cannot cap the figure.
-import { addErrors } from "../clients/ping-pong.ts";
+import { addErrors } from "../results/errors.ts";
 import { CLoadClient } from "../clients/c-load.ts";
 import { LoadClient } from "../clients/load.ts";
 import type { Scenario } from "./types.ts";

@@ -10,7 +10,7 @@
 // untrusted in the other gates, with the offset it saw; the rest of the run
 // stands. Calibration (false drifts with identical servers and with a 0.5%
 // offset) is simulated in test/gate-calibration.test.ts.
-import { equivalence, roundsToEquivalence, type Equivalence } from "../measure/paired.ts";
+import { equivalence, roundsToEquivalence, type Equivalence } from "../stats/paired.ts";
 import type { ControlStatus, Criterion, Gate } from "../results/schema.ts";
 import { CRITERIA, controlMargin } from "./criteria.ts";
 import { evaluateAll, evaluateCriterion, evaluateGate, GATE_METHOD, type Evaluated, type GateInput, type GateOptions, type GatePair, type PartResult } from "./gate.ts";

@@ -10,9 +10,10 @@
 // client limited is set aside as CLIENT-BOUND: it measures the client. A
 // round a platform stall hit is not used. The verdict follows from how many
 // criteria pass; the A/A control (control.ts) says which criteria to trust.
-import { failKind, judge, pairedRounds, pairedSign, pairedT, requiredRounds, resolvablePct, tooNoisy, type PairedInterval } from "../measure/paired.ts";
-import { median } from "../measure/stats.ts";
+import { failKind, judge, pairedRounds, pairedSign, pairedT, requiredRounds, resolvablePct, tooNoisy, type PairedInterval } from "../stats/paired.ts";
+import { median } from "../stats/stats.ts";
 import type { BackendResult, Criterion, CriterionStatus, Gate, InformationalRow, RoundResult, ScenarioResult } from "../results/schema.ts";
+import { errorCount, errorText } from "../results/errors.ts";
 import { mostlyClientBound } from "../results/summary.ts";
 import { findScenario } from "../scenarios/index.ts";
 import { CRITERIA, DEFAULT_MAX_ROUNDS, GATE_PASSES_NEEDED, PHASE0_EXPECTED, type CriterionDef, type CriterionPart } from "./criteria.ts";
@@ -56,16 +57,13 @@ export interface Evaluated {
 
 const fin = (x: number | undefined | null): x is number => x !== undefined && x !== null && Number.isFinite(x);
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}%`;
-const ERROR_KEYS = ["timeout", "closed", "mismatch", "io"] as const;
-const errorSum = (e: BackendResult["errors"]) => ERROR_KEYS.reduce((s, k) => s + e[k], 0);
-
-function errorText(b: BackendResult): string {
+function backendErrorText(b: BackendResult): string {
   if (b.failure) return `failed (${b.failure})`;
-  return ERROR_KEYS.filter((k) => b.errors[k] > 0).map((k) => `${b.errors[k]} ${k}`).join(", ") || "errors in rounds";
+  return errorText(b.errors) || "errors in rounds";
 }
 
 function hasErrors(b: BackendResult): boolean {
-  return Boolean(b.failure) || errorSum(b.errors) > 0 || b.rounds.some((r) => errorSum(r.errors) > 0);
+  return Boolean(b.failure) || errorCount(b.errors) > 0 || b.rounds.some((r) => errorCount(r.errors) > 0);
 }
 
 type VariantPair = { key: string; base: BackendResult; cand: BackendResult };
@@ -101,7 +99,7 @@ function lookup(r: GateInput, def: CriterionDef, baseline: string, candidate: st
     if (base && cand && !unsupported.length) pairs.push({ key, base, cand });
   }
   // Errors first: they make whatever was measured untrustworthy.
-  const bad = pairs.flatMap((p) => [p.base, p.cand].filter(hasErrors).map((b) => `${b.backend} ${p.key}: ${errorText(b)}`));
+  const bad = pairs.flatMap((p) => [p.base, p.cand].filter(hasErrors).map((b) => `${b.backend} ${p.key}: ${backendErrorText(b)}`));
   if (bad.length) return { ok: false, status: "INVALID", note: `errors in ${name}: ${bad.join("; ")}` };
   if (s.status === "failed") return { ok: false, status: "INVALID", note: `${name} failed${s.note ? `: ${s.note}` : ""}` };
   if (missing.length || !pairs.length) return { ok: false, status: "NOT EVALUATED", note: [...new Set(missing)].join("; ") || `${name} has no variants` };

@@ -6,8 +6,9 @@
 // the gate's confidence, and a stalled round left out. Beside each gain, what
 // the step costs per request: server CPU (SQPOLL's kernel thread included)
 // and system calls. Pure: results in, LadderResult out.
-import { pairedRounds, pairedT } from "../measure/paired.ts";
-import { median } from "../measure/stats.ts";
+import { pairedRounds, pairedT } from "../stats/paired.ts";
+import { median } from "../stats/stats.ts";
+import { errorCount } from "../results/errors.ts";
 import type { BackendInfoResult, BackendResult, LadderGain, LadderResult, LadderRow, LadderScenario, RoundResult, ScenarioResult } from "../results/schema.ts";
 
 export interface LadderStep {
@@ -50,8 +51,7 @@ export const LADDER_NOTES = [
 
 type Input = { scenarios: ScenarioResult[]; backends: Pick<BackendInfoResult, "name" | "available" | "reason">[] };
 
-const ERROR_KEYS = ["timeout", "closed", "mismatch", "io"] as const;
-const errorCount = (b: BackendResult) => ERROR_KEYS.reduce((s, k) => s + b.errors[k], 0) + b.rounds.reduce((s, r) => s + ERROR_KEYS.reduce((t, k) => t + r.errors[k], 0), 0);
+const errorsOf = (b: BackendResult) => errorCount(b.errors) + b.rounds.reduce((s, r) => s + errorCount(r.errors), 0);
 
 /** Why a step has no figures in a scenario, or undefined when it has them. */
 function missingWhy(r: Input, s: ScenarioResult | undefined, slug: string, backend: string, results: (BackendResult | undefined)[]): string | undefined {
@@ -63,7 +63,7 @@ function missingWhy(r: Input, s: ScenarioResult | undefined, slug: string, backe
   if (!results.length || results.some((b) => !b)) return `no results in scenario ${s.id}`;
   const failed = results.find((b) => b!.failure);
   if (failed) return `failed (${failed.failure})`;
-  const errors = results.reduce((n, b) => n + errorCount(b!), 0);
+  const errors = results.reduce((n, b) => n + errorsOf(b!), 0);
   if (errors) return `${errors} error${errors > 1 ? "s" : ""} in scenario ${s.id}: its figures are not used`;
   return undefined;
 }

@@ -10,9 +10,9 @@
 // chance that any count of one family passes falsely stays at 1 - confidence
 // without splitting it over the counts, and the answer reads "ahead at N and
 // at every count above it". Pure: results in, figures out.
-import { pairedRounds, pairedT } from "../measure/paired.ts";
-import { bootstrapOneSample, median } from "../measure/stats.ts";
-import { noErrors } from "../clients/ping-pong.ts";
+import { pairedRounds, pairedT } from "../stats/paired.ts";
+import { bootstrapOneSample, median } from "../stats/stats.ts";
+import { errorCount, noErrors } from "../results/errors.ts";
 import type { BackendResult, ScenarioResult, SweepBackend, SweepCrossover, SweepGain, SweepPoint } from "../results/schema.ts";
 import { mostlyClientBound } from "../results/summary.ts";
 import { CRITERIA } from "./criteria.ts";
@@ -26,8 +26,6 @@ export interface SweepInput {
   result: ScenarioResult;
 }
 
-const ERROR_KEYS = ["timeout", "closed", "mismatch", "io"] as const;
-const errorsOf = (b: BackendResult) => ERROR_KEYS.reduce((s, k) => s + b.errors[k], 0);
 
 /** Rounds a figure is read from: measured, not stalled, with a throughput. */
 const usableRounds = (b: BackendResult) => b.rounds.filter((r) => !r.stalled && r.throughput !== undefined && Number.isFinite(r.throughput));
@@ -67,7 +65,7 @@ function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf
 /** The candidate's paired throughput gain over the baseline at one point; null figures when either has errors or too few rounds. */
 export function pairGain(base: BackendResult | undefined, cand: BackendResult | undefined, pair: Pick<GatePair, "baseline" | "candidate">, confidence: number): SweepGain {
   const none: SweepGain = { baseline: pair.baseline, candidate: pair.candidate, estimate_pct: null, ci: null, rounds: 0 };
-  if (!base || !cand || base.failure || cand.failure || errorsOf(base) || errorsOf(cand)) return none;
+  if (!base || !cand || base.failure || cand.failure || errorCount(base.errors) || errorCount(cand.errors)) return none;
   const byRound = (b: BackendResult) => new Map(usableRounds(b).map((r) => [r.round, r.throughput!]));
   const bm = byRound(base);
   const cm = byRound(cand);

@@ -1,6 +1,7 @@
 // What the results themselves say to be careful about, as a closed set of
 // codes, each with its message and what to do (hyperfine's warnings.rs).
 import type { PlacementRun } from "../results/schema.ts";
+import { errorCount } from "../results/errors.ts";
 import { mostlyClientBound } from "../results/summary.ts";
 import type { MachineContext, Placement } from "../measure/machine.ts";
 import { BENCH_RING_ENTRIES, chargesRingsToMemlock, formatBytes, ringBytes } from "../measure/environment.ts";
@@ -27,7 +28,6 @@ export interface AnalysisWarning {
   text: string;
 }
 
-const errorSum = (e: { timeout: number; closed: number; mismatch: number; io: number }) => e.timeout + e.closed + e.mismatch + e.io;
 
 /** Warnings from one or more runs (a run per placement and idle mode). */
 export function analysisWarnings(runs: PlacementRun[]): AnalysisWarning[] {
@@ -38,7 +38,7 @@ export function analysisWarnings(runs: PlacementRun[]): AnalysisWarning[] {
     for (const s of run.scenarios) {
       for (const v of s.variants)
         for (const b of v.backends)
-          if (errorSum(b.errors) > 0)
+          if (errorCount(b.errors) > 0)
             w("backend-errors", `Scenario ${s.id}${where} ${v.key}: ${b.backend} had errors; its figures are not comparable. Check the server log with \`bun run serve --backend ${b.backend.replace(/#\d+$/, "")}\`.`);
           else if (b.failure) w("not-measured", `Scenario ${s.id}${where} ${v.key}: ${b.backend} not measured: ${b.failure}.`);
       const stalls = s.stalls ?? [];

@@ -2,7 +2,7 @@
 // the runs were measured at different moments, so their rounds are independent
 // samples, and a change gets a Welch t interval on the logs of the per-round
 // figures, the t quantile at Welch's fractional degrees of freedom.
-import { tQuantile } from "../measure/student-t.ts";
+import { tQuantile } from "./student-t.ts";
 
 const usable = (x: number | undefined | null): x is number => typeof x === "number" && Number.isFinite(x) && x > 0;
 
