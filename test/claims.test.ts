@@ -1,7 +1,7 @@
 // The claims table on synthetic inputs: every verdict, every n/a reason, the
 // counted-calls estimate of the per-request overhead, and the exact markdown.
 import { describe, expect, test } from "bun:test";
-import { claimsTable, scenario5Share, verdictFor, type ClaimRow, type ClaimsInput } from "../bench/verdict/claims.ts";
+import { claimsTable, networkShareOf, verdictFor, type ClaimRow, type ClaimsInput } from "../bench/verdict/claims.ts";
 import { claimsToTable } from "../bench/report/micro-claims-tables.ts";
 import type { ScenarioResult } from "../bench/results/schema.ts";
 import { renderMarkdown } from "../bench/report/markdown.ts";
@@ -112,7 +112,7 @@ describe("claimsTable", () => {
   });
 });
 
-describe("scenario5Share", () => {
+describe("networkShareOf", () => {
   const noErr = { timeout: 0, closed: 0, mismatch: 0, io: 0 };
   const s5 = (status: ScenarioResult["status"], share: number | undefined): { scenarios: ScenarioResult[] } => ({
     scenarios: [
@@ -132,14 +132,14 @@ describe("scenario5Share", () => {
     ],
   });
   test("the order variant's figure for the backend asked for", () => {
-    expect(scenario5Share(s5("ok", 78.5), "epoll")).toEqual({ networkSharePct: 78.5, backend: "epoll" });
-    expect(scenario5Share(s5("ok", 78.5), "bun")).toEqual({ networkSharePct: 70, backend: "bun" });
+    expect(networkShareOf(s5("ok", 78.5), "epoll")).toEqual({ networkSharePct: 78.5, backend: "epoll" });
+    expect(networkShareOf(s5("ok", 78.5), "bun")).toEqual({ networkSharePct: 70, backend: "bun" });
   });
   test("undefined when the scenario, the backend or the figure is missing", () => {
-    expect(scenario5Share({ scenarios: [] }, "epoll")).toBeUndefined();
-    expect(scenario5Share(s5("failed", 78.5), "epoll")).toBeUndefined();
-    expect(scenario5Share(s5("ok", undefined), "epoll")).toBeUndefined();
-    expect(scenario5Share(s5("ok", 78.5), "uring")).toBeUndefined();
+    expect(networkShareOf({ scenarios: [] }, "epoll")).toBeUndefined();
+    expect(networkShareOf(s5("failed", 78.5), "epoll")).toBeUndefined();
+    expect(networkShareOf(s5("ok", undefined), "epoll")).toBeUndefined();
+    expect(networkShareOf(s5("ok", 78.5), "uring")).toBeUndefined();
   });
 });
 

@@ -5,7 +5,7 @@
 // far apart; no timing is asserted.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { noErrors } from "../bench/results/errors.ts";
-import { RawStore } from "../bench/run/pool.ts";
+import { SampleStore } from "../bench/run/pool.ts";
 import { NO_STALL_PROBE, runScenario } from "../bench/run/rounds.ts";
 import type { PlacementRun, ScenarioResult } from "../bench/results/schema.ts";
 import type { Scenario, ScenarioEnv } from "../bench/scenarios/types.ts";
@@ -20,6 +20,7 @@ const toy: Scenario<null, null> = {
   number: 7,
   title: "Toy busy client",
   defaults: null,
+  budgetWeight: 1,
   quick: null,
   report: { layout: "throughput" },
   async prepare() {
@@ -66,7 +67,7 @@ describe("the client's CPU over every measured interval", () => {
       env,
       { gated: new Set(["epoll", "bun"]), minRounds: 3, otherRounds: 3, blockRounds: 1, maxRounds: 3, deadlineMs: Infinity, seed: 1, stallBoundMs: Infinity, maxRepeats: 0, countSyscalls: false, sequential: false, confidence: 0.95 },
       { baseline: "epoll", probe: NO_STALL_PROBE, focus: () => {} },
-      new RawStore(),
+      new SampleStore(),
     );
     const [busy, idle] = ["epoll", "bun"].map((n) => r.variants[0].backends.find((x) => x.backend === n)!);
     for (const x of busy.rounds) expect(x.client_util!).toBeGreaterThan(0.5);

@@ -9,7 +9,7 @@ import { parseArgs } from "../bench/cli/args.ts";
 import { PingPongClient } from "../bench/clients/ping-pong.ts";
 import { noErrors } from "../bench/results/errors.ts";
 import { summarize } from "../bench/stats/stats.ts";
-import { RawStore } from "../bench/run/pool.ts";
+import { SampleStore } from "../bench/run/pool.ts";
 import { ServerFleet } from "../bench/run/fleet.ts";
 import { MAX_KEPT_PER_UNIT, NO_STALL_PROBE, runScenario, shuffled, strided } from "../bench/run/rounds.ts";
 import { seededRandom } from "../bench/stats/stats.ts";
@@ -56,6 +56,7 @@ const toy: Scenario<{ requests: number }, null> = {
   title: "Toy echo",
   defaults: { requests: 50 },
   quick: { requests: 20 },
+  budgetWeight: 1,
   report: { layout: "by-metric" },
   async prepare(_env, o) {
     return { state: null, variants: [{ key: "100B", label: "100-byte echo", params: { ...o }, metric: "p50 latency, µs", higherIsBetter: false }] };
@@ -132,7 +133,7 @@ describe("a new scenario object", () => {
         probe: NO_STALL_PROBE,
         focus: (keep) => focused.push(keep?.map((s) => s.backend) ?? []),
       },
-      new RawStore(),
+      new SampleStore(),
     );
     expect(result.slug).toBe("toy-echo");
     expect(result.id).toBe(7);
@@ -175,7 +176,7 @@ describe("a new scenario object", () => {
         env,
         { gated: new Set(["epoll", "bun"]), minRounds: 3, otherRounds: 3, blockRounds: 1, maxRounds: 3, deadlineMs: Infinity, seed: 3, stallBoundMs: Infinity, maxRepeats: 0, countSyscalls: false, sequential: false, confidence: 0.95 },
         { baseline: "epoll", probe: NO_STALL_PROBE, focus: (keep) => fleet.focus(keep), renew: (l) => fleet.renew(l) },
-        new RawStore(),
+        new SampleStore(),
       );
       // Three rounds, three processes per backend.
       for (const pids of seen.values()) expect(pids.size).toBe(3);
@@ -199,4 +200,20 @@ test("a unit keeps at most MAX_KEPT_PER_UNIT latency samples, every k-th in send
   expect([...kept.slice(0, 3)]).toEqual([0, 10, 20]);
   expect(kept[99]).toBe(990);
   expect(MAX_KEPT_PER_UNIT).toBeGreaterThanOrEqual(10000);
+});
+
+test("samples are kept per scenario and variant: two scenarios naming a variant alike stay apart", () => {
+  const store = new SampleStore();
+  store.add("corrected", "ping-pong", "echo", "epoll", Float64Array.of(1, 2));
+  store.add("corrected", "request-overhead", "echo", "epoll", Float64Array.of(100, 200, 300));
+  expect([...store.get("corrected", "ping-pong", "echo", "epoll")!]).toEqual([1, 2]);
+  expect([...store.get("corrected", "request-overhead", "echo", "epoll")!]).toEqual([100, 200, 300]);
+  expect(store.backends("corrected", "toy-echo", "echo")).toEqual([]);
+});
+
+test("a scenario declares its budget weight, headline variant and pictures; nothing else names them", () => {
+  for (const s of SCENARIOS) expect(s.budgetWeight).toBeGreaterThan(0);
+  expect(findScenario("ping-pong")!.headlineVariant).toBe("100B");
+  expect(SCENARIOS.filter((s) => s.report.distribution).map((s) => s.slug)).toEqual(["ping-pong", "latency-under-load"]);
+  expect(SCENARIOS.filter((s) => s.report.costView).map((s) => s.slug)).toEqual(["ping-pong", "throughput-stress"]);
 });

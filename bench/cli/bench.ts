@@ -31,12 +31,10 @@ const net = await import("../../ffi/net.ts");
 const { runBench } = await import("../run/session.ts");
 const { renderTerminalReport, renderMarkdownReport } = await import("../report/report.ts");
 const { updateGuideFile } = await import("../report/update-guide.ts");
-const { latencyDistributionSvg } = await import("../report/svg.ts");
+const { latencyDistributionSvg, latencySeriesFromSamples } = await import("../report/svg.ts");
 const { forestGates, gatesForestSvg } = await import("../report/forest.ts");
 const { sweepChartsSvg } = await import("../report/sweep-chart.ts");
 const { runMicro } = await import("../micro/index.ts");
-const { claimsTable, scenario5Share } = await import("../verdict/claims.ts");
-const { analysisWarnings, environmentWarnings } = await import("../verdict/warnings.ts");
 
 // Your own servers must answer before anything is measured: say so now, not as errors in every table.
 for (const t of plan.targets) {
@@ -52,7 +50,7 @@ const micro = plan.backends.length > 0 && (args.micro === "on" || (args.micro ==
 log(
   `iouring-bench: ${[...plan.backends, ...plan.targets.map((t) => t.label)].join(", ")} × ${[...plan.scenarios.map((s) => s.def.slug), ...(plan.sweep ? [`sweep (${plan.sweep.parts.join(", ")}; ${plan.sweep.budgetS} s)`] : [])].join(", ")}; rounds ${plan.looks.join("/")} (looks), others ${plan.otherRounds}; budget ${plan.budgetS} s; placement ${plan.placements.map((p) => p.mode).join(" then ")}; idle ${plan.cpuIdle.join(" then ")}`,
 );
-const { results, exitCode: runCode, raws } = await runBench({
+const { results, exitCode: runCode, samples } = await runBench({
   ...plan,
   // Micro-benchmarks first: before any thread is pinned and while no server runs.
   before: async () => {
@@ -67,12 +65,6 @@ const { results, exitCode: runCode, raws } = await runBench({
   },
 });
 let exitCode = runCode;
-const runs = results.placements ?? [{ placement: results.context.placement, scenarios: results.scenarios, gate: results.gate, gates: results.gates }];
-for (const w of [...analysisWarnings(runs), ...environmentWarnings(results.context, runs.map((r) => r.placement))]) results.warnings.push(w.text);
-const s1Costs = results.scenarios.find((s) => s.slug === "ping-pong")?.variants.find((v) => v.key === "100B")?.backends ?? [];
-const syscallsPerRequest = Object.fromEntries(s1Costs.filter((b) => b.costs?.syscalls != null).map((b) => [b.backend, b.costs!.syscalls as number]));
-// A sweep alone measured none of the claims.
-if (plan.scenarios.length || results.micro) results.claims = claimsTable({ micro: results.micro, scenario5: scenario5Share(results, results.baseline), syscallsPerRequest });
 
 // ---- output: terminal, JSON (the source of truth), SVGs, markdown, guide ----
 console.log(renderTerminalReport(results));
@@ -84,16 +76,8 @@ const jsonPath = join(resultsDir, `bench-${stamp}.json`);
 writeFileSync(jsonPath, jsonText);
 writeFileSync(join(resultsDir, "latest.json"), jsonText);
 if (args.json) writeFileSync(args.json as string, jsonText);
-// Latency distributions of ping-pong (100 bytes) and the open loop, on a percentile axis that stretches the tail.
-const sizes = (plan.scenarios.find((s) => s.def.slug === "ping-pong")?.options as { sizes?: number[] } | undefined)?.sizes ?? [100];
-const s1Key = sizes.includes(100) ? "100B" : `${sizes[0]}B`;
-const series = [];
-for (const [where, raw] of raws) {
-  const panel = (title: string, key: string) => ({ title, lines: raw.backends("corrected", key).map((backend) => ({ backend, samplesUs: raw.get("corrected", key, backend)!.map((x) => x * 1e-3) })) });
-  const label = raws.size > 1 ? ` (${where})` : ` (${where.split("/")[0]})`;
-  if (raw.backends("corrected", s1Key).length) series.push(panel(`Scenario 1: ping-pong latency, ${s1Key}${label}`, s1Key));
-  if (raw.backends("corrected", "open-loop").length) series.push(panel(`Scenario 4: open-loop latency from intended send time${label}`, "open-loop"));
-}
+// Latency distributions of the scenarios that ask for the picture, on a percentile axis that stretches the tail.
+const series = latencySeriesFromSamples(results, samples);
 const latencyPath = join(resultsDir, `bench-${stamp}.svg`);
 if (series.length) {
   const svg = latencyDistributionSvg(series, { baseline: results.gate?.baseline ?? results.baseline, candidate: results.gate?.candidate });

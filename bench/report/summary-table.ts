@@ -3,13 +3,14 @@
 // gives its figure; every other row its ratio to the baseline, paired round
 // by round at the gates' confidence, as the scenario tables and the gates do.
 import type { BenchResults, ScenarioResult, VariantResult } from "../results/schema.ts";
+import { headlineVariantOf } from "../scenarios/index.ts";
 import { fmtNum, fmtRatio, ratioNote } from "./format.ts";
 import { fmtRateCompact } from "./sweep-tables.ts";
 import type { Table } from "./table.ts";
 
-/** The variant a scenario is summarised by: 100 bytes when it has that size, else its first. */
+/** The variant a scenario is summarised by: the one it declares its headline, else its first. */
 export function summaryVariant(s: ScenarioResult): VariantResult | undefined {
-  return s.variants.find((v) => v.key === "100B") ?? s.variants[0];
+  return headlineVariantOf(s);
 }
 
 /** Its column name: "1 p50 µs (100B)", "2 msg/s"; the variant named when the scenario has several. */

@@ -6,6 +6,7 @@
 // gate's pair thicker, markers at p50 and p99) and each backend's ratio to the
 // headline baseline at every percentile (1.00: the same). No dependencies.
 import type { BenchResults } from "../results/schema.ts";
+import { findScenario, headlineVariantOf } from "../scenarios/index.ts";
 
 export interface LatencyLine {
   backend: string;
@@ -114,6 +115,36 @@ export function ratioAxis(ratios: number[]): { lo: number; hi: number; ticks: nu
   return { lo: 1 / R, hi: R, ticks: [...above.map((x) => 1 / x).reverse(), 1, ...above] };
 }
 
+/** Where a run's latency samples are (run/pool.ts's SampleStore): per series, scenario, variant and backend, ns. */
+export interface SampleSource {
+  backends(series: "corrected", scenario: string, key: string): string[];
+  get(series: "corrected", scenario: string, key: string, backend: string): Float64Array | undefined;
+}
+
+/**
+ * The latency distribution picture's panels from a run's samples: per
+ * placement run, every scenario that asks for the picture
+ * (report.distribution), its headline variant, every backend that has samples.
+ */
+export function latencySeriesFromSamples(r: BenchResults, samples: Map<string, SampleSource>): LatencySeries[] {
+  const out: LatencySeries[] = [];
+  for (const [where, store] of samples) {
+    const label = samples.size > 1 ? ` (${where})` : ` (${where.split("/")[0]})`;
+    for (const s of r.scenarios) {
+      const name = findScenario(s.slug)?.report.distribution;
+      const v = name ? headlineVariantOf(s) : undefined;
+      if (!v) continue;
+      const backends = store.backends("corrected", s.slug, v.key);
+      if (!backends.length) continue;
+      out.push({
+        title: `Scenario ${s.id}: ${name}${s.variants.length > 1 ? `, ${v.key}` : ""}${label}`,
+        lines: backends.map((backend) => ({ backend, samplesUs: store.get("corrected", s.slug, v.key, backend)!.map((x) => x * 1e-3) })),
+      });
+    }
+  }
+  return out;
+}
+
 /**
  * The series a results JSON can give without its samples: the pooled
  * percentiles (min, p50, p95, p99, p99.9, max) of scenario 1's 100-byte
@@ -123,7 +154,7 @@ export function ratioAxis(ratios: number[]): { lo: number; hi: number; ticks: nu
 export function latencySeriesFromResults(r: BenchResults): LatencySeries[] {
   const out: LatencySeries[] = [];
   for (const s of r.scenarios) {
-    const v = s.slug === "ping-pong" ? (s.variants.find((x) => x.key === "100B") ?? s.variants[0]) : s.slug === "latency-under-load" ? s.variants[0] : undefined;
+    const v = findScenario(s.slug)?.report.distribution ? headlineVariantOf(s) : undefined;
     if (!v) continue;
     const lines = v.backends
       .filter((b) => b.pooled)

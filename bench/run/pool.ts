@@ -18,14 +18,15 @@ export function newVariant(spec: VariantSpec, backends: string[]): VariantResult
 export type Series = "corrected" | "uncorrected";
 
 /**
- * Latency samples (ns) of every accepted unit, per series, variant and backend,
- * for pooled percentiles and plots. mark()/rollback() drop what a unit kept
+ * Latency samples (ns) of every accepted unit, per series, scenario, variant
+ * and backend, for pooled percentiles and plots (two scenarios may name a
+ * variant alike: they stay apart). mark()/rollback() drop what a unit kept
  * when that unit is measured again (it was hit by a stall).
  */
-export class RawStore {
-  #parts: { series: Series; key: string; backend: string; samples: Float64Array }[] = [];
-  add(series: Series, key: string, backend: string, samples: Float64Array): void {
-    this.#parts.push({ series, key, backend, samples });
+export class SampleStore {
+  #parts: { series: Series; scenario: string; key: string; backend: string; samples: Float64Array }[] = [];
+  add(series: Series, scenario: string, key: string, backend: string, samples: Float64Array): void {
+    this.#parts.push({ series, scenario, key, backend, samples });
   }
   mark(): number {
     return this.#parts.length;
@@ -33,14 +34,14 @@ export class RawStore {
   rollback(mark: number): void {
     this.#parts.length = mark;
   }
-  /** Every sample of one series, variant and backend, concatenated (ns). */
-  get(series: Series, key: string, backend: string): Float64Array | undefined {
-    const parts = this.#parts.filter((p) => p.series === series && p.key === key && p.backend === backend).map((p) => p.samples);
+  /** Every sample of one series, scenario, variant and backend, concatenated (ns). */
+  get(series: Series, scenario: string, key: string, backend: string): Float64Array | undefined {
+    const parts = this.#parts.filter((p) => p.series === series && p.scenario === scenario && p.key === key && p.backend === backend).map((p) => p.samples);
     return parts.length ? concatSamples(parts) : undefined;
   }
-  /** Backends with samples for a variant, in first-seen order. */
-  backends(series: Series, key: string): string[] {
-    return [...new Set(this.#parts.filter((p) => p.series === series && p.key === key).map((p) => p.backend))];
+  /** Backends with samples for a scenario's variant, in first-seen order. */
+  backends(series: Series, scenario: string, key: string): string[] {
+    return [...new Set(this.#parts.filter((p) => p.series === series && p.scenario === scenario && p.key === key).map((p) => p.backend))];
   }
 }
 
@@ -58,8 +59,9 @@ export type SyscallCounts = Map<string, Map<string, { perRequest: number | null;
 
 /** Pools rounds, sums errors, takes medians of the extras and compares with the baseline. */
 export function finishVariants(
+  scenario: string,
   variants: VariantResult[],
-  raw: RawStore,
+  samples: SampleStore,
   opts: { baseline: string; confidence: number },
   syscalls: SyscallCounts | null,
   resources: Map<string, { before: ResourceSnapshot | null; after: ResourceSnapshot | null }>,
@@ -68,9 +70,9 @@ export function finishVariants(
   for (const v of variants) {
     for (const b of v.backends) {
       b.errors = sumErrors(b.rounds);
-      const samples = b.rounds.map((r) => r.costs).filter((c) => c !== undefined);
-      if (samples.length) {
-        b.costs = perRequest(samples);
+      const costs = b.rounds.map((r) => r.costs).filter((c) => c !== undefined);
+      if (costs.length) {
+        b.costs = perRequest(costs);
         const sc = syscalls?.get(v.key)?.get(b.backend);
         if (sc) {
           b.costs.syscalls = sc.perRequest;
@@ -80,9 +82,9 @@ export function finishVariants(
       }
       const res = resources.get(b.backend);
       if (res) b.resources = res;
-      const pooled = raw.get("corrected", v.key, b.backend);
+      const pooled = samples.get("corrected", scenario, v.key, b.backend);
       if (pooled) b.pooled = summarize(pooled, 1e-3);
-      const pooledU = raw.get("uncorrected", v.key, b.backend);
+      const pooledU = samples.get("uncorrected", scenario, v.key, b.backend);
       if (pooledU) b.pooledUncorrected = summarize(pooledU, 1e-3);
       const names = new Set(b.rounds.flatMap((r) => Object.keys(r.extra ?? {})));
       if (names.size) {

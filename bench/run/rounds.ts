@@ -15,7 +15,7 @@ import { seededRandom } from "../stats/stats.ts";
 import type { RoundResult, ScenarioResult, StallEvent, VariantResult } from "../results/schema.ts";
 import type { Scenario, ScenarioEnv, Unit } from "../scenarios/types.ts";
 import type { ServerHandle } from "../server/process.ts";
-import { finishVariants, newVariant, RawStore } from "./pool.ts";
+import { finishVariants, newVariant, SampleStore } from "./pool.ts";
 
 /** What a stall probe saw over one unit, in ms. */
 export interface StallReading {
@@ -112,7 +112,7 @@ function failed(def: Scenario, note: string): ScenarioResult {
   return { id: def.number, slug: def.slug, name: def.title, status: "failed", note, variants: [] };
 }
 
-export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, plan: RoundPlan, hooks: RoundHooks, raw: RawStore): Promise<ScenarioResult> {
+export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, plan: RoundPlan, hooks: RoundHooks, samples: SampleStore): Promise<ScenarioResult> {
   const t0 = performance.now();
   hooks.focus(undefined);
   const prepared = await def.prepare(env, o);
@@ -193,7 +193,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     };
     const got = await def.unit(env, o, prepared.state, unit);
     // Kept only once the unit is accepted (a stalled unit that is repeated leaves nothing behind).
-    for (const [key, list] of pending) for (const p of list) raw.add(p.series, key, backend, p.samples);
+    for (const [key, list] of pending) for (const p of list) samples.add(p.series, def.slug, key, backend, p.samples);
     // The client's CPU over each measured interval, unless the unit's client measured it itself (the C load client);
     // client-bound follows from it, in this one place.
     for (const [key, res] of Object.entries(got)) {
@@ -231,13 +231,13 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
         for (;;) {
           hooks.probe.begin();
           // Buffers kept per attempt: a repeated unit replaces what its stalled attempt kept.
-          const mark = raw.mark();
+          const mark = samples.mark();
           const { got, meters } = await measureUnit(backend, server, round);
           const seen = hooks.probe.end();
           const stalled = isStalled(seen, plan.stallBoundMs);
           if (stalled) stalls.push({ round, backend, stealMs: seen.stealMs, hiccupMs: seen.hiccupMs, repeated: attempt < plan.maxRepeats });
           if (stalled && attempt < plan.maxRepeats) {
-            raw.rollback(mark);
+            samples.rollback(mark);
             attempt++;
             continue;
           }
@@ -269,7 +269,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
       else if (atLook && hooks.look) {
         looks++;
         const partial: ScenarioResult = { ...out, variants: variants.map((v) => ({ ...v, backends: v.backends.map((b) => ({ ...b })) })) };
-        finishVariants(partial.variants, raw, { baseline: hooks.baseline, confidence: plan.confidence }, null, resources, plan.countSyscalls);
+        finishVariants(def.slug, partial.variants, samples, { baseline: hooks.baseline, confidence: plan.confidence }, null, resources, plan.countSyscalls);
         const l = hooks.look(partial, looks);
         lastNote = l.note;
         if (l.settled) stopped = `settled after look ${looks}: ${l.note}`;
@@ -324,7 +324,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     hooks.focus(undefined);
   }
   await def.cleanup?.(prepared.state);
-  finishVariants(variants, raw, { baseline: hooks.baseline, confidence: plan.confidence }, syscalls, resources, plan.countSyscalls);
+  finishVariants(def.slug, variants, samples, { baseline: hooks.baseline, confidence: plan.confidence }, syscalls, resources, plan.countSyscalls);
   if (variants.every((v) => v.backends.every((b) => b.failure || b.unsupported))) out.status = "failed";
   if (variants.some((v) => v.backends.some((b) => !b.failure && errorCount(b.errors) > 0)))
     out.note = "errors occurred: see the errors column";

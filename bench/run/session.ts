@@ -18,7 +18,9 @@ import { evaluateGatePairs, scenarioSettled } from "../verdict/control.ts";
 import { CRITERIA, FAMILY_CONFIDENCE, gatedScenarios } from "../verdict/criteria.ts";
 import { ServerFleet } from "./fleet.ts";
 import { evaluateLadder, LADDER_SCENARIOS, LADDER_STEPS } from "../verdict/ladder.ts";
-import { RawStore } from "./pool.ts";
+import { claimsOfResults } from "../verdict/claims.ts";
+import { analysisWarnings, environmentWarnings } from "../verdict/warnings.ts";
+import { SampleStore } from "./pool.ts";
 import { Progress } from "./progress.ts";
 import { runScenario, type StallProbe } from "./rounds.ts";
 import { runSweep, type SweepPlan } from "./sweep.ts";
@@ -75,8 +77,6 @@ export interface BenchPlan {
   startedAt: number;
 }
 
-/** Share of the remaining budget per scenario: the ones that decide criteria and take long units get more. */
-const WEIGHT: Record<string, number> = { "ping-pong": 3, "persistent-throughput": 2, "connection-reuse": 1, "latency-under-load": 4, "request-overhead": 1, "throughput-stress": 2 };
 /** Seconds kept for the gates, the reports and stopping the servers. */
 const RESERVE_S = 6;
 
@@ -130,7 +130,14 @@ class Probe implements StallProbe {
   }
 }
 
-export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults; exitCode: number; raws: Map<string, RawStore> }> {
+/** What a run gives: the results, its exit code, and per placement run ("cross/poll") the latency samples behind the pooled figures. */
+export interface BenchRun {
+  results: BenchResults;
+  exitCode: number;
+  samples: Map<string, SampleStore>;
+}
+
+export async function runBench(plan: BenchPlan): Promise<BenchRun> {
   const { log, warnings } = plan;
   let exitCode = 0;
   const pre = plan.before ? await plan.before() : {};
@@ -206,7 +213,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
 
   // ---- every idle mode × placement ----
   const runs: PlacementRun[] = [];
-  const raws = new Map<string, RawStore>();
+  const samplesByRun = new Map<string, SampleStore>();
   const combos = plan.cpuIdle.flatMap((mode) => plan.placements.map((p) => ({ mode, placement: p })));
   const focus = (keep: ServerHandle[] | undefined) => fleet.focus(keep);
   let hiccups: HiccupMeter | undefined;
@@ -234,9 +241,9 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
         const watched = [placement.serverCpu, placement.clientCpu].filter((c): c is number => c !== null);
         hiccups = plan.hiccup && watched.length ? new HiccupMeter([...new Set(watched)]) : undefined;
         const probe = new Probe([...new Set(watched)], hiccups);
-        const raw = new RawStore();
+        const samples = new SampleStore();
         const where = combos.length > 1 ? ` (${placement.mode}${plan.cpuIdle.length > 1 ? `, idle ${mode}` : ""})` : "";
-        raws.set(`${placement.mode}/${mode}`, raw);
+        samplesByRun.set(`${placement.mode}/${mode}`, samples);
         const scenarios: ScenarioResult[] = [];
         const runEnd = plan.startedAt + ((ci + 1) / combos.length) * (plan.budgetS - RESERVE_S) * 1000;
         for (const [si, { def, options }] of plan.scenarios.entries()) {
@@ -245,9 +252,9 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
             scenarios.push({ id: def.number, slug: def.slug, name: def.title, status: "skipped", note: def.localOnly, variants: [] });
             continue;
           }
-          const rest = plan.scenarios.slice(si).reduce((s, x) => s + (WEIGHT[x.def.slug] ?? 1), 0);
+          const rest = plan.scenarios.slice(si).reduce((s, x) => s + x.def.budgetWeight, 0);
           const now = performance.now();
-          const deadlineMs = now + Math.max(0, runEnd - now) * ((WEIGHT[def.slug] ?? 1) / rest);
+          const deadlineMs = now + Math.max(0, runEnd - now) * (def.budgetWeight / rest);
           const env: ScenarioEnv = {
             backends,
             servers,
@@ -288,7 +295,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
                 look: (partial) => scenarioSettled({ scenarios: [partial], backends: backendInfo }, def.slug, pairs, { confidence, maxRounds }),
                 renew: plan.freshServers ? (l) => fleet.renew(l) : undefined,
               },
-              raw,
+              samples,
             );
           } catch (e) {
             result = { id: def.number, slug: def.slug, name: def.title, status: "failed", note: (e as Error).message, variants: [] };
@@ -349,5 +356,9 @@ export async function runBench(plan: BenchPlan): Promise<{ results: BenchResults
   results.gates = runs[0]?.gates;
   if (runs.length > 1) results.placements = runs;
   if (plan.ladder) results.ladder = evaluateLadder({ scenarios: results.scenarios, backends: backendInfo }, LADDER_STEPS, confidence);
-  return { results, exitCode, raws };
+  // What the results themselves say to be careful about, and the guide's claims (a sweep alone measured none).
+  const placed = runs.length ? runs : [{ placement: placement0, scenarios: [] }];
+  for (const w of [...analysisWarnings(placed), ...environmentWarnings(results.context, placed.map((r) => r.placement))]) warnings.push(w.text);
+  if (plan.scenarios.length || results.micro) results.claims = claimsOfResults(results);
+  return { results, exitCode, samples: samplesByRun };
 }

@@ -16,7 +16,7 @@ import { STRESS_THRESHOLD, sweepCrossovers, sweepPoints, type SweepInput } from 
 import { runCapacity, type CapacityPlan } from "./capacity.ts";
 import { runIdle, type IdlePlan } from "./idle.ts";
 import { withoutServerCpu, type SweepContext } from "./sweep-context.ts";
-import { RawStore } from "./pool.ts";
+import { SampleStore } from "./pool.ts";
 import { runScenario } from "./rounds.ts";
 
 export type SweepPart = "points" | "capacity" | "idle";
@@ -86,7 +86,7 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
   /** The server CPU's worst real-time delay per `connections/backend/round`, ms. */
   const delays = new Map<string, number>();
   if (plan.parts.includes("points") && connections.length) {
-    const raw = new RawStore();
+    const samples = new SampleStore();
     const pointsEnd = t0 + plan.budgetS * 1000 * (plan.parts.length === 1 ? 0.97 : plan.parts.includes("capacity") ? 0.74 : 0.88);
     // A unit costs its connects and closes (about linear in the count) on top of its measured time.
     // (measured here: about 0.2 ms per connection at 4096, for the connects, the first requests and the closes).
@@ -153,7 +153,7 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
               }, line: (t) => ctx.progress.line(t.replace(/^scenario \d+:/, `sweep, ${n} connections:`)),
             },
           },
-          raw,
+          samples,
         );
       } catch (e) {
         ctx.warnings.push(`Sweep at ${n} connections failed: ${(e as Error).message}`);

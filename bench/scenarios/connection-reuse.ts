@@ -24,6 +24,7 @@ export const connectionReuse: Scenario<ReuseOptions, State> = {
   title: "Connection reuse impact",
   defaults: { requests: 1000, payload: 100, warmup: 100, timeoutMs: 2000 },
   quick: { requests: 300, payload: 100, warmup: 50, timeoutMs: 2000 },
+  budgetWeight: 1,
   report: { layout: "connection-reuse" },
   async prepare(_env, o) {
     return {

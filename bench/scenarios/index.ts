@@ -18,4 +18,10 @@ export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.slug === name || String(s.number) === name);
 }
 
+/** The variant of a scenario's results that stands for it: its declared headline variant when it ran, else its first. */
+export function headlineVariantOf<V extends { key: string }>(s: { slug: string; variants: V[] }): V | undefined {
+  const want = findScenario(s.slug)?.headlineVariant;
+  return s.variants.find((v) => v.key === want) ?? s.variants[0];
+}
+
 export type { Scenario, ScenarioEnv, Unit, VariantSpec, Prepared, ScenarioReportSpec } from "./types.ts";

@@ -54,7 +54,8 @@ export const latencyUnderLoad: Scenario<LoadLatencyOptions, State> = {
   title: "Latency percentiles under load",
   defaults: { connections: 8, payload: 100, durationMs: 500, calibrationMessages: 2000, timeoutMs: 5000 },
   quick: { connections: 8, payload: 100, durationMs: 300, calibrationMessages: 800, timeoutMs: 5000 },
-  report: { layout: "open-loop" },
+  budgetWeight: 4,
+  report: { layout: "open-loop", distribution: "open-loop latency from intended send time" },
   async prepare(env, o) {
     const capacities: Record<string, number> = {};
     let rate = o.rate;

@@ -33,6 +33,7 @@ export const persistentThroughput: Scenario<PersistentThroughputOptions, null> =
   // Measured here (4 rounds, epoll/c-uring/tokio): the C load client carries 2-8% more in scenario 6 and 10-12% more
   // in scenario 2 than the TypeScript one at the same client CPU: less of the closed loop is the client's own time.
   autoClient: "c",
+  budgetWeight: 2,
   report: { layout: "throughput" },
   async prepare(env, o) {
     return {

@@ -30,7 +30,9 @@ export const pingPong: Scenario<PingPongOptions, State> = {
   title: "Single ping-pong latency",
   defaults: { sizes: [10, 100, 1000], iterations: 3000, warmup: 300, timeoutMs: 2000 },
   quick: { sizes: [10, 100, 1000], iterations: 600, warmup: 100, timeoutMs: 2000 },
-  report: { layout: "by-metric", twin: { measure: "p50" }, placementEffect: true },
+  budgetWeight: 3,
+  headlineVariant: "100B",
+  report: { layout: "by-metric", twin: { measure: "p50" }, placementEffect: true, distribution: "ping-pong latency", costView: "1: ping-pong, 100 B" },
   async prepare(env, o) {
     const cNs = new NativeBuffer(o.iterations * 8);
     return {

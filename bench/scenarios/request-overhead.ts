@@ -79,6 +79,7 @@ export const requestOverhead: Scenario<OverheadOptions, State> = {
   title: "Request-response overhead",
   defaults: { requests: 2000, warmup: 300, timeoutMs: 2000 },
   quick: { requests: 500, warmup: 100, timeoutMs: 2000 },
+  budgetWeight: 1,
   report: { layout: "overhead" },
   localOnly: "it needs the server's own processing time and an order-mode server, which a --target run cannot see",
   async prepare(env, o) {

@@ -33,6 +33,7 @@ export function sweepScenario(connections: number): Scenario<SweepOptions, null>
     title: `Connection sweep: ${connections} connection${connections > 1 ? "s" : ""}`,
     defaults: { connections, windows: SWEEP_DEFAULTS.windows, payloads: SWEEP_DEFAULTS.payloads, durationMs: SWEEP_DEFAULTS.durationMs, warmupMs: SWEEP_DEFAULTS.warmupMs, timeoutMs: 5000 },
     quick: { connections, windows: SWEEP_QUICK.windows, payloads: SWEEP_QUICK.payloads, durationMs: SWEEP_QUICK.durationMs, warmupMs: SWEEP_QUICK.warmupMs, timeoutMs: 5000 },
+    budgetWeight: 1,
     report: { layout: "throughput" },
     async prepare(_env, o) {
       return {

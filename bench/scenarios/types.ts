@@ -74,6 +74,10 @@ export interface ScenarioReportSpec {
   twin?: { measure: "p50" } | { measure: "msg/s"; variant: string };
   /** Its pooled p50 is compared across placements (the placement effect table). */
   placementEffect?: boolean;
+  /** Its headline variant's latency samples are drawn in the latency distribution picture, under this name. */
+  distribution?: string;
+  /** Its headline variant's per-request costs are compared with the guide's expectations, labelled so ("6: 64 connections"). */
+  costView?: string;
 }
 
 export interface Scenario<O = any, S = any> {
@@ -84,6 +88,10 @@ export interface Scenario<O = any, S = any> {
   title: string;
   defaults: O;
   quick: O;
+  /** Its share of the run's time budget against the other scenarios': more for those that decide criteria and have long units. */
+  budgetWeight: number;
+  /** The variant that stands for the scenario where one figure must (the summary table, the cost expectations, the latency picture); default: its first. */
+  headlineVariant?: string;
   report: ScenarioReportSpec;
   /**
    * The client under `--client auto` (the default): "c" where the TypeScript client would be the

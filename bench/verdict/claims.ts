@@ -9,6 +9,7 @@
 // guide's "about 3" and "about 1" system calls per request are taken as
 // 2.5-3.5 and 0.5-1.5, its "47% fewer" as 42-52%.
 import type { BenchResults, ClaimRow, ClaimVerdict, MicroBenchResult, MicroId } from "../results/schema.ts";
+import { headlineVariantOf } from "../scenarios/index.ts";
 import { firstStepNearOneSyscall, LADDER_STEPS } from "./ladder.ts";
 
 // The row types are part of the JSON contract (bench/results/schema.ts).
@@ -176,8 +177,16 @@ export function claimsTable(input: ClaimsInput): ClaimRow[] {
  * `network_share_pct` for `backend` in scenario 5's order variant; undefined
  * when scenario 5, that variant or that backend's figure is absent.
  */
-export function scenario5Share(results: Pick<BenchResults, "scenarios">, backend: string): ClaimsInput["scenario5"] {
+export function networkShareOf(results: Pick<BenchResults, "scenarios">, backend: string): ClaimsInput["scenario5"] {
   const v = results.scenarios.find((s) => s.slug === "request-overhead" && s.status === "ok")?.variants.find((x) => x.key === "order");
   const share = v?.backends.find((b) => b.backend === backend && !b.failure)?.extra?.network_share_pct;
   return share === undefined || !Number.isFinite(share) ? undefined : { networkSharePct: share, backend };
+}
+
+/** The claims table of a run: its micro-benchmarks, scenario 5's network share, and scenario 1's system calls per request (its headline variant). */
+export function claimsOfResults(r: Pick<BenchResults, "scenarios" | "micro" | "baseline">): ClaimRow[] {
+  const s1 = r.scenarios.find((s) => s.slug === "ping-pong");
+  const costs = (s1 ? headlineVariantOf(s1)?.backends : undefined) ?? [];
+  const syscallsPerRequest = Object.fromEntries(costs.filter((b) => b.costs?.syscalls != null).map((b) => [b.backend, b.costs!.syscalls as number]));
+  return claimsTable({ micro: r.micro, scenario5: networkShareOf(r, r.baseline), syscallsPerRequest });
 }

@@ -15,7 +15,7 @@ import { median } from "../stats/stats.ts";
 import type { BackendResult, Criterion, CriterionStatus, Gate, InformationalRow, RoundResult, ScenarioResult } from "../results/schema.ts";
 import { errorCount, errorText } from "../results/errors.ts";
 import { mostlyClientBound } from "../results/summary.ts";
-import { findScenario } from "../scenarios/index.ts";
+import { findScenario, headlineVariantOf, SCENARIOS } from "../scenarios/index.ts";
 import { CRITERIA, DEFAULT_MAX_ROUNDS, GATE_PASSES_NEEDED, PHASE0_EXPECTED, type CriterionDef, type CriterionPart } from "./criteria.ts";
 import { describeVerdict } from "./verdict-text.ts";
 
@@ -309,11 +309,8 @@ export function evaluateGate(r: GateInput, pair: GatePair, opts: GateOptions): G
 /** Below this, a per-request count (context switches, system calls, CPU µs) is too near zero for a percentage change to mean anything. */
 export const CHANGE_FLOOR = 0.05;
 
-/** Scenario/variant pairs whose per-request costs are compared with the guide's expectations. */
-const COST_VIEWS: { scenario: string; variant: string; label: string }[] = [
-  { scenario: "ping-pong", variant: "100B", label: "1: ping-pong, 100 B" },
-  { scenario: "throughput-stress", variant: "stress", label: "6: 64 connections" },
-];
+/** The scenarios whose per-request costs are compared with the guide's expectations (their headline variant). */
+const COST_VIEWS = SCENARIOS.flatMap((d) => (d.report.costView ? [{ scenario: d.slug, label: d.report.costView }] : []));
 
 /**
  * The guide's expectations on per-request costs, measured for one pair.
@@ -324,7 +321,7 @@ export function informationalRows(r: GateInput, baseline: string, candidate: str
   const rows: InformationalRow[] = [];
   for (const view of COST_VIEWS) {
     const s = r.scenarios.find((x) => x.slug === view.scenario);
-    const v = s?.variants.find((x) => x.key === view.variant);
+    const v = s && headlineVariantOf(s);
     const b = v?.backends.find((x) => x.backend === baseline)?.costs;
     const c = v?.backends.find((x) => x.backend === candidate)?.costs;
     const metric = (name: string, expected: string, lo: number, hi: number, get: (x: NonNullable<typeof b>) => number | null, absolute?: (bv: number, cv: number) => string) => {
