@@ -1,26 +1,42 @@
 /*
- * Load client in C: one single-threaded epoll loop over many non-blocking
- * connections, run synchronously from the JS thread with one FFI call per
- * measurement: no JS runs per request, so what the client costs is the
- * kernel's socket work and little else (bench/clients/load.ts is the
- * TypeScript twin, which runs JS per answer and can be the bottleneck).
+ * Load client in C: epoll loops over many non-blocking connections, run with
+ * one FFI call per measurement: no JS runs per request, so what the client
+ * costs is the kernel's socket work and little else (bench/clients/load.ts is
+ * the TypeScript twin, which runs JS per answer and can be the bottleneck).
  * On loopback a send also runs the peer's TCP receive path, so against a
- * server making the same calls per request this client is about as busy as
- * the server: check clientCpuNs before reading a throughput as the server's.
+ * server making the same calls per request one client thread is about as busy
+ * as the server: check each thread's CPU before reading a throughput as the
+ * server's, or spread the load over more threads on other CPUs.
  *
- *   lg_create(host, port, connections, max_payload, max_window, timeout_ms) -> handle
+ * With one thread and no CPU to pin it to, the loop runs on the calling
+ * thread. With more (or a CPU), each call starts one thread per shard, each
+ * pinned to its CPU and owning its connections (split as evenly as they go)
+ * and its own epoll set; the calling thread starts them together, waits for
+ * all to finish and returns: still one call per measurement, and no thread
+ * outlives it. Nothing calls back into JS from these threads.
+ *
+ *   lg_create_threads(host, port, connections, max_payload, max_window, timeout_ms,
+ *                     threads, cpus, ncpus) -> handle   (lg_create: 1 thread, no CPU)
  *   lg_closed(h, payload, window, warmup_ns, duration_ns, result, lat_ns, cap)            -> 0
  *   lg_open(h, payload, rate_per_s, warmup_ns, duration_ns, result, lat_ns, lag_ns, cap)  -> 0
- *   lg_destroy(h) -> 0;  lg_result_bytes() -> sizeof(struct lg_result);  lg_thread_cpu_ns()
+ *   lg_destroy(h) -> 0;  lg_threads(h);  lg_cpu_usable(cpu);
+ *   lg_result_bytes() -> sizeof(struct lg_result);  lg_thread_cpu_ns()
  *
+ * result holds 1 + threads struct lg_result: [0] the whole client (sums;
+ * elapsed_ns and max_lag_ns the largest), [1 + i] thread i alone.
  * A request belongs to the measured interval [t0 + warmup, t0 + warmup + duration)
  * when it was written (closed loop) or due (open loop) inside it; `completed`
  * counts those answered and verified, some during the drain that ends every
- * call, so a clean run has sent == completed and leaves every connection idle.
- * lat_ns gets the first `samples` latencies (answer time minus write or intended
- * time); lag_ns one send lag per measured request written, min(sent, cap) of them.
- * Every answer is checked byte for byte. Every function returns >= 0 or -errno
- * and never prints or exits. Not thread-safe: one thread uses a handle at a time.
+ * call (each thread drains its own), so a clean run has sent == completed in
+ * every thread and leaves every connection idle. Thread i writes its samples
+ * into its slice of the sample buffers, [i * cap / threads, (i + 1) * cap /
+ * threads) rounded down: its first `samples` latencies (answer time minus
+ * write or intended time), and one send lag per measured request written,
+ * min(sent, slice) of them. The open loop's schedule is the whole client's
+ * (request j due at t0 + j / rate); thread i sends the requests j with
+ * j mod threads == i. Every answer is checked byte for byte. Every function
+ * returns >= 0 or -errno and never prints or exits. Not thread-safe: one
+ * thread uses a handle at a time.
  *
  * Build: scripts/setup.sh (gcc -O2 -fPIC -shared c/loadgen.c -o build/loadgen.so)
  */
@@ -31,6 +47,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +64,7 @@
 #define LG_MAX_PAYLOAD (1 << 24)
 #define LG_MAX_WINDOW 65536
 #define LG_MAX_EVENTS 4096
+#define LG_MAX_THREADS 256
 #define HDR 4
 /* A day: warm-up and duration beyond it are a unit mistake, and t0 + both must not overflow. */
 #define LG_MAX_SPAN_NS (86400LL * 1000000000LL)
@@ -57,6 +77,8 @@
 struct lg_result {
 	int64_t sent, completed, elapsed_ns, client_cpu_ns, samples, mismatch, closed, timeouts,
 		io_errors, overflow, max_lag_ns, total_completed, dead_connections;
+	/* The CPU the thread was on when it finished (sched_getcpu; shows its pinning held); -1 in the whole client's record. */
+	int64_t last_cpu;
 };
 
 struct conn {
@@ -74,8 +96,50 @@ struct conn {
 	int64_t *ts;
 };
 
+/* What one thread drives: its connections (a slice of the handle's; epoll tags index it) and its epoll set. */
+struct shard {
+	int epfd, nconn, nevents;
+	/* The CPU its thread is pinned to; -1: not pinned. */
+	int cpu;
+	struct conn *conns;
+	int *dirty;
+	struct epoll_event *events;
+};
+
+struct lg;
+
+/* Where the calling thread releases the workers together, once every one is pinned. */
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int ready;
+	/* 0: wait; 1: run from t0; -1: give up (a thread could not be started or pinned). */
+	int go;
+	int64_t t0;
+};
+
+/* One lg_closed / lg_open call's arguments. */
+struct params {
+	int payload, window;
+	double rate;
+	int64_t warmup_ns, duration_ns;
+};
+
+/* One thread's share of a call. */
+struct worker {
+	struct lg *g;
+	struct shard *s;
+	const struct params *p;
+	struct gate *gate;
+	struct lg_result *r;
+	uint32_t *lat, *lag;
+	int64_t cap;
+	int thread, pin_err;
+	pthread_t tid;
+};
+
 struct lg {
-	int epfd, nconn, max_payload, max_window, timeout_ms, nevents;
+	int nconn, max_payload, max_window, timeout_ms, nthreads;
 	/* The in-flight times ring per connection: a power of two >= max_window, indexed by seq & ring_mask. */
 	uint32_t ring_mask;
 	size_t buf_bytes;
@@ -84,13 +148,16 @@ struct lg {
 	int64_t *ts;
 	int *dirty;
 	struct epoll_event *events;
+	struct shard *shards;
+	struct worker *workers;
 };
 
-/* What one lg_closed / lg_open call needs at hand. */
+/* What one thread's share of an lg_closed / lg_open call needs at hand. */
 struct run {
 	struct lg *g;
+	struct shard *s;
 	struct lg_result *r;
-	int payload, window, open;
+	int payload, window, open, thread, nthreads;
 	size_t frame;
 	int64_t ms, me, last_progress, outstanding, live, nlag, cap;
 	uint32_t *lat, *lag;
@@ -197,8 +264,12 @@ static void lg_free(struct lg *g)
 		for (i = 0; i < g->nconn; i++)
 			if (g->conns[i].fd >= 0)
 				close(g->conns[i].fd);
-	if (g->epfd >= 0)
-		close(g->epfd);
+	if (g->shards)
+		for (i = 0; i < g->nthreads; i++)
+			if (g->shards[i].epfd >= 0)
+				close(g->shards[i].epfd);
+	free(g->shards);
+	free(g->workers);
 	free(g->conns);
 	free(g->arena);
 	free(g->tmpls);
@@ -222,18 +293,64 @@ static void fill_pattern(uint8_t *p, int n, int conn)
 	}
 }
 
-int lg_create(const char *host, int port, int connections, int max_payload, int max_window, int timeout_ms)
+/*
+ * Splits the connections into nthreads shards, as evenly as they go (the
+ * first ones get one more), each with its own epoll set and its own share of
+ * the event and dirty arrays.
+ */
+static int make_shards(struct lg *g, const int *cpus, int ncpus)
+{
+	int i, from = 0, base = g->nconn / g->nthreads, extra = g->nconn % g->nthreads, nev = 0;
+
+	g->shards = calloc((size_t)g->nthreads, sizeof(*g->shards));
+	if (!g->shards)
+		return -ENOMEM;
+	for (i = 0; i < g->nthreads; i++)
+		g->shards[i].epfd = -1;
+	g->workers = calloc((size_t)g->nthreads, sizeof(*g->workers));
+	if (!g->workers)
+		return -ENOMEM;
+	for (i = 0; i < g->nthreads; i++) {
+		struct shard *s = &g->shards[i];
+
+		s->nconn = base + (i < extra);
+		s->conns = g->conns + from;
+		s->dirty = g->dirty + from;
+		s->nevents = s->nconn < LG_MAX_EVENTS ? s->nconn : LG_MAX_EVENTS;
+		s->cpu = ncpus > 0 ? cpus[i % ncpus] : -1;
+		from += s->nconn;
+		nev += s->nevents;
+	}
+	g->events = malloc(sizeof(struct epoll_event) * (size_t)nev);
+	if (!g->events)
+		return -ENOMEM;
+	for (i = 0, nev = 0; i < g->nthreads; i++) {
+		g->shards[i].events = g->events + nev;
+		nev += g->shards[i].nevents;
+		g->shards[i].epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (g->shards[i].epfd < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int lg_create_threads(const char *host, int port, int connections, int max_payload, int max_window, int timeout_ms,
+		      int threads, const int *cpus, int ncpus)
 {
 	struct sockaddr_in sa;
 	struct lg *g;
 	size_t tmpl_bytes;
 	uint32_t ring = 1;
-	int i, slot, ret;
+	int i, k, slot, ret;
 
 	if (!host || port <= 0 || port > 65535 || connections < 1 || connections > LG_MAX_CONNECTIONS ||
 	    max_payload < HDR || max_payload > LG_MAX_PAYLOAD || max_window < 1 || max_window > LG_MAX_WINDOW ||
-	    timeout_ms < 1)
+	    timeout_ms < 1 || threads < 1 || threads > LG_MAX_THREADS || threads > connections || ncpus < 0 ||
+	    (ncpus > 0 && !cpus))
 		return -EINVAL;
+	for (i = 0; i < ncpus; i++)
+		if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE)
+			return -EINVAL;
 	ret = fill_addr(host, port, &sa);
 	if (ret < 0)
 		return ret;
@@ -244,15 +361,14 @@ int lg_create(const char *host, int port, int connections, int max_payload, int 
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	g->epfd = -1;
 	g->nconn = connections;
+	g->nthreads = threads;
 	g->max_payload = max_payload;
 	g->max_window = max_window;
 	g->timeout_ms = timeout_ms;
 	while (ring < (uint32_t)max_window)
 		ring <<= 1;
 	g->ring_mask = ring - 1;
-	g->nevents = connections < LG_MAX_EVENTS ? connections : LG_MAX_EVENTS;
 	g->buf_bytes = (size_t)max_window * (HDR + (size_t)max_payload);
 	tmpl_bytes = HDR + (size_t)max_payload;
 	g->conns = calloc((size_t)connections, sizeof(*g->conns));
@@ -264,32 +380,34 @@ int lg_create(const char *host, int port, int connections, int max_payload, int 
 	g->tmpls = malloc(tmpl_bytes * (size_t)connections);
 	g->ts = malloc(sizeof(int64_t) * (size_t)ring * (size_t)connections);
 	g->dirty = malloc(sizeof(int) * (size_t)connections);
-	g->events = malloc(sizeof(struct epoll_event) * (size_t)g->nevents);
-	if (!g->conns || !g->arena || !g->tmpls || !g->ts || !g->dirty || !g->events) {
+	if (!g->conns || !g->arena || !g->tmpls || !g->ts || !g->dirty) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	g->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (g->epfd < 0) {
-		ret = -errno;
+	ret = make_shards(g, cpus, ncpus);
+	if (ret < 0)
 		goto fail;
-	}
-	for (i = 0; i < connections; i++) {
-		struct conn *c = &g->conns[i];
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+	for (k = 0, i = 0; k < threads; k++) {
+		struct shard *s = &g->shards[k];
+		int j;
 
-		c->in = g->arena + 2 * g->buf_bytes * (size_t)i;
-		c->out = c->in + g->buf_bytes;
-		c->tmpl = g->tmpls + tmpl_bytes * (size_t)i;
-		c->ts = g->ts + (size_t)ring * (size_t)i;
-		fill_pattern(c->tmpl + HDR, max_payload, i);
-		ret = connect_one(&sa, timeout_ms);
-		if (ret < 0)
-			goto fail;
-		c->fd = ret;
-		if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-			ret = -errno;
-			goto fail;
+		for (j = 0; j < s->nconn; j++, i++) {
+			struct conn *c = &g->conns[i];
+			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)j };
+
+			c->in = g->arena + 2 * g->buf_bytes * (size_t)i;
+			c->out = c->in + g->buf_bytes;
+			c->tmpl = g->tmpls + tmpl_bytes * (size_t)i;
+			c->ts = g->ts + (size_t)ring * (size_t)i;
+			fill_pattern(c->tmpl + HDR, max_payload, i);
+			ret = connect_one(&sa, timeout_ms);
+			if (ret < 0)
+				goto fail;
+			c->fd = ret;
+			if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+				ret = -errno;
+				goto fail;
+			}
 		}
 	}
 	handles[slot] = g;
@@ -297,6 +415,59 @@ int lg_create(const char *host, int port, int connections, int max_payload, int 
 fail:
 	lg_free(g);
 	return ret;
+}
+
+int lg_create(const char *host, int port, int connections, int max_payload, int max_window, int timeout_ms)
+{
+	return lg_create_threads(host, port, connections, max_payload, max_window, timeout_ms, 1, NULL, 0);
+}
+
+int lg_threads(int h)
+{
+	if (h < 0 || h >= LG_MAX_HANDLES || !handles[h])
+		return -EBADF;
+	return handles[h]->nthreads;
+}
+
+static int pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+static void *try_pin(void *arg)
+{
+	int *cpu_and_result = arg;
+
+	cpu_and_result[1] = pin_self(cpu_and_result[0]);
+	return NULL;
+}
+
+/*
+ * 0 when a thread of this process may be pinned to cpu, else -errno (EINVAL:
+ * no such CPU, or not in this process's cpuset). Tried on a thread of its own,
+ * since the calling thread may be pinned narrower than the process may run.
+ */
+int lg_cpu_usable(int cpu)
+{
+	pthread_t t;
+	sigset_t all, old;
+	int arg[2] = { cpu, 0 }, ret;
+
+	if (cpu < 0 || cpu >= CPU_SETSIZE)
+		return -EINVAL;
+	/* As run_threads does: no signal handler may run on this thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&t, NULL, try_pin, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		return -ret;
+	pthread_join(t, NULL);
+	return arg[1];
 }
 
 int lg_destroy(int h)
@@ -336,12 +507,12 @@ static void conn_kill(struct run *x, struct conn *c)
 
 static void set_want_out(struct run *x, struct conn *c, int want)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.u32 = (uint32_t)(c - x->g->conns) };
+	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.u32 = (uint32_t)(c - x->s->conns) };
 
 	if (c->want_out == want)
 		return;
 	c->want_out = (unsigned char)want;
-	if (epoll_ctl(x->g->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+	if (epoll_ctl(x->s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
 		x->r->io_errors++;
 		conn_kill(x, c);
 	}
@@ -480,8 +651,8 @@ static void time_out(struct run *x)
 	int i;
 
 	x->r->timeouts = 1;
-	for (i = 0; i < x->g->nconn; i++) {
-		struct conn *c = &x->g->conns[i];
+	for (i = 0; i < x->s->nconn; i++) {
+		struct conn *c = &x->s->conns[i];
 
 		if (!c->dead && c->sent != c->done)
 			conn_kill(x, c);
@@ -491,21 +662,24 @@ static void time_out(struct run *x)
 /*
  * Open loop: queues every request due by now, then writes each connection's
  * batch once. Returns when the next request is due, INT64_MAX once the
- * schedule (every due time before the end of the interval) is done.
+ * schedule (every due time before the end of the interval) is done. *next
+ * counts this thread's requests; its k-th is the client's request
+ * k * nthreads + thread, on its connection k mod nconn.
  */
 static int64_t send_due(struct run *x, int64_t t0, double gap, int64_t *next, int64_t now)
 {
 	struct lg *g = x->g;
+	struct shard *sh = x->s;
 	int64_t due;
 	int nd = 0, i;
 
 	for (;;) {
 		struct conn *c;
 
-		due = t0 + (int64_t)((double)*next * gap);
+		due = t0 + (int64_t)((double)(*next * x->nthreads + x->thread) * gap);
 		if (due >= x->me || due > now)
 			break;
-		c = &g->conns[*next % g->nconn];
+		c = &sh->conns[*next % sh->nconn];
 		(*next)++;
 		if (c->dead)
 			continue;
@@ -516,12 +690,12 @@ static int64_t send_due(struct run *x, int64_t t0, double gap, int64_t *next, in
 		if (!c->dirty) {
 			c->dirty = 1;
 			c->batch_from = c->sent;
-			g->dirty[nd++] = (int)(c - g->conns);
+			sh->dirty[nd++] = (int)(c - sh->conns);
 		}
 		conn_queue(x, c, due);
 	}
 	for (i = 0; i < nd; i++) {
-		struct conn *c = &g->conns[g->dirty[i]];
+		struct conn *c = &sh->conns[sh->dirty[i]];
 		int64_t t = now_ns();
 		uint32_t s;
 
@@ -544,11 +718,11 @@ static int64_t send_due(struct run *x, int64_t t0, double gap, int64_t *next, in
 static void run_events(struct run *x, int64_t wait_ns)
 {
 	struct timespec ts = { .tv_sec = wait_ns / 1000000000, .tv_nsec = wait_ns % 1000000000 };
-	int n = epoll_pwait2(x->g->epfd, x->g->events, x->g->nevents, &ts, NULL), i;
+	int n = epoll_pwait2(x->s->epfd, x->s->events, x->s->nevents, &ts, NULL), i;
 
 	for (i = 0; i < n; i++) {
-		struct conn *c = &x->g->conns[x->g->events[i].data.u32];
-		uint32_t ev = x->g->events[i].events;
+		struct conn *c = &x->s->conns[x->s->events[i].data.u32];
+		uint32_t ev = x->s->events[i].events;
 
 		if (c->dead)
 			continue;
@@ -560,62 +734,60 @@ static void run_events(struct run *x, int64_t wait_ns)
 }
 
 /*
- * Both loops: warm up, measure, stop issuing at the end of the interval and
- * drain. rate > 0: open loop at that rate; else closed loop.
+ * One thread's share of a call, both loops: warm up, measure, stop issuing at
+ * the end of the interval and drain. rate > 0: open loop at that rate (the
+ * whole client's); else closed loop. t0: the call's start, the same for every
+ * thread.
  */
-static int run(int h, int payload, int window, double rate, int64_t warmup_ns, int64_t duration_ns,
-	       void *result, uint32_t *lat, uint32_t *lag, int64_t cap)
+static void run_shard(struct worker *w, int64_t t0)
 {
-	struct lg *g;
+	struct lg *g = w->g;
+	struct shard *sh = w->s;
+	const struct params *p = w->p;
 	struct run x;
-	int64_t t0, now, cpu0 = 0, next = 0, next_due, timeout_ns, t_end;
-	double gap = rate > 0 ? 1e9 / rate : 0;
+	int64_t now, cpu0 = 0, next = 0, next_due, timeout_ns, t_end;
+	double gap = p->rate > 0 ? 1e9 / p->rate : 0;
 	int started = 0, stopped = 0, i;
 	int slack = -1;
 
-	if (h < 0 || h >= LG_MAX_HANDLES || !handles[h])
-		return -EBADF;
-	g = handles[h];
-	if (payload < HDR || payload > g->max_payload || (rate <= 0 && (window < 1 || window > g->max_window)) ||
-	    warmup_ns < 0 || duration_ns <= 0 || warmup_ns > LG_MAX_SPAN_NS || duration_ns > LG_MAX_SPAN_NS || !result || cap < 0 || (cap > 0 && (!lat || (rate > 0 && !lag))))
-		return -EINVAL;
 	memset(&x, 0, sizeof(x));
-	memset(result, 0, sizeof(struct lg_result));
 	x.g = g;
-	x.r = result;
-	x.payload = payload;
-	x.window = window;
-	x.open = rate > 0;
-	x.frame = HDR + (size_t)payload;
-	x.lat = lat;
-	x.lag = lag;
-	x.cap = cap;
+	x.s = sh;
+	x.r = w->r;
+	x.payload = p->payload;
+	x.window = p->window;
+	x.open = p->rate > 0;
+	x.thread = w->thread;
+	x.nthreads = g->nthreads;
+	x.frame = HDR + (size_t)p->payload;
+	x.lat = w->lat;
+	x.lag = w->lag;
+	x.cap = w->cap;
 	timeout_ns = (int64_t)g->timeout_ms * 1000000;
-	for (i = 0; i < g->nconn; i++) {
-		struct conn *c = &g->conns[i];
+	for (i = 0; i < sh->nconn; i++) {
+		struct conn *c = &sh->conns[i];
 
 		if (c->dead)
 			continue;
 		x.live++;
-		put_be32(c->tmpl, (uint32_t)payload);
+		put_be32(c->tmpl, (uint32_t)p->payload);
 	}
 	if (x.open) {
 		/* A timed wait ends when due, not up to 50 µs later: send times stay on schedule. */
 		slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 		prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	}
-	t0 = now_ns();
-	x.ms = t0 + warmup_ns;
-	x.me = x.ms + duration_ns;
+	x.ms = t0 + p->warmup_ns;
+	x.me = x.ms + p->duration_ns;
 	x.last_progress = t0;
 	next_due = x.open ? t0 : INT64_MAX;
-	if (warmup_ns == 0) {
+	if (p->warmup_ns == 0) {
 		started = 1;
 		cpu0 = lg_thread_cpu_ns();
 	}
 	if (!x.open)
-		for (i = 0; i < g->nconn; i++)
-			conn_refill(&x, &g->conns[i], now_ns());
+		for (i = 0; i < sh->nconn; i++)
+			conn_refill(&x, &sh->conns[i], now_ns());
 	for (;;) {
 		int64_t wait, deadline;
 
@@ -653,11 +825,138 @@ static int run(int h, int payload, int window, double rate, int64_t warmup_ns, i
 		x.r->client_cpu_ns = lg_thread_cpu_ns() - cpu0;
 	if (started)
 		x.r->elapsed_ns = (t_end < x.me ? t_end : x.me) - x.ms;
-	for (i = 0, x.r->dead_connections = 0; i < g->nconn; i++)
-		x.r->dead_connections += g->conns[i].dead;
+	for (i = 0, x.r->dead_connections = 0; i < sh->nconn; i++)
+		x.r->dead_connections += sh->conns[i].dead;
 	if (slack >= 0)
 		prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0UL, 0UL, 0UL);
-	return 0;
+	x.r->last_cpu = sched_getcpu();
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct gate *gt = w->gate;
+	int go;
+
+	if (w->s->cpu >= 0)
+		w->pin_err = pin_self(w->s->cpu);
+	pthread_mutex_lock(&gt->mu);
+	gt->ready++;
+	pthread_cond_broadcast(&gt->cv);
+	while (!gt->go)
+		pthread_cond_wait(&gt->cv, &gt->mu);
+	go = gt->go;
+	pthread_mutex_unlock(&gt->mu);
+	if (go > 0)
+		run_shard(w, gt->t0);
+	return NULL;
+}
+
+/*
+ * Starts a thread per shard, releases them together once every one is
+ * pinned (one t0 for all, so their intervals coincide) and joins them all.
+ * Returns 0, or -errno when a thread could not be started or pinned (then
+ * none ran).
+ */
+static int run_threads(struct lg *g)
+{
+	struct gate gt = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	sigset_t all, old;
+	int i, started, err = 0;
+
+	/*
+	 * The workers start with every signal blocked (a new thread inherits the
+	 * creator's mask): a signal for the process must reach the runtime's own
+	 * threads, never run a JS runtime's handler on a thread it does not know.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (started = 0; started < g->nthreads; started++) {
+		g->workers[started].gate = &gt;
+		err = -pthread_create(&g->workers[started].tid, NULL, worker_main, &g->workers[started]);
+		if (err)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(&gt.mu);
+	while (!err && gt.ready < started)
+		pthread_cond_wait(&gt.cv, &gt.mu);
+	for (i = 0; i < started && !err; i++)
+		err = g->workers[i].pin_err;
+	gt.t0 = now_ns();
+	gt.go = err ? -1 : 1;
+	pthread_cond_broadcast(&gt.cv);
+	pthread_mutex_unlock(&gt.mu);
+	for (i = 0; i < started; i++)
+		pthread_join(g->workers[i].tid, NULL);
+	pthread_cond_destroy(&gt.cv);
+	pthread_mutex_destroy(&gt.mu);
+	return err;
+}
+
+/* The whole client's record from its threads': sums, and the largest interval and lag. */
+static void add_up(struct lg_result *all, const struct lg_result *t, int n)
+{
+	int i;
+
+	memset(all, 0, sizeof(*all));
+	all->last_cpu = -1;
+	for (i = 0; i < n; i++) {
+		all->sent += t[i].sent;
+		all->completed += t[i].completed;
+		all->client_cpu_ns += t[i].client_cpu_ns;
+		all->samples += t[i].samples;
+		all->mismatch += t[i].mismatch;
+		all->closed += t[i].closed;
+		all->timeouts += t[i].timeouts;
+		all->io_errors += t[i].io_errors;
+		all->overflow += t[i].overflow;
+		all->total_completed += t[i].total_completed;
+		all->dead_connections += t[i].dead_connections;
+		if (t[i].elapsed_ns > all->elapsed_ns)
+			all->elapsed_ns = t[i].elapsed_ns;
+		if (t[i].max_lag_ns > all->max_lag_ns)
+			all->max_lag_ns = t[i].max_lag_ns;
+	}
+}
+
+static int run(int h, int payload, int window, double rate, int64_t warmup_ns, int64_t duration_ns,
+	       void *result, uint32_t *lat, uint32_t *lag, int64_t cap)
+{
+	struct params p = { .payload = payload, .window = window, .rate = rate, .warmup_ns = warmup_ns, .duration_ns = duration_ns };
+	struct lg_result *rs = result;
+	struct lg *g;
+	int64_t slice;
+	int i, ret = 0;
+
+	if (h < 0 || h >= LG_MAX_HANDLES || !handles[h])
+		return -EBADF;
+	g = handles[h];
+	if (payload < HDR || payload > g->max_payload || (rate <= 0 && (window < 1 || window > g->max_window)) ||
+	    warmup_ns < 0 || duration_ns <= 0 || warmup_ns > LG_MAX_SPAN_NS || duration_ns > LG_MAX_SPAN_NS || !result || cap < 0 || (cap > 0 && (!lat || (rate > 0 && !lag))))
+		return -EINVAL;
+	memset(result, 0, sizeof(struct lg_result) * (size_t)(1 + g->nthreads));
+	slice = cap / g->nthreads;
+	for (i = 0; i < g->nthreads; i++) {
+		struct worker *w = &g->workers[i];
+
+		w->g = g;
+		w->s = &g->shards[i];
+		w->p = &p;
+		w->r = &rs[1 + i];
+		w->thread = i;
+		w->pin_err = 0;
+		w->cap = slice;
+		w->lat = slice > 0 ? lat + slice * i : NULL;
+		w->lag = slice > 0 && lag ? lag + slice * i : NULL;
+	}
+	/* One thread and no CPU to pin it to: the calling thread runs the loop, as it always did. */
+	if (g->nthreads == 1 && g->shards[0].cpu < 0)
+		run_shard(&g->workers[0], now_ns());
+	else
+		ret = run_threads(g);
+	add_up(&rs[0], rs + 1, g->nthreads);
+	return ret;
 }
 
 int lg_closed(int h, int payload, int window, int64_t warmup_ns, int64_t duration_ns, void *result,

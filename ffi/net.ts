@@ -49,8 +49,21 @@ function load(): NetSymbols {
   }
 }
 
+/**
+ * Calls into the socket shim so far in this process, counted as N() is taken:
+ * once per call, except that the few wrappers making several calls for one
+ * request of theirs (pinAllThreads, noFileLimit) count once.
+ */
+let crossings = 0;
+
+/** How many times this process has called into the socket shim (each call crosses bun:ffi once). */
+export function netCrossings(): number {
+  return crossings;
+}
+
 /** The symbol table, loaded on the first call. */
 function N(): NetSymbols {
+  crossings++;
   return lib ?? load();
 }
 

@@ -1,6 +1,7 @@
 // Test helpers: real server processes and a client built on Bun.connect (an
 // implementation independent of the servers' own socket code).
 import type { Socket } from "bun";
+import { afterAll, beforeAll } from "bun:test";
 import { encodeFrame, FrameDecoder } from "../bench/protocol/frame.ts";
 import { ServerProcess, type ServerSpawnOptions } from "../bench/server/process.ts";
 import { uringStatus } from "../ffi/uring.ts";
@@ -10,6 +11,21 @@ export const URING_SKIP_REASON = URING.available ? "" : `io_uring unavailable: $
 
 export function startServer(backend: string, opts: Partial<ServerSpawnOptions> = {}): Promise<ServerProcess> {
   return ServerProcess.start({ backend, ...opts });
+}
+
+/**
+ * A server for the enclosing describe(): started before its first test,
+ * stopped after its last. Call the returned function inside a test.
+ */
+export function serverForSuite(backend: string, opts: Partial<ServerSpawnOptions> = {}): () => ServerProcess {
+  let server: ServerProcess | undefined;
+  beforeAll(async () => {
+    server = await startServer(backend, opts);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server!;
 }
 
 /** A framed connection: send payloads, await whole answers in order. */

@@ -2,18 +2,56 @@
 // bench/clients/load.ts, but the whole measurement runs in one FFI call, so
 // no JS runs per request: the client's cost is the kernel's socket work.
 // That is still about what a C server pays per request on loopback, so read
-// clientCpuUtil: near 1, the throughput is the pair's, not the server's alone.
+// clientCpuUtil (the busiest thread's): near 1, the throughput is the pair's,
+// not the server's alone; more threads on other CPUs lift that limit.
 // A request counts when it was written (closed loop) or due (open loop)
 // inside the measured interval; every call ends by draining what is in
-// flight, so a clean run has sent === completed and the next call starts idle.
+// flight, so a clean run has sent === completed in every thread and the next
+// call starts idle.
+import { errnoName } from "../../ffi/errno.ts";
 import { NativeBuffer } from "../../ffi/memory.ts";
-import { lgClosed, lgCreate, lgDestroy, lgOpen, RESULT_BYTES, type LoadgenCounters } from "../../ffi/loadgen.ts";
+import { lgClosed, lgCpuUsable, lgCreate, lgDestroy, lgOpen, MAX_THREADS, RESULT_BYTES, sampleSlice, type LoadgenCounters, type LoadgenRun } from "../../ffi/loadgen.ts";
+import { CLIENT_BOUND_UTIL } from "../measure/accounting.ts";
 import type { ClientErrors } from "../results/errors.ts";
 import type { LoadTarget } from "./load.ts";
 
 export interface CLoadOptions {
-  /** Latency (and send lag) samples kept per run; further requests are counted, not sampled. Default 1 << 21. */
+  /** Latency (and send lag) samples kept per run, shared evenly by the threads; further requests are counted, not sampled. Default 1 << 21. */
   sampleCapacity?: number;
+  /**
+   * Client threads, each with its own connections (split as evenly as they
+   * go) and its own epoll set; at most `connections`. Default 1.
+   */
+  threads?: number;
+  /**
+   * CPUs to pin the threads to: thread i on cpus[i % cpus.length] (several
+   * threads on one CPU allowed). Default none: one thread runs on the calling
+   * thread, as it always did; more inherit the calling thread's affinity.
+   */
+  cpus?: readonly number[];
+}
+
+/** One client thread's share of a run. */
+export interface CLoadThreadResult {
+  /** The CPU it was pinned to; null when not pinned. */
+  cpu: number | null;
+  /** The CPU it was on when it finished (the pinning held when it equals cpu). */
+  ranOnCpu: number;
+  connections: number;
+  sent: number;
+  completed: number;
+  elapsedNs: number;
+  errors: ClientErrors;
+  overflow: number;
+  /** CPU time this thread used during the measured interval, ns (CLOCK_THREAD_CPUTIME_ID). */
+  clientCpuNs: number;
+  /** clientCpuNs / elapsedNs. */
+  clientCpuUtil: number;
+  maxLagNs: number;
+  deadConnections: number;
+  totalCompleted: number;
+  /** Latencies it sampled (its slice of the sample capacity). */
+  samples: number;
 }
 
 export interface CLoadResult {
@@ -33,10 +71,19 @@ export interface CLoadResult {
   errors: ClientErrors;
   /** Open loop: due requests dropped because their connection already had maxWindow in flight (also in errors.io). */
   overflow: number;
-  /** CPU time the client's thread used during the measured interval, ns. */
+  /** CPU time the client's threads used during the measured interval, ns (summed over threads). */
   clientCpuNs: number;
-  /** clientCpuNs / elapsedNs: 1 means the client was busy the whole time. */
+  /**
+   * The busiest thread's CPU time over its interval (with one thread,
+   * clientCpuNs / elapsedNs): 1 means that thread was busy the whole time.
+   */
   clientCpuUtil: number;
+  /** The busiest thread reached CLIENT_BOUND_UTIL: the figure may be the client's limit, not the server's. */
+  clientBound: boolean;
+  /** Index (in threads) of the busiest thread. */
+  busiestThread: number;
+  /** Per thread, in thread order (one entry for a one-thread client). */
+  threads: CLoadThreadResult[];
   /** Open loop: the largest send lag in the measured interval, ns. */
   maxLagNs: number;
   /** Connections closed by the server, failed or timed out, this run or an earlier one (never used again). */
@@ -50,24 +97,35 @@ export class CLoadClient implements Disposable {
   readonly maxPayload: number;
   readonly maxWindow: number;
   readonly sampleCapacity: number;
+  readonly threads: number;
+  readonly cpus: readonly number[];
+  /** Connections of each thread, in thread order (as c/loadgen.c splits them). */
+  readonly connectionsPerThread: readonly number[];
   #handle: number;
-  readonly #result = new NativeBuffer(RESULT_BYTES);
+  readonly #result: NativeBuffer;
   readonly #lat: NativeBuffer;
   #lag: NativeBuffer | undefined;
 
   /**
    * Connects `connections` sockets to target; buffers are sized for maxWindow
-   * frames of maxPayload per connection. Throws SysError naming lg_create and
-   * the errno (ECONNREFUSED, EMFILE, ETIMEDOUT after timeoutMs, EINVAL).
+   * frames of maxPayload per connection. Throws RangeError for a bad thread
+   * count or CPU list (before connecting anything), SysError naming lg_create
+   * and the errno (ECONNREFUSED, EMFILE, ETIMEDOUT after timeoutMs, EINVAL).
    */
   constructor(target: LoadTarget, connections: number, maxPayload: number, maxWindow: number, timeoutMs = 5000, opts: CLoadOptions = {}) {
     this.connections = connections;
     this.maxPayload = maxPayload;
     this.maxWindow = maxWindow;
     this.sampleCapacity = opts.sampleCapacity ?? 1 << 21;
+    this.threads = opts.threads ?? 1;
+    this.cpus = [...(opts.cpus ?? [])];
     if (!Number.isInteger(this.sampleCapacity) || this.sampleCapacity < 1) throw new RangeError(`sampleCapacity must be a positive integer, not ${this.sampleCapacity}`);
+    checkThreads(this.threads, connections, this.cpus);
+    const base = Math.floor(connections / this.threads), extra = connections % this.threads;
+    this.connectionsPerThread = Array.from({ length: this.threads }, (_, i) => base + (i < extra ? 1 : 0));
+    this.#result = new NativeBuffer((1 + this.threads) * RESULT_BYTES);
     this.#lat = new NativeBuffer(this.sampleCapacity * 4);
-    this.#handle = lgCreate(target.host, target.port, connections, maxPayload, maxWindow, timeoutMs);
+    this.#handle = lgCreate(target.host, target.port, connections, maxPayload, maxWindow, timeoutMs, this.threads, this.cpus);
   }
 
   #h(): number {
@@ -92,25 +150,53 @@ export class CLoadClient implements Disposable {
     return this.#toResult(c, true);
   }
 
-  #toResult(c: LoadgenCounters, open: boolean): CLoadResult {
-    const lat = new Uint32Array(this.#lat.bytes.buffer, 0, c.samples);
+  #toResult(run: LoadgenRun, open: boolean): CLoadResult {
+    const c = run.all;
+    const slice = sampleSlice(this.sampleCapacity, this.threads);
+    const threads = run.threads.map((t, i) => this.#threadResult(t, i));
+    let busiest = 0;
+    for (let i = 1; i < threads.length; i++) if (threads[i].clientCpuUtil > threads[busiest].clientCpuUtil) busiest = i;
+    const util = threads[busiest].clientCpuUtil;
     const out: CLoadResult = {
       sent: c.sent,
       completed: c.completed,
       elapsedNs: c.elapsedNs,
       throughput: c.elapsedNs > 0 ? c.completed / (c.elapsedNs / 1e9) : 0,
-      latencyNs: Float64Array.from(lat),
-      errors: { timeout: c.timeouts, closed: c.closed, mismatch: c.mismatch, io: c.ioErrors + c.overflow },
+      // Each thread's samples sit at the start of its slice.
+      latencyNs: gather(this.#lat, slice, run.threads.map((t) => t.samples)),
+      errors: errorsOf(c),
       overflow: c.overflow,
       clientCpuNs: c.clientCpuNs,
-      clientCpuUtil: c.elapsedNs > 0 ? c.clientCpuNs / c.elapsedNs : 0,
+      clientCpuUtil: util,
+      clientBound: util >= CLIENT_BOUND_UTIL,
+      busiestThread: busiest,
+      threads,
       maxLagNs: c.maxLagNs,
       deadConnections: c.deadConnections,
       totalCompleted: c.totalCompleted,
     };
-    // C writes one lag per measured request sent, up to the capacity.
-    if (open) out.sendLagNs = Float64Array.from(new Uint32Array(this.#lag!.bytes.buffer, 0, Math.min(c.sent, this.sampleCapacity)));
+    // C writes one lag per measured request sent, up to each thread's slice.
+    if (open) out.sendLagNs = gather(this.#lag!, slice, run.threads.map((t) => Math.min(t.sent, slice)));
     return out;
+  }
+
+  #threadResult(t: LoadgenCounters, i: number): CLoadThreadResult {
+    return {
+      cpu: this.cpus.length > 0 ? this.cpus[i % this.cpus.length] : null,
+      ranOnCpu: t.lastCpu,
+      connections: this.connectionsPerThread[i],
+      sent: t.sent,
+      completed: t.completed,
+      elapsedNs: t.elapsedNs,
+      errors: errorsOf(t),
+      overflow: t.overflow,
+      clientCpuNs: t.clientCpuNs,
+      clientCpuUtil: t.elapsedNs > 0 ? t.clientCpuNs / t.elapsedNs : 0,
+      maxLagNs: t.maxLagNs,
+      deadConnections: t.deadConnections,
+      totalCompleted: t.totalCompleted,
+      samples: t.samples,
+    };
   }
 
   /** Closes every connection and frees the C side. Idempotent. */
@@ -128,4 +214,33 @@ export class CLoadClient implements Disposable {
 
 function msToNs(ms: number): number {
   return Math.round(ms * 1e6);
+}
+
+/** io includes overflow: a request dropped for want of room fails the run like an I/O error. */
+function errorsOf(c: LoadgenCounters): ClientErrors {
+  return { timeout: c.timeouts, closed: c.closed, mismatch: c.mismatch, io: c.ioErrors + c.overflow };
+}
+
+/** counts[i] u32 samples from the start of slice i of buf (slices of `slice` samples), as one array. */
+function gather(buf: NativeBuffer, slice: number, counts: number[]): Float64Array {
+  const out = new Float64Array(counts.reduce((a, b) => a + b, 0));
+  const all = new Uint32Array(buf.bytes.buffer);
+  let at = 0;
+  counts.forEach((n, i) => {
+    out.set(all.subarray(i * slice, i * slice + n), at);
+    at += n;
+  });
+  return out;
+}
+
+/** A clear RangeError for a thread count or CPU list the client cannot use, before anything connects. */
+function checkThreads(threads: number, connections: number, cpus: readonly number[]): void {
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`threads must be an integer from 1 to ${MAX_THREADS}, not ${threads}`);
+  // A bad connection count itself is C's EINVAL, as before threads existed.
+  if (connections >= 1 && threads > connections) throw new RangeError(`threads (${threads}) more than connections (${connections}): each client thread needs at least one connection of its own`);
+  for (const cpu of cpus) {
+    if (!Number.isInteger(cpu) || cpu < 0) throw new RangeError(`CPU ${cpu} is not a CPU number`);
+    const err = lgCpuUsable(cpu);
+    if (err !== 0) throw new RangeError(`CPU ${cpu} cannot be used by the load client's threads (sched_setaffinity: ${errnoName(err)}): not a CPU this process may run on`);
+  }
 }

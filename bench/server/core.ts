@@ -6,8 +6,14 @@ import { DEFAULT_MAX_FRAME, frameSpaceNeeded, HEADER_BYTES, nextFrame, TOO_LARGE
 
 /** Smallest connection buffer; a buffer grows (by powers of two) only for frames that need it. */
 export const MIN_CONN_BUFFER = 16 * 1024;
-/** Frames up to this size are copied byte by byte rather than through a subarray view. */
-const SMALL_COPY = 256;
+/** Frames up to this size are copied byte by byte; larger ones with Buffer's native copy. */
+const SMALL_COPY = 16;
+/**
+ * Buffer#copy called on a plain Uint8Array: a native memmove that needs no
+ * view, where set(subarray) allocates one per call (measured here, 104 bytes:
+ * 15 ns, against 39 ns for set(subarray) and 52 ns byte by byte).
+ */
+const nativeCopy = Buffer.prototype.copy;
 /** Free space handed to each read/recv when the current frame needs no more. */
 const READ_CHUNK = 8 * 1024;
 
@@ -106,10 +112,10 @@ export class OutBuffer {
   append(src: Uint8Array, off: number, n: number): void {
     const at = this.reserve(n);
     const dst = this.buf.bytes;
-    // Small frames (the common case) are copied by hand: set(subarray) would
-    // allocate a view per frame on the hot path.
+    // A few bytes are copied by hand, faster than any call; the rest natively,
+    // without allocating a view per frame on the hot path.
     if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[at + i] = src[off + i];
-    else dst.set(src.subarray(off, off + n), at);
+    else nativeCopy.call(src, dst, at, off, off + n);
   }
   /** Drops the first n bytes (after a partial write). */
   consume(n: number): void {
@@ -145,7 +151,7 @@ export interface ServerStats {
   ioErrors: number;
   /** Requests answered with a rejection (order mode). */
   rejected: number;
-  /** Time spent turning frames into answers (parse, match, serialize), ns. */
+  /** Time spent turning frames into answers (parse, match, serialize), ns; echo runs are not timed (0). */
   processingNs: number;
   /** uring-multishot: times a multishot recv ended because every provided buffer was in use. */
   noBuffers: number;
@@ -234,10 +240,12 @@ export function processFrames(input: InBuffer, out: OutBuffer, cfg: ServerConfig
     }
     return true;
   }
-  const t0 = Bun.nanoseconds();
   const handler = cfg.handler;
   const delayUs = cfg.injectDelayUs ?? 0;
   if (handler.handleRun && delayUs === 0) {
+    // A run of echo frames is one copy, and is not timed: the two clock reads
+    // cost more than the copy (about 0.1 µs of a 5 µs same-core round trip),
+    // and the C twins and tokio report no processing time for echo either.
     const runStart = input.start;
     do {
       input.start += n;
@@ -246,6 +254,7 @@ export function processFrames(input: InBuffer, out: OutBuffer, cfg: ServerConfig
     } while (n > 0);
     handler.handleRun(bytes, runStart, input.start, out, stats);
   } else {
+    const t0 = Bun.nanoseconds();
     do {
       if (delayUs > 0) busyWaitNs(delayUs * 1000);
       handler.handle(bytes, input.start, n, out, stats);
@@ -253,8 +262,8 @@ export function processFrames(input: InBuffer, out: OutBuffer, cfg: ServerConfig
       stats.frames++;
       n = nextFrame(bytes, input.start, input.end, cfg.maxFrame);
     } while (n > 0);
+    stats.processingNs += Bun.nanoseconds() - t0;
   }
-  stats.processingNs += Bun.nanoseconds() - t0;
   if (n === TOO_LARGE) {
     stats.oversize++;
     return false;
