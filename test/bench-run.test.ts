@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { perfAvailable } from "../bench/measure/accounting.ts";
 import { ROOT } from "../ffi/build.ts";
+import { WARNING_CODES } from "../bench/results/warnings.ts";
 import { URING_SKIP_REASON } from "./helpers.ts";
 
 const BENCH = join(ROOT, "bench/cli/bench.ts");
@@ -75,6 +76,12 @@ describe("bench", () => {
         }
     }
     expect(json.gate.criteria.map((c: { id: string }) => c.id)).toEqual(["C1", "C2", "C3", "C4"]);
+    // Every warning is coded, from the closed set, with its text and remedy.
+    for (const w of json.warnings) {
+      expect(WARNING_CODES).toContain(w.code);
+      expect(typeof w.text).toBe("string");
+      expect(typeof w.remedy).toBe("string");
+    }
     expect(["PROCEED", "DO NOT PROCEED", "INCONCLUSIVE", "NOT EVALUATED"]).toContain(json.gate.verdict);
     // The report ends with the headline verdict: its last paragraph (wrapped to the terminal's width).
     expect(r.out.trim().split("\n\n").at(-1)).toMatch(/^Verdict \(/);

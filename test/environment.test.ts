@@ -310,7 +310,7 @@ describe("environment lines and warnings", () => {
     expect(codes(ctx({ cpufreq: { governor: "performance", driver: "acpi-cpufreq" } }))).toEqual([]);
     const [w] = environmentWarnings(ctx({ cpufreq: { governor: "schedutil", driver: "acpi-cpufreq" } }));
     expect(w.code).toBe("cpufreq-governor");
-    expect(w.text).toContain("cpupower frequency-set -g performance");
+    expect(w.text + " " + w.remedy).toContain("cpupower frequency-set -g performance");
     expect(environmentWarnings(ctx({ cpufreq: { governor: "mixed", driver: null, byCpu: { "0": "performance", "1": "powersave" } } }))[0].text).toContain("0: performance, 1: powersave");
   });
 
@@ -318,13 +318,13 @@ describe("environment lines and warnings", () => {
     const smt = { smt: { control: "on", active: true, siblings: [[0, 1], [2, 3]] } };
     expect(codes(ctx(smt))).toEqual(["smt-siblings"]);
     expect(codes(ctx(smt), [{ mode: "cross", serverCpu: 0, clientCpu: 2 }, { mode: "same", serverCpu: 0, clientCpu: 0 }])).toEqual([]);
-    expect(environmentWarnings(ctx(smt))[0].text).toContain("--server-cpu/--client-cpu");
+    expect(environmentWarnings(ctx(smt))[0].remedy).toContain("--server-cpu/--client-cpu");
   });
 
   test("io_uring denied", () => {
     const [w] = environmentWarnings(ctx({ ioUring: { disabled: 1, group: 1001, allowed: false } }));
     expect(w.code).toBe("io-uring-disabled");
-    expect(w.text).toContain("kernel.io_uring_group (1001)");
+    expect(w.text + " " + w.remedy).toContain("kernel.io_uring_group (1001)");
     expect(codes(ctx({ ioUring: { disabled: 1, group: -1, allowed: true } }))).toEqual([]);
     expect(environmentWarnings(ctx({ ioUring: { disabled: 2, group: null, allowed: false } }))[0].text).toContain("kernel.io_uring_disabled=2");
   });
@@ -332,15 +332,15 @@ describe("environment lines and warnings", () => {
   test("a seccomp filter", () => {
     const [w] = environmentWarnings(ctx({ seccomp: { mode: "filter", filters: 2 } }));
     expect(w.code).toBe("seccomp-filter");
-    expect(w.text).toContain("2 seccomp filters");
-    expect(w.text).toContain("io_uring_setup");
+    expect(w.text + " " + w.remedy).toContain("2 seccomp filters");
+    expect(w.text + " " + w.remedy).toContain("io_uring_setup");
   });
 
   test("RLIMIT_MEMLOCK below a ring, only where the kernel charges it", () => {
     const low = { memlock: { soft: 65536, hard: 65536, ipcLock: false } };
     const [w] = environmentWarnings(ctx(low, { kernel: "5.10.0-28-amd64" }));
     expect(w.code).toBe("memlock-low");
-    expect(w.text).toContain("64 KiB");
+    expect(w.text + " " + w.remedy).toContain("64 KiB");
     expect(codes(ctx(low, { kernel: "6.1.0" }))).toEqual([]);
     expect(codes(ctx({ memlock: { soft: 65536, hard: 65536, ipcLock: true } }, { kernel: "5.10.0" }))).toEqual([]);
     expect(codes(ctx({ memlock: { soft: "unlimited", hard: "unlimited", ipcLock: false } }, { kernel: "5.10.0" }))).toEqual([]);
@@ -349,15 +349,15 @@ describe("environment lines and warnings", () => {
   test("THP always", () => {
     const [w] = environmentWarnings(ctx({ thp: { enabled: "always", defrag: "always" } }));
     expect(w.code).toBe("thp-always");
-    expect(w.text).toContain("direct compaction");
-    expect(w.text).toContain("echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
+    expect(w.text + " " + w.remedy).toContain("direct compaction");
+    expect(w.text + " " + w.remedy).toContain("echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
     expect(codes(ctx({ thp: { enabled: "never", defrag: "madvise" } }))).toEqual([]);
   });
 
   test("mitigations that tax system calls, and mitigations=off", () => {
     const [w] = environmentWarnings(ctx({ mitigations: parseMitigations({ meltdown: "Mitigation: PTI" }) }));
     expect(w.code).toBe("syscall-mitigations");
-    expect(w.text).toContain("meltdown: PTI");
+    expect(w.text + " " + w.remedy).toContain("meltdown: PTI");
     const off = environmentWarnings(ctx({ mitigations: parseMitigations({ meltdown: "Vulnerable" }, "mitigations=off") }));
     expect(off.map((x) => x.code)).toEqual(["syscall-mitigations"]);
     expect(off[0].text).toContain("mitigations=off");

@@ -61,7 +61,7 @@ const RESULTS: BenchResults = {
     { placement: { mode: "cross", serverCpu: 0, clientCpu: 1 }, scenarios: [scenario(1, false)], gate: CROSS },
     { placement: { mode: "same", serverCpu: 0, clientCpu: 0 }, scenarios: [scenario(1, false, 0.5)], gate: SAME },
   ],
-  warnings: ["CPU frequency scaling is on; consider the performance governor"],
+  warnings: [{ code: "cpufreq-governor", text: "CPU frequency scaling is on;", remedy: "consider the performance governor" }],
 };
 
 const INFO_NOTE = "Per request. Change: uring against bun; — when bun's figure is below 0.05 per request, too near zero for a percentage to mean anything.";

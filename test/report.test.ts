@@ -77,7 +77,7 @@ const RESULTS: BenchResults = {
     { id: 6, slug: "throughput-stress", name: "Throughput stress", status: "skipped", note: "not selected", variants: [] },
   ],
   gate: GATE,
-  warnings: ["a warning"],
+  warnings: [{ code: "uncoded", text: "a warning", remedy: "" }],
 };
 
 describe("markdown", () => {

@@ -361,7 +361,7 @@ const FULL: BenchResults = {
   sweep: sweep(),
   capacity: CAPACITY,
   idle: IDLE,
-  warnings: ["a warning"],
+  warnings: [{ code: "uncoded", text: "a warning", remedy: "" }],
 };
 const SWEEP_ONLY: BenchResults = { ...base, sweep: sweep(), capacity: CAPACITY, idle: IDLE };
 

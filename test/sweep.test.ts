@@ -149,9 +149,9 @@ describe("too few descriptors", () => {
     expect(res.sweep!.connections).toEqual([1, 64]);
     expect(res.sweep!.nofile.soft).toBe(700);
     expect(res.sweep!.notes.join(" ")).toContain("Left out for want of descriptors (limit 700): 1024 connections.");
-    expect(res.warnings.join(" ")).toMatch(/The sweep needs 1280 descriptors but has 700: .*ulimit/);
+    expect(res.warnings.filter((w) => w.code === "sweep-descriptors").map((w) => `${w.text} ${w.remedy}`).join(" ")).toMatch(/The sweep needs 1280 descriptors but has 700: .*ulimit/);
     // A sweep alone has no gates to warn about.
-    expect(res.warnings.join(" ")).not.toContain("that gate is not evaluated");
+    expect(res.warnings.map((w) => w.code)).not.toContain("gate-not-evaluated");
     for (const p of res.sweep!.points) expect(p.backends[0].throughput!).toBeGreaterThan(0);
   });
 });

@@ -76,7 +76,7 @@ test.skipIf(skip !== "")(`bench --target runs the scenarios against a server on 
         expect(v.backends[0].errors).toEqual({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
         expect(v.backends[0].costs).toBeUndefined();
       }
-    expect(json.warnings.join("\n")).toMatch(/Scenario 5 skipped/);
+    expect(json.warnings.filter((w: { code: string }) => w.code === "scenario-skipped").map((w: { text: string }) => w.text).join("\n")).toMatch(/Scenario 5 skipped/);
     server.kill("SIGTERM");
     expect(await server.exited).toBe(0);
   } finally {

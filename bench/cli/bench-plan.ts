@@ -11,6 +11,7 @@ import { pingPong } from "../scenarios/ping-pong-latency.ts";
 import type { Placement } from "../measure/machine.ts";
 import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
 import { sweepDefaults, type SweepPart, type SweepPlan } from "../run/sweep.ts";
+import { warning, type RunWarning } from "../results/warnings.ts";
 import { UsageError, type FlagSpec, type Parsed } from "./args.ts";
 
 const SCENARIO_CHOICES = ["all", ...SCENARIOS.flatMap((s) => [s.slug, String(s.number)])];
@@ -149,7 +150,7 @@ const SWEEP_BACKENDS = ["tokio", "c-uring", "bun", "epoll", "uring"];
 /** The plan, or a UsageError saying what is wrong with the flags. */
 export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => void): BenchPlan {
   const quick = Boolean(args.quick);
-  const warnings: string[] = [];
+  const warnings: RunWarning[] = [];
   const sizes = (args.sizes as string[] | undefined)?.map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 0 || n > 1 << 20) throw new UsageError(`--sizes: '${s}' is not a payload size in bytes (0 to 1048576)`);
@@ -188,7 +189,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   for (const [b, a] of backendColon(args.corrupt as string | undefined, "--corrupt", "N (N >= 1)", BACKEND_NAMES, 1, Number.MAX_SAFE_INTEGER, (n) => ["--corrupt-every", String(n)])) serverArgs.set(b, a);
   const delays = backendColon(args["inject-delay"] as string | undefined, "--inject-delay", `MICROS (an integer from 0 to ${MAX_INJECT_DELAY_US})`, faultTargets, 0, MAX_INJECT_DELAY_US, injectDelayArgs);
   for (const [b, a] of delays) serverArgs.set(b, [...(serverArgs.get(b) ?? []), ...a]);
-  for (const [b, a] of serverArgs) warnings.push(`Fault injection: ${b} runs with ${a.join(" ")}. Its figures are not real.`);
+  for (const [b, a] of serverArgs) warnings.push(warning("fault-injection", `Fault injection: ${b} runs with ${a.join(" ")}. Its figures are not real.`));
 
   // ---- scenarios and their options ----
   const sweep = sweepFromFlags(args, quick, argv);
@@ -206,7 +207,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   // A scenario that needs local servers is not run against your servers alone.
   const runnable = scenarios.filter((def) => {
     if (!def.localOnly || backends.length) return true;
-    warnings.push(`Scenario ${def.number} skipped: ${def.localOnly}.`);
+    warnings.push(warning("scenario-skipped", `Scenario ${def.number} skipped: ${def.localOnly}.`));
     return false;
   });
   const chosen = runnable.map((def) => ({ def, options: options(def.slug, { ...(quick ? def.quick : def.defaults) }) }));
@@ -220,7 +221,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   if ((mode === "cross" || mode === "both") && ncpu >= 2 && serverCpu === clientCpu) throw new UsageError(`--placement ${mode} needs different --server-cpu and --client-cpu`);
   const cross = (): Placement => {
     if (ncpu < 2) {
-      warnings.push("Only one CPU: cross-core placement is impossible, ran same-core instead.");
+      warnings.push(warning("one-cpu", "Only one CPU: cross-core placement is impossible, ran same-core instead."));
       return { mode: "same", serverCpu, clientCpu: serverCpu, note: "cross requested but only one CPU" };
     }
     return { mode: "cross", serverCpu, clientCpu };
@@ -246,7 +247,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   }
   const otherRounds = (args["other-rounds"] as number | undefined) ?? (args.rounds as number | undefined) ?? 3;
   const budgetS = (args.budget as number | undefined) ?? (quick ? 55 : 225);
-  if (looks[0] < 3) warnings.push(`Only ${looks[0]} round(s) before the first look: intervals need at least 3; re-run with --min-rounds 5 or more.`);
+  if (looks[0] < 3) warnings.push(warning("few-rounds", `Only ${looks[0]} round(s) before the first look: intervals need at least 3.`));
   const countSyscalls = backends.length > 0 && (args.syscalls === "on" || (args.syscalls === "auto" && !quick));
   void log;
   return {

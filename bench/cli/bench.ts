@@ -35,6 +35,7 @@ const { latencyDistributionSvg, latencySeriesFromSamples } = await import("../re
 const { forestGates, gatesForestSvg } = await import("../report/forest.ts");
 const { sweepChartsSvg } = await import("../report/sweep-chart.ts");
 const { runMicro } = await import("../micro/index.ts");
+const { warning } = await import("../results/warnings.ts");
 
 // Your own servers must answer before anything is measured: say so now, not as errors in every table.
 for (const t of plan.targets) {
@@ -59,7 +60,7 @@ const { results, exitCode: runCode, samples } = await runBench({
       log("micro-benchmarks (bun:ffi, epoll_wait, read, write, io_uring nop, JSON, matching)");
       return { micro: await runMicro({ quick: plan.quick, log: () => {} }) };
     } catch (e) {
-      plan.warnings.push(`Micro-benchmarks failed: ${(e as Error).message}. The claims table lacks their rows.`);
+      plan.warnings.push(warning("micro-failed", `Micro-benchmarks failed: ${(e as Error).message}. The claims table lacks their rows.`));
       return {};
     }
   },

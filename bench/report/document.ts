@@ -15,6 +15,7 @@
 // report folds (<details>); the terminal shows everything.
 import { contextLines, placementText, type Placement } from "../measure/machine.ts";
 import type { BenchResults, Gate } from "../results/schema.ts";
+import { warningText } from "../results/warnings.ts";
 import { costsTable, placementEffectTable, twinTable } from "./cost-tables.ts";
 import { gateTable, informationalTable, phase0Table } from "./gate-tables.ts";
 import { ladderTable } from "./ladder-table.ts";
@@ -209,7 +210,7 @@ export function buildReport(r: BenchResults, pictures: ReportPictures = {}): Rep
   if (effect) rest.push(...details("Placement effect", [tableBlock(effect)]));
   if (r.ladder) rest.push(...details("What each io_uring feature buys: the ladder", [tableBlock(ladderTable(r.ladder))]));
   rest.push(...sweepBlocks(r, pictures));
-  if (r.warnings.length) rest.push({ kind: "warnings", items: r.warnings });
+  if (r.warnings.length) rest.push({ kind: "warnings", items: r.warnings.map(warningText) });
   const all = gates.flat();
   // The headline verdict stays outside the fold: the report ends with the answer.
   const headline = all.length && all[all.length - 1].kind === "verdict" ? all.pop() : undefined;

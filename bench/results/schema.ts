@@ -6,10 +6,11 @@ import type { ClientErrors } from "../results/errors.ts";
 import type { MachineContext, Placement } from "../measure/machine.ts";
 import type { LatencySummary } from "../stats/stats.ts";
 import type { CapacityResult, IdleResult, SweepResults } from "./sweep-schema.ts";
+import type { RunWarning } from "./warnings.ts";
 
 export type * from "./sweep-schema.ts";
 
-/** 3: criteria carry `ci` (was `ci95`) with its `confidence`; gates `trusted`; the A/A control's states; CLIENT-BOUND; relative figures paired. */
+/** 3: criteria carry `ci` (was `ci95`) with its `confidence`; gates `trusted`; the A/A control's states; CLIENT-BOUND; relative figures paired; warnings coded. */
 export const SCHEMA = "iouring-bench/3";
 
 /** One backend in one round of one variant. */
@@ -259,7 +260,8 @@ export interface BenchResults {
   capacity?: CapacityResult[];
   /** With --sweep: many idle connections and a few active ones, per backend. */
   idle?: IdleResult[];
-  warnings: string[];
+  /** Every warning of the run: a code, what happened, what to do (results/warnings.ts). */
+  warnings: RunWarning[];
 }
 
 // The ablation ladder (bench/verdict/ladder.ts computes it, bench/report/ladder-table.ts renders it).

@@ -32,6 +32,7 @@ function upgradeBackend(b: BackendResult & Old): void {
 
 /** Upgrades a parsed results file in place to the current shape; returns it. */
 export function upgradeResults(r: BenchResults): BenchResults {
+  r.warnings = (r.warnings ?? []).map((w) => (typeof w === "string" ? { code: "uncoded", text: w, remedy: "" } : w));
   const runs = [r, ...(r.placements ?? [])];
   for (const run of runs) {
     for (const s of run.scenarios ?? []) for (const v of s.variants ?? []) for (const b of v.backends ?? []) upgradeBackend(b as BackendResult & Old);

@@ -6,6 +6,7 @@
 // provision with.
 import { CLoadClient } from "../clients/c-load.ts";
 import { errorCount } from "../results/errors.ts";
+import { warning } from "../results/warnings.ts";
 import { ProcMeter } from "../measure/accounting.ts";
 import { judgeProbe, searchCapacity, type LimitedBy } from "./capacity-search.ts";
 import type { CapacityProbe, CapacityResult } from "../results/schema.ts";
@@ -98,7 +99,7 @@ export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlin
     const most = Math.max(...found.map((x) => x.rate!));
     if (found.length > 1 && most > 1.5 * least.rate!)
       ctx.warnings.push(
-        `Capacity of ${res.backend}: its searches disagree by more than 1.5× (${found.map((x) => Math.round(x.rate!)).join(" vs ")} req/s): this machine's noise is larger than the search's precision, and the lower figure is reported. Run on a quieter host, or raise --slo-p99 if a millisecond is within the machine's own jitter.`,
+        warning("capacity-disagree", `Capacity of ${res.backend}: its searches disagree by more than 1.5× (${found.map((x) => Math.round(x.rate!)).join(" vs ")} req/s): this machine's noise is larger than the search's precision, and the lower figure is reported.`),
       );
     res.rate = least.rate;
     res.client_bound = least.limited_by === "client";

@@ -10,6 +10,7 @@ import { lookConfidence, minSignRounds } from "../stats/paired.ts";
 import { cpuIdleInfo, holdPmQos, pinProcessThreads, readPmQos, StealWatch, type PmQosHold } from "../measure/quiet.ts";
 import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResult } from "../results/schema.ts";
 import { SCHEMA } from "../results/schema.ts";
+import { warning, type RunWarning } from "../results/warnings.ts";
 import type { Scenario, ScenarioEnv } from "../scenarios/types.ts";
 import { BACKENDS, servesMode } from "../server/backends.ts";
 import { type ServerHandle, TargetServer } from "../server/process.ts";
@@ -70,7 +71,7 @@ export interface BenchPlan {
   freshServers: boolean;
   argv: string[];
   config: Record<string, unknown>;
-  warnings: string[];
+  warnings: RunWarning[];
   log: (m: string) => void;
   /** Run before any server starts (micro-benchmarks), its result kept in the results. */
   before?: () => Promise<Partial<BenchResults>>;
@@ -149,7 +150,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
     const a = BACKENDS[name].availability();
     return { name, description: BACKENDS[name].description, available: a.available, reason: a.reason, hint: a.hint };
   });
-  for (const b of backendInfo) if (!b.available) warnings.push(`Backend ${b.name} skipped: ${b.reason}. ${b.hint}`);
+  for (const b of backendInfo) if (!b.available) warnings.push(warning("backend-unavailable", `Backend ${b.name} skipped: ${b.reason}.`, b.hint));
   let runnable = backendInfo.filter((b) => b.available).map((b) => b.name);
   const control = controlLabel(plan, runnable);
   if (control && runnable.includes(backendOf(control))) {
@@ -176,14 +177,14 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
       info.available = false;
       info.reason = (e as Error).message;
       info.hint = "run `bun run serve --backend " + backendOf(name) + "` to see the error";
-      warnings.push(`Backend ${name} skipped: ${info.reason}`);
+      warnings.push(warning("backend-unavailable", `Backend ${name} skipped: ${info.reason}.`, info.hint));
     }
   }
   const labels = [...servers.keys()];
   const pairs = resolveGates(plan, labels);
   // A sweep alone evaluates no gate: nothing to warn about.
   for (const p of plan.scenarios.length ? pairs : [])
-    for (const b of [p.baseline, p.candidate]) if (!labels.includes(b)) warnings.push(`Gate ${p.baseline} → ${p.candidate}: ${b} is not running; that gate is not evaluated.`);
+    for (const b of [p.baseline, p.candidate]) if (!labels.includes(b)) warnings.push(warning("gate-not-evaluated", `Gate ${p.baseline} → ${p.candidate}: ${b} is not running; that gate is not evaluated.`));
   const gated = new Set(pairs.flatMap((p) => [p.baseline, p.candidate]));
   // The ladder's steps are paired like a gate's backends, in the scenarios the ladder reads.
   const ladderGated = new Set([...gated, ...(plan.ladder ? LADDER_STEPS.map((x) => x.backend).filter((b) => labels.includes(b)) : [])]);
@@ -227,7 +228,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
         if (qos.held) results.context.cpuIdle!.pmQos = `held at 0 (${readPmQos()} now)`;
         else {
           results.context.cpuIdle!.pmQos = `not held: ${qos.reason}`;
-          warnings.push(`CPUs could not be kept polling (${qos.reason}): idle CPUs halt and every wake-up adds tens of µs and noise on a VM. ${qos.remedy}`);
+          warnings.push(warning("pm-qos-not-held", `CPUs could not be kept polling (${qos.reason}): idle CPUs halt and every wake-up adds tens of µs and noise on a VM.`, qos.remedy));
         }
       }
       try {
@@ -235,7 +236,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
         if (placement.clientCpu !== null) {
           net.pinThisThread(placement.clientCpu);
           const pin = pinProcessThreads(placement.clientCpu);
-          if (pin.failed) warnings.push(`${pin.failed} of the client's threads could not be pinned to CPU ${placement.clientCpu}${pin.error ? ` (${pin.error})` : ""}.`);
+          if (pin.failed) warnings.push(warning("pinning-failed", `${pin.failed} of the client's threads could not be pinned to CPU ${placement.clientCpu}${pin.error ? ` (${pin.error})` : ""}.`));
         }
         hiccups?.stop();
         const watched = [placement.serverCpu, placement.clientCpu].filter((c): c is number => c !== null);
@@ -299,7 +300,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
             );
           } catch (e) {
             result = { id: def.number, slug: def.slug, name: def.title, status: "failed", note: (e as Error).message, variants: [] };
-            warnings.push(`Scenario ${def.number}${where} failed: ${(e as Error).message}`);
+            warnings.push(warning("scenario-failed", `Scenario ${def.number}${where} failed: ${(e as Error).message}`));
           }
           scenarios.push(result);
           progress.line(`scenario ${def.number}${where}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${result.sequential ? result.sequential.stopped : result.status}`);
@@ -331,7 +332,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
       }
     }
   } catch (e) {
-    warnings.push(`The run stopped early: ${(e as Error).message}`);
+    warnings.push(warning("run-stopped", `The run stopped early: ${(e as Error).message}`));
     exitCode = 1;
   } finally {
     hiccups?.stop();
@@ -340,7 +341,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
       const info = backendInfo.find((b) => b.name === name)!;
       if (r.summary) info.serverSummary = r.summary;
       info.instances = r.instances;
-      for (const u of r.unclean) warnings.push(`Server ${name} did not stop cleanly (exit ${u.exitCode}${u.killed ? ", killed" : ""}).`);
+      for (const u of r.unclean) warnings.push(warning("server-unclean", `Server ${name} did not stop cleanly (exit ${u.exitCode}${u.killed ? ", killed" : ""}).`, `Run \`bun run serve --backend ${backendOf(name)}\` and stop it with Ctrl-C to see how it exits.`));
     }
   }
 
@@ -358,7 +359,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
   if (plan.ladder) results.ladder = evaluateLadder({ scenarios: results.scenarios, backends: backendInfo }, LADDER_STEPS, confidence);
   // What the results themselves say to be careful about, and the guide's claims (a sweep alone measured none).
   const placed = runs.length ? runs : [{ placement: placement0, scenarios: [] }];
-  for (const w of [...analysisWarnings(placed), ...environmentWarnings(results.context, placed.map((r) => r.placement))]) warnings.push(w.text);
+  warnings.push(...analysisWarnings(placed), ...environmentWarnings(results.context, placed.map((r) => r.placement)));
   if (plan.scenarios.length || results.micro) results.claims = claimsOfResults(results);
   return { results, exitCode, samples: samplesByRun };
 }

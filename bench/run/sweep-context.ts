@@ -1,5 +1,6 @@
 // What the sweep's parts (sweep.ts, capacity.ts, idle.ts) get from the run:
 // the servers, how to pause the others, the stall probe and where to report.
+import type { RunWarning } from "../results/warnings.ts";
 import type { ServerHandle } from "../server/process.ts";
 import type { GatePair } from "../verdict/gate.ts";
 import type { Progress } from "./progress.ts";
@@ -19,7 +20,7 @@ export interface SweepContext {
   stallBoundMs: number;
   maxRepeats: number;
   log(msg: string): void;
-  warnings: string[];
+  warnings: RunWarning[];
   /** Fresh server processes before each round (undefined: one process per run). */
   renew?(labels: string[]): Promise<Map<string, Error>>;
 }

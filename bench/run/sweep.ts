@@ -7,6 +7,7 @@
 // do not fit are left out and said so.
 import { raiseNoFile } from "../../ffi/net.ts";
 import { countFds } from "../measure/procstat.ts";
+import { warning } from "../results/warnings.ts";
 import type { CapacityResult, IdleResult, ScenarioResult, SweepResults } from "../results/schema.ts";
 import type { ScenarioEnv } from "../scenarios/types.ts";
 import { CLIENT_BOUND_UTIL } from "../measure/accounting.ts";
@@ -73,7 +74,7 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
   const biggest = Math.max(plan.parts.includes("points") ? Math.max(...plan.connections) : 0, plan.parts.includes("idle") ? plan.idle.idle + plan.idle.active : 0, plan.capacity.connections);
   const limit = raiseNoFile(biggest + FD_MARGIN);
   const fits = (n: number) => n + FD_MARGIN <= limit.soft;
-  if (limit.short) ctx.warnings.push(`The sweep needs ${biggest + FD_MARGIN} descriptors but has ${limit.soft}: ${limit.short}`);
+  if (limit.short) ctx.warnings.push(warning("sweep-descriptors", `The sweep needs ${biggest + FD_MARGIN} descriptors but has ${limit.soft}: ${limit.short}`));
   const connections = plan.connections.filter(fits);
   const dropped = plan.connections.filter((n) => !fits(n));
   if (dropped.length) notes.push(`Left out for want of descriptors (limit ${limit.soft}): ${dropped.join(", ")} connections.`);
@@ -156,7 +157,7 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
           samples,
         );
       } catch (e) {
-        ctx.warnings.push(`Sweep at ${n} connections failed: ${(e as Error).message}`);
+        ctx.warnings.push(warning("sweep-point-failed", `Sweep at ${n} connections failed: ${(e as Error).message}`));
         continue;
       }
       inputs.push({ connections: n, result });
@@ -216,11 +217,11 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
   // ---- many idle connections ----
   if (plan.parts.includes("idle")) {
     if (fits(plan.idle.idle + plan.idle.active)) out.idle = await runIdle(plan.idle, ctx);
-    else ctx.warnings.push(`Idle connections left out: ${plan.idle.idle} need ${plan.idle.idle + plan.idle.active + FD_MARGIN} descriptors, the limit is ${limit.soft}.`);
+    else ctx.warnings.push(warning("idle-left-out", `Idle connections left out: ${plan.idle.idle} need ${plan.idle.idle + plan.idle.active + FD_MARGIN} descriptors, the limit is ${limit.soft}.`));
   }
   if (out.sweep) {
     out.sweep.client_fds.after = countFds(process.pid);
-    if (out.sweep.client_fds.after > out.sweep.client_fds.before) ctx.warnings.push(`The bench process has ${out.sweep.client_fds.after - out.sweep.client_fds.before} more descriptors open after the sweep than before: a client leak.`);
+    if (out.sweep.client_fds.after > out.sweep.client_fds.before) ctx.warnings.push(warning("client-descriptor-leak", `The bench process has ${out.sweep.client_fds.after - out.sweep.client_fds.before} more descriptors open after the sweep than before: a client leak.`));
     out.sweep.elapsed_s = (performance.now() - t0) / 1000;
   }
   return out;
