@@ -2,11 +2,10 @@
 // a server that dies mid-run, and a benchmark interrupted with Ctrl-C. Real
 // child processes; the verdicts and exit codes are what a user would see.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
-import { URING_SKIP_REASON } from "./helpers.ts";
+import { benchEnv, testDir, URING_SKIP_REASON } from "./helpers.ts";
 
 const BENCH = join(ROOT, "bench/cli/bench.ts");
 const CANDIDATE = URING_SKIP_REASON ? "epoll" : "uring";
@@ -29,7 +28,7 @@ function alive(pid: number): boolean {
 
 /** A long bench run with two servers, once both servers are up. */
 async function benchWithTwoServers(): Promise<{ proc: ReturnType<typeof Bun.spawn>; children: number[] }> {
-  const proc = Bun.spawn([process.execPath, BENCH, "--rounds", "50", "--scenarios", "1", "--micro", "off", "--control", "off", "--backends", "bun,epoll"], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([process.execPath, BENCH, "--rounds", "50", "--scenarios", "1", "--micro", "off", "--control", "off", "--backends", "bun,epoll"], { stdout: "pipe", stderr: "pipe", env: benchEnv() });
   let children: number[] = [];
   for (let i = 0; i < 200 && children.length < 2; i++) {
     await Bun.sleep(50);
@@ -41,10 +40,10 @@ async function benchWithTwoServers(): Promise<{ proc: ReturnType<typeof Bun.spaw
 
 describe("harness faults", () => {
   test("a server that corrupts one byte in a thousand: caught as mismatches, its criteria INVALID, never PASS", () => {
-    const dir = mkdtempSync(join(tmpdir(), "iob-"));
+    const dir = testDir();
     const r = Bun.spawnSync(
       [process.execPath, BENCH, "--quick", "--rounds", "2", "--scenarios", "1,2,4,6", "--micro", "off", "--backends", `bun,${CANDIDATE}`, "--candidate", CANDIDATE, "--corrupt", `${CANDIDATE}:1000`, "--json", join(dir, "r.json")],
-      { stdout: "pipe", stderr: "pipe", timeout: 170000 },
+      { stdout: "pipe", stderr: "pipe", timeout: 170000, env: benchEnv() },
     );
     expect(r.exitCode).toBe(0);
     const json = JSON.parse(readFileSync(join(dir, "r.json"), "utf8"));
@@ -61,10 +60,10 @@ describe("harness faults", () => {
   }, 180000);
 
   test("a server killed mid-run: its scenario is marked failed within the deadline, the rest goes on, results are written", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "iob-"));
+    const dir = testDir();
     const proc = Bun.spawn(
       [process.execPath, BENCH, "--rounds", "3", "--scenarios", "1,2", "--iterations", "20000", "--micro", "off", "--syscalls", "off", "--backends", "bun,epoll", "--control", "off", "--json", join(dir, "r.json")],
-      { stdout: "pipe", stderr: "pipe" },
+      { stdout: "pipe", stderr: "pipe", env: benchEnv() },
     );
     // Wait for epoll's server, then kill it (the A/A control is off: its epoll#2 would match too). Every
     // round starts with fresh servers, so the one found may be replaced before the kill: then find the new one.

@@ -2,12 +2,42 @@
 // implementation independent of the servers' own socket code).
 import type { Socket } from "bun";
 import { afterAll, beforeAll } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { encodeFrame, FrameDecoder } from "../bench/protocol/frame.ts";
 import { ServerProcess, type ServerSpawnOptions } from "../bench/server/process.ts";
 import { uringStatus } from "../ffi/uring.ts";
 
 export const URING = uringStatus();
 export const URING_SKIP_REASON = URING.available ? "" : `io_uring unavailable: ${URING.reason}`;
+
+const madeDirs: string[] = [];
+
+/** Removes every folder testDir made (test/preload.ts calls it after the last test of the run). */
+export function removeTestDirs(): void {
+  for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** A temporary folder for one test's files, removed after the run's last test: the suite leaves /tmp as it found it. */
+export function testDir(prefix = "iob-"): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(d);
+  return d;
+}
+
+let outDir: string | undefined;
+
+/**
+ * The environment for a bench the tests start: its standard files (results/
+ * bench-*.json, latest.json, the pictures) go to a temporary folder, never to
+ * the checkout's results/, which belongs to the user. A child does not see
+ * changes to process.env made after start-up, so it must be given this.
+ */
+export function benchEnv(extra: Record<string, string> = {}): Record<string, string> {
+  outDir ??= testDir("iob-out-");
+  return { ...(process.env as Record<string, string>), IOURING_BENCH_OUT_DIR: outDir, ...extra };
+}
 
 export function startServer(backend: string, opts: Partial<ServerSpawnOptions> = {}): Promise<ServerProcess> {
   return ServerProcess.start({ backend, ...opts });

@@ -73,22 +73,22 @@ describe("serve --inject-delay-us: each answer waits, and is still right", () =>
   }
 });
 
-describe("serve --inject-delay-us: a bad value is a usage error", () => {
+describe("serve --inject-delay (once --inject-delay-us, still accepted): a bad value is a usage error", () => {
   const run = (args: string[]) => {
     const r = Bun.spawnSync([process.execPath, SERVE, ...args], { stdout: "pipe", stderr: "pipe", timeout: 15000 });
     return { code: r.exitCode, err: r.stderr.toString() };
   };
   test.each([
-    ["-1", /--inject-delay-us must be at least 0/],
-    ["1.5", /--inject-delay-us must be an integer/],
-    ["soon", /--inject-delay-us must be an integer/],
-    ["2000000", /--inject-delay-us must be at most 1000000/],
-  ])("epoll --inject-delay-us %p: exit 2 with the usage", (value, msg) => {
+    ["-1", /--inject-delay must be at least 0/],
+    ["1.5", /--inject-delay must be an integer/],
+    ["soon", /--inject-delay must be an integer/],
+    ["2000000", /--inject-delay must be at most 1000000/],
+  ])("epoll --inject-delay-us %p: exit 2, one line and where the help is", (value, msg) => {
     const r = run(["--backend", "epoll", "--inject-delay-us", value as string]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(msg as RegExp);
-    expect(r.err).toMatch(/usage: bun run serve/);
-    expect(r.err).toMatch(/--inject-delay-us MICROS/);
+    expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(/\(see bun run serve --help\)$/m);
   });
 
   test.skipIf(TOKIO_SKIP !== "").each([["-1"], ["1.5"]])("tokio's own executable --inject-delay-us %p: exit 2 with the usage", (value) => {

@@ -4,18 +4,18 @@
 // The A/A control is the natural pair: the headline baseline against a
 // second instance of itself (NAME#2), differing only by what is injected.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
+import { benchEnv, testDir } from "./helpers.ts";
 
 const BENCH = join(ROOT, "bench/cli/bench.ts");
 
 function bench(extra: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), "iob-ka-"));
+  const dir = testDir("iob-ka-");
   const r = Bun.spawnSync(
     [process.execPath, BENCH, "--scenarios", "ping-pong", "--backends", "epoll", "--rounds", "4", "--iterations", "400", "--warmup", "50", "--micro", "off", "--syscalls", "off", "--json", join(dir, "r.json"), ...extra],
-    { stdout: "pipe", stderr: "pipe", timeout: 120000 },
+    { stdout: "pipe", stderr: "pipe", timeout: 120000, env: benchEnv() },
   );
   if (r.exitCode !== 0) throw new Error(`bench exited ${r.exitCode}: ${r.stderr.toString().slice(-1500)}`);
   // The report wraps to the terminal's width: phrases are matched with the line breaks flattened.

@@ -19,6 +19,7 @@ import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
+import { benchEnv } from "./helpers.ts";
 import { EPERM } from "../ffi/errno.ts";
 import { uringStatus } from "../ffi/uring.ts";
 
@@ -29,7 +30,7 @@ const SYSCTL = "/proc/sys/kernel/io_uring_disabled";
 const FORCE = { IOURING_BENCH_FORCE_NO_URING: "1" };
 
 function run(cmd: string[], env: Record<string, string> = {}, timeout = 60_000) {
-  const r = Bun.spawnSync(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", timeout });
+  const r = Bun.spawnSync(cmd, { cwd: ROOT, env: benchEnv(env), stdout: "pipe", stderr: "pipe", timeout });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
@@ -148,7 +149,7 @@ function guardSignals(): () => void {
 
 /** Async, so that a signal reaches the guard at once rather than after the child. */
 async function runAsync(cmd: string[], timeoutMs = 60_000) {
-  const p = Bun.spawn(cmd, { cwd: ROOT, env: process.env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const p = Bun.spawn(cmd, { cwd: ROOT, env: benchEnv(), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   clearTimeout(t);

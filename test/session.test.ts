@@ -3,20 +3,19 @@
 // from the process found by its port), both idle modes with the PM QoS
 // request held and released, paused servers, and the headline choice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPmQos } from "../bench/measure/quiet.ts";
 import { resolveGates } from "../bench/run/session.ts";
 import type { ServerProcess } from "../bench/server/process.ts";
 import { ROOT } from "../ffi/build.ts";
-import { startServer } from "./helpers.ts";
+import { benchEnv, startServer, testDir } from "./helpers.ts";
 
 const BENCH = join(ROOT, "bench/cli/bench.ts");
 
 function bench(args: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), "iob-s-"));
-  const r = Bun.spawnSync([process.execPath, BENCH, "--micro", "off", "--syscalls", "off", "--json", join(dir, "r.json"), ...args], { stdout: "pipe", stderr: "pipe", timeout: 120000 });
+  const dir = testDir("iob-s-");
+  const r = Bun.spawnSync([process.execPath, BENCH, "--micro", "off", "--syscalls", "off", "--json", join(dir, "r.json"), ...args], { stdout: "pipe", stderr: "pipe", timeout: 120000, env: benchEnv() });
   if (r.exitCode !== 0) throw new Error(`bench exited ${r.exitCode}: ${r.stderr.toString().slice(-1500)}`);
   return { json: JSON.parse(readFileSync(join(dir, "r.json"), "utf8")), out: r.stdout.toString(), err: r.stderr.toString() };
 }

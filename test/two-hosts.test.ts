@@ -2,10 +2,10 @@
 // another, joined by a veth pair. Needs root and iproute2 (CI has both);
 // skipped with the reason otherwise. Everything made here is removed after.
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
+import { benchEnv, testDir } from "./helpers.ts";
 
 const id = String(process.pid % 100000);
 const SRV = `iob-srv-${id}`, CLI = `iob-cli-${id}`;
@@ -60,10 +60,10 @@ test.skipIf(skip !== "")(`bench --target runs the scenarios against a server on 
     expect(m).not.toBeNull();
     const port = m![2];
 
-    const dir = mkdtempSync(join(tmpdir(), "iob-"));
+    const dir = testDir();
     const r = Bun.spawnSync(
       ["ip", "netns", "exec", CLI, process.execPath, join(ROOT, "bench/cli/bench.ts"), "--target", `${SRV_ADDR}:${port}`, "--backend-label", "epoll-remote", "--quick", "--rounds", "2", "--json", join(dir, "r.json")],
-      { stdout: "pipe", stderr: "pipe", timeout: 170000 },
+      { stdout: "pipe", stderr: "pipe", timeout: 170000, env: benchEnv() },
     );
     expect(r.exitCode).toBe(0);
     expect(r.stdout.toString()).toMatch(new RegExp(`^target\\s+epoll-remote at ${SRV_ADDR.replace(/\./g, "\\.")}:${port}`, "m"));

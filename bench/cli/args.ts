@@ -1,7 +1,12 @@
-// Command-line parsing shared by `serve` and `bench`: every flag is declared
-// once with its type; anything else is a usage error (exit 2, no stack trace).
+// Command-line parsing shared by every command: each flag is declared once
+// with its type, its group in the help and what its value is. A usage error
+// is one line naming the fix (did you mean ...?) and where the help is, on
+// stderr, exit 2; never the whole usage, never a stack trace.
+import { execSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
-export type FlagType = "string" | "int" | "number" | "bool" | "list";
+export type FlagType = "string" | "int" | "number" | "bool" | "list" | "duration";
 
 export interface FlagSpec {
   type: FlagType;
@@ -11,12 +16,54 @@ export interface FlagSpec {
   choices?: readonly string[];
   min?: number;
   max?: number;
+  /** What the value is, in the help: "N", "FILE", "a,b", "B:US" (the type's name is never shown). */
   placeholder?: string;
+  /** The help's group ("What to run", "Outputs", ...); flags without one go under "Other". */
+  group?: string;
+  /** duration: the unit a plain number is in, and the one the value is given back in. */
+  unit?: "s" | "ms";
+  /** Older or neighbouring names that mean this flag (accepted, not shown). */
+  aliases?: string[];
 }
 
 export class UsageError extends Error {}
 
 export type Parsed = Record<string, string | number | boolean | string[] | undefined>;
+
+/** Levenshtein distance, for did-you-mean. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length][b.length];
+}
+
+/** The closest of the candidates when it is close enough to be a typo, else undefined. */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let dist = Infinity;
+  for (const c of candidates) {
+    const d = c.startsWith(word) || word.startsWith(c) ? Math.min(2, editDistance(word, c)) : editDistance(word, c);
+    if (d < dist) [best, dist] = [c, d];
+  }
+  return best !== undefined && dist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, min: 60, h: 3600 };
+
+/** "90s", "3m", "500ms", "1.5s" (or a plain number in the flag's unit) in the flag's unit. */
+export function parseDuration(value: string, unit: "s" | "ms"): number {
+  const m = value.trim().match(/^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/);
+  if (!m) return NaN;
+  const seconds = m[2] ? Number(m[1]) * UNITS[m[2]] : unit === "s" ? Number(m[1]) : Number(m[1]) / 1000;
+  return unit === "s" ? seconds : seconds * 1000;
+}
+
+function nameOf(specs: Record<string, FlagSpec>, given: string): string | undefined {
+  if (specs[given]) return given;
+  return Object.entries(specs).find(([, s]) => s.aliases?.includes(given))?.[0];
+}
 
 export function parseArgs(argv: string[], specs: Record<string, FlagSpec>): Parsed {
   const out: Parsed = {};
@@ -27,16 +74,27 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>): Pars
       out.help = true;
       continue;
     }
-    if (!arg.startsWith("--")) throw new UsageError(`unexpected argument '${arg}'`);
-    let name = arg.slice(2);
+    if (arg === "--version" || arg === "-V") {
+      out.version = true;
+      continue;
+    }
+    if (!arg.startsWith("--")) {
+      const flagLike = didYouMean(arg.replace(/^-+/, ""), Object.keys(specs));
+      throw new UsageError(`unexpected argument '${arg}'${flagLike && arg.startsWith("-") ? `; did you mean --${flagLike}?` : ""}`);
+    }
+    let given = arg.slice(2);
     let value: string | undefined;
-    const eq = name.indexOf("=");
+    const eq = given.indexOf("=");
     if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
+      value = given.slice(eq + 1);
+      given = given.slice(0, eq);
+    }
+    const name = nameOf(specs, given);
+    if (!name) {
+      const near = didYouMean(given, Object.keys(specs));
+      throw new UsageError(`unknown flag '--${given}'${near ? `; did you mean --${near}?` : ""}`);
     }
     const s = specs[name];
-    if (!s) throw new UsageError(`unknown flag '--${name}'`);
     if (s.type === "bool") {
       if (value !== undefined && value !== "true" && value !== "false") throw new UsageError(`--${name} takes no value`);
       out[name] = value !== "false";
@@ -44,59 +102,135 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>): Pars
     }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined || value.startsWith("--")) throw new UsageError(`--${name} needs a value`);
+      if (value === undefined || (value.startsWith("--") && value.length > 2)) throw new UsageError(`--${name} needs a value${s.placeholder ? ` (${s.placeholder})` : ""}`);
     }
     out[name] = convert(name, s, value);
   }
   return out;
 }
 
+function choiceError(name: string, item: string, choices: readonly string[]): UsageError {
+  const near = didYouMean(item, choices);
+  return new UsageError(`--${name}: unknown '${item}'${near ? `; did you mean '${near}'?` : ""} (one of ${choices.join(", ")})`);
+}
+
 function convert(name: string, s: FlagSpec, value: string): string | number | string[] {
-  if (s.type === "int" || s.type === "number") {
-    const n = Number(value);
+  if (s.type === "int" || s.type === "number" || s.type === "duration") {
+    const n = s.type === "duration" ? parseDuration(value, s.unit ?? "s") : Number(value);
     if (value.trim() === "" || !Number.isFinite(n) || (s.type === "int" && !Number.isInteger(n))) {
-      throw new UsageError(`--${name} must be ${s.type === "int" ? "an integer" : "a number"}, not '${value}'`);
+      const what = s.type === "int" ? "an integer" : s.type === "duration" ? `a duration (e.g. 90s, 3m${s.unit === "ms" ? ", 5ms" : ""}; a plain number is in ${s.unit ?? "s"})` : "a number";
+      throw new UsageError(`--${name} must be ${what}, not '${value}'`);
     }
-    if (s.min !== undefined && n < s.min) throw new UsageError(`--${name} must be at least ${s.min}, not ${n}`);
-    if (s.max !== undefined && n > s.max) throw new UsageError(`--${name} must be at most ${s.max}, not ${n}`);
+    const u = s.type === "duration" ? ` ${s.unit ?? "s"}` : "";
+    if (s.min !== undefined && n < s.min) throw new UsageError(`--${name} must be at least ${s.min}${u}, not ${n}${u}`);
+    if (s.max !== undefined && n > s.max) throw new UsageError(`--${name} must be at most ${s.max}${u}, not ${n}${u}`);
     return n;
   }
   if (s.type === "list") {
     const items = value.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
     if (items.length === 0) throw new UsageError(`--${name} needs at least one item`);
-    if (s.choices) for (const it of items) if (!s.choices.includes(it)) throw new UsageError(`--${name}: unknown '${it}' (one of ${s.choices.join(", ")})`);
+    if (s.choices) for (const it of items) if (!s.choices.includes(it)) throw choiceError(name, it, s.choices);
     return items;
   }
-  if (s.choices && !s.choices.includes(value)) throw new UsageError(`--${name}: unknown '${value}' (one of ${s.choices.join(", ")})`);
+  if (s.choices && !s.choices.includes(value)) throw choiceError(name, value, s.choices);
   return value;
 }
 
-export function usageText(command: string, summary: string, specs: Record<string, FlagSpec>): string {
-  const lines = [`usage: ${command} [flags]`, "", summary, "", "flags:"];
-  for (const [name, s] of Object.entries(specs)) {
-    const ph = s.type === "bool" ? "" : ` ${s.placeholder ?? s.type.toUpperCase()}`;
-    const def = s.default !== undefined && s.type !== "bool" ? ` (default ${Array.isArray(s.default) ? s.default.join(",") : s.default})` : "";
-    const ch = s.choices ? ` [${s.choices.join("|")}]` : "";
-    lines.push(`  --${name}${ph}`.padEnd(30) + `${s.help}${ch}${def}`);
+const WIDTH = 99;
+const FLAG_COLUMN = 28;
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const w of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + w.length > width) {
+      out.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
   }
-  lines.push(`  -h, --help`.padEnd(30) + "this text");
+  if (line) out.push(line);
+  return out;
+}
+
+export interface UsageExtras {
+  /** Shown after the synopsis: what the command takes besides flags. */
+  synopsis?: string;
+  examples?: [string, string][];
+  exitCodes?: string[];
+  /** Groups in this order; others after them. */
+  groups?: string[];
+}
+
+/** The help: groups of flags, examples and exit codes, every line under 100 columns. */
+export function usageText(command: string, summary: string, specs: Record<string, FlagSpec>, extras: UsageExtras = {}): string {
+  const lines = [`usage: ${command} ${extras.synopsis ?? "[flags]"}`, "", ...wrap(summary, WIDTH)];
+  const byGroup = new Map<string, [string, FlagSpec][]>();
+  for (const [name, s] of Object.entries(specs)) byGroup.set(s.group ?? "Other", [...(byGroup.get(s.group ?? "Other") ?? []), [name, s]]);
+  const order = [...(extras.groups ?? []).filter((g) => byGroup.has(g)), ...[...byGroup.keys()].filter((g) => !(extras.groups ?? []).includes(g))];
+  for (const g of order) {
+    lines.push("", `${g}:`);
+    for (const [name, s] of byGroup.get(g)!) {
+      const ph = s.type === "bool" ? "" : ` ${s.placeholder ?? (s.choices ? s.choices.join("|") : "VALUE")}`;
+      const def = s.default !== undefined && s.type !== "bool" ? ` (default ${Array.isArray(s.default) ? s.default.join(", ") : s.default}${s.type === "duration" ? ` ${s.unit ?? "s"}` : ""})` : "";
+      const ch = s.choices && s.placeholder ? ` (one of: ${s.choices.join(", ")})` : "";
+      const head = `  --${name}${ph}`;
+      const body = wrap(`${s.help}${ch}${def}`, WIDTH - FLAG_COLUMN);
+      if (head.length < FLAG_COLUMN) lines.push(head.padEnd(FLAG_COLUMN) + body[0], ...body.slice(1).map((l) => " ".repeat(FLAG_COLUMN) + l));
+      else lines.push(head, ...body.map((l) => " ".repeat(FLAG_COLUMN) + l));
+    }
+  }
+  lines.push("", "  -h, --help".padEnd(FLAG_COLUMN) + "this text", "  -V, --version".padEnd(FLAG_COLUMN) + "the version and git commit");
+  if (extras.examples?.length) {
+    lines.push("", "Examples:");
+    for (const [cmd, what] of extras.examples) lines.push(`  ${cmd}`, ...wrap(what, WIDTH - 6).map((l) => `      ${l}`));
+  }
+  if (extras.exitCodes?.length) lines.push("", "Exit codes:", ...extras.exitCodes.map((c) => `  ${c}`));
   return lines.join("\n");
 }
 
-/** Parses or exits: usage errors print the message and the usage to stderr and exit 2. */
-export function parseOrExit(argv: string[], command: string, summary: string, specs: Record<string, FlagSpec>): Parsed {
+/** "iouring-bench 0.1.0 (git 1a2b3c4)": the package's version and, in a checkout, its commit. */
+export function versionText(root: string): string {
+  let version = "unknown";
+  try {
+    version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+  } catch {
+    // not in a checkout
+  }
+  let commit = "";
+  try {
+    commit = execSync("git rev-parse --short HEAD", { cwd: root, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    // not a git checkout
+  }
+  return `iouring-bench ${version}${commit ? ` (git ${commit})` : ""}`;
+}
+
+/** The one line a usage error prints: what is wrong, then where the help is. */
+export function usageErrorLine(prefix: string, command: string, message: string): string {
+  return `${prefix}: ${message} (see ${command} --help)`;
+}
+
+/** Parses or exits: --help prints the help (exit 0), --version the version (exit 0), a usage error one line (exit 2). */
+export function parseOrExit(argv: string[], command: string, summary: string, specs: Record<string, FlagSpec>, opts: UsageExtras & { prefix: string; root?: string }): Parsed {
   try {
     const p = parseArgs(argv, specs);
     if (p.help) {
-      console.log(usageText(command, summary, specs));
+      console.log(usageText(command, summary, specs, opts));
+      process.exit(0);
+    }
+    if (p.version) {
+      console.log(versionText(opts.root ?? join(import.meta.dir, "../..")));
       process.exit(0);
     }
     return p;
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`${command}: ${e.message}\n\n${usageText(command, summary, specs)}\n`);
-      process.exit(2);
-    }
+    if (e instanceof UsageError) usageExit(opts.prefix, command, e.message);
     throw e;
   }
+}
+
+/** Prints the one usage-error line and exits 2. */
+export function usageExit(prefix: string, command: string, message: string): never {
+  process.stderr.write(`${usageErrorLine(prefix, command, message)}\n`);
+  process.exit(2);
 }

@@ -1,6 +1,8 @@
 // `bun run bench`'s flags, and the one typed plan they turn into. Nothing
 // past this file reads a flag.
 import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { ROOT } from "../../ffi/build.ts";
 import { BACKEND_NAMES, DEFAULT_BACKEND_NAMES } from "../server/backends.ts";
 import { LADDER_STEPS } from "../verdict/ladder.ts";
 import { injectDelayArgs, MAX_INJECT_DELAY_US } from "../server/modes.ts";
@@ -12,62 +14,76 @@ import type { Placement } from "../measure/machine.ts";
 import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
 import { sweepDefaults, type SweepPart, type SweepPlan } from "../run/sweep.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
+import { OUTPUTS } from "../report/export.ts";
 import { UsageError, type FlagSpec, type Parsed } from "./args.ts";
 
 const SCENARIO_CHOICES = ["all", ...SCENARIOS.flatMap((s) => [s.slug, String(s.number)])];
 
+const RUN = "What to run";
+const LONG = "How long";
+const PLACE = "Placement";
+const SERVERS = "Servers and clients";
+const SWEEP = "The connection sweep (--sweep)";
+const OUT = "Outputs";
+const FAULT = "Fault injection (to test the harness)";
+export const BENCH_GROUPS = [RUN, LONG, PLACE, SERVERS, SWEEP, OUT, FAULT];
+
+/** The output formats' own flags (bench/report/export.ts): each format brings its flag. */
+const OUTPUT_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
+  OUTPUTS.flatMap((f) => (f.flag ? [[f.flag.name, { type: "string", help: f.flag.help, placeholder: "FILE", group: OUT } satisfies FlagSpec]] : [])),
+);
+
 export const BENCH_FLAGS: Record<string, FlagSpec> = {
-  quick: { type: "bool", help: "smoke run: fewer rounds and round trips (under a minute)" },
-  budget: { type: "number", help: "seconds the whole run may take; rounds stop when their share is used (default 225, --quick 55)", min: 10, placeholder: "S" },
-  ladder: { type: "bool", help: "the ablation ladder: uring-basic → uring-1enter → uring-taskrun → uring → uring-multishot, and uring → uring-sqpoll, each step's paired gain in scenarios 1, 2 and 6" },
-  backends: { type: "list", help: "backends to compare (all: every one but the ladder's own steps; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b" },
-  baseline: { type: "string", help: "the headline gate's baseline (default tokio when it runs, else epoll), also the reference of the ratios", placeholder: "NAME" },
-  candidate: { type: "string", help: "the headline gate's candidate (default c-uring when tokio runs, else uring)", placeholder: "NAME" },
-  "gate-pairs": { type: "list", help: "more gates as baseline:candidate pairs (default bun:uring,epoll:uring where run)", placeholder: "a:b,c:d" },
-  control: { type: "string", help: "A/A control: a second instance of the headline baseline (NAME#2), tested for equivalence within a quarter of each threshold", choices: ["on", "off"], default: "on" },
-  "fresh-servers": { type: "string", help: "a fresh process for every server in every round, so what differs between server instances is inside the intervals (off: one process per run)", choices: ["on", "off"], default: "on" },
-  scenarios: { type: "list", help: "scenarios to run, by name or number, or all", choices: SCENARIO_CHOICES, default: SCENARIOS.map((s) => s.slug), placeholder: "a,b" },
-  placement: { type: "string", help: "CPU placement of server and client (both: cross, then same, a gate for each)", choices: ["cross", "same", "both", "off"], default: "cross" },
-  "cpu-idle": { type: "string", help: "idle CPUs: poll (PM QoS 0 on /dev/cpu_dma_latency, needs root), default (the cpuidle governor), both (a gate for each)", choices: ["poll", "default", "both"], default: "poll" },
-  "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N" },
-  "client-cpu": { type: "int", help: "CPU for the client (cross)", default: 1, min: 0, placeholder: "N" },
-  rounds: { type: "int", help: "fixed rounds: no sequential looks, every backend measured N times", min: 1, max: 1000, placeholder: "N" },
-  "min-rounds": { type: "int", help: "rounds before the first look at the criteria (default 6, --quick 4)", min: 1, max: 1000, placeholder: "N" },
-  "max-rounds": { type: "int", help: "most rounds of a gated scenario (default 20, --quick 6)", min: 1, max: 1000, placeholder: "N" },
-  "other-rounds": { type: "int", help: "rounds of backends in no gate and of scenarios no criterion reads (default 3)", min: 1, max: 1000, placeholder: "N" },
-  "stall-bound": { type: "number", help: "a unit whose server or client CPU lost more than this many ms (steal time, hiccups) is measured again (default 5)", min: 0, placeholder: "MS" },
-  hiccup: { type: "string", help: "a thread per measured CPU that wakes every 5 ms to catch stalls", choices: ["on", "off"], default: "on" },
-  iterations: { type: "int", help: "measured round trips per backend, size and round (ping-pong)", min: 10, placeholder: "N" },
-  warmup: { type: "int", help: "discarded round trips before each measurement (ping-pong)", min: 0, placeholder: "N" },
-  sizes: { type: "list", help: `payload sizes in bytes (ping-pong; default ${pingPong.defaults.sizes.join(",")})`, placeholder: "a,b" },
-  client: { type: "string", help: "the client: auto (the C load client c/loadgen.c for the throughput scenarios 2 and 6, so the client cannot cap them; the TypeScript loops elsewhere), ts (TypeScript everywhere), c (C everywhere it exists: scenario 1's loop in C too); the sweep always uses the C load client", choices: ["auto", "ts", "c"], default: "auto" },
-  window: { type: "int", help: `requests in flight on the connection (persistent-throughput; default ${persistentThroughput.defaults.window})`, min: 1, max: 4096, placeholder: "W" },
-  connections: { type: "int", help: `connections of the open-loop load (latency-under-load; default ${latencyUnderLoad.defaults.connections})`, min: 1, max: 10000, placeholder: "C" },
-  rate: { type: "number", help: "open-loop rate, requests/s (latency-under-load; default: half the lowest capacity)", min: 1, placeholder: "R" },
-  syscalls: { type: "string", help: "count syscalls per request with perf in an untimed pass (auto: on, off with --quick)", choices: ["auto", "on", "off"], default: "auto" },
-  host: { type: "string", help: "address the servers listen on", default: "127.0.0.1" },
-  seed: { type: "int", help: "seed for payloads, the order of backends in each round and resampling", default: 1, min: 0 },
-  micro: { type: "string", help: "micro-benchmarks for the claims table (auto: on; about 15 s, 1 s with --quick)", choices: ["auto", "on", "off"], default: "auto" },
-  json: { type: "string", help: "also write the JSON results here", placeholder: "FILE" },
-  markdown: { type: "string", help: "write the report as markdown here", placeholder: "FILE" },
-  "update-guide": { type: "string", help: "put the report's first page (with --full: all of it) as markdown between <!-- iouring-bench:begin/end --> in FILE (appended when absent)", placeholder: "FILE" },
-  full: { type: "bool", help: "--update-guide: insert the whole report, not only its first page" },
-  svg: { type: "string", help: "also write the latency distribution plot here (one is always written under results/)", placeholder: "FILE" },
-  forest: { type: "string", help: "also write the forest plot of the gates here (one is always written under results/)", placeholder: "FILE" },
-  target: { type: "list", help: "your own servers: LABEL=HOST:PORT,... (each a backend of its own; labels usable in --baseline/--candidate/--gate-pairs), or one HOST:PORT", placeholder: "L=H:P,..." },
-  "backend-label": { type: "string", help: "name of a single HOST:PORT --target in the report", placeholder: "NAME" },
-  corrupt: { type: "string", help: "fault injection, to test the harness: BACKEND:N flips one answer byte in about every N", placeholder: "B:N" },
-  sweep: { type: "bool", help: "the connection sweep: each backend's throughput, CPU and p99 from 1 to 4096 connections, where io_uring overtakes (the crossover), capacity at --slo-p99 and 10 000 idle connections (about 3 min; --quick 30 s); alone unless --scenarios is given" },
-  "sweep-connections": { type: "list", help: "--sweep: connection counts (default 1,8,64,256,1024,4096)", placeholder: "a,b" },
-  "sweep-window": { type: "list", help: "--sweep: requests in flight per connection (default 1,8)", placeholder: "a,b" },
-  "sweep-sizes": { type: "list", help: "--sweep: payload sizes in bytes, 4 to 65536 (default 32,1000)", placeholder: "a,b" },
-  "sweep-rounds": { type: "int", help: "--sweep: paired rounds per connection count (default 6, --quick 2)", min: 1, max: 100, placeholder: "N" },
-  "sweep-parts": { type: "list", help: "--sweep: what to run (default all three)", choices: ["points", "capacity", "idle"], default: ["points", "capacity", "idle"], placeholder: "a,b" },
-  "sweep-budget": { type: "number", help: "--sweep: seconds the sweep may take (default 165, --quick 25)", min: 5, placeholder: "S" },
-  "slo-p99": { type: "number", help: "--sweep: the p99 latency target of the capacity search, ms (default 1)", min: 0.01, max: 10000, placeholder: "MS" },
-  "capacity-connections": { type: "int", help: "--sweep: connections of the capacity search's open-loop load (default 64)", min: 1, max: 16384, placeholder: "C" },
-  "idle-connections": { type: "int", help: "--sweep: idle connections held open beside the active ones (default 10000)", min: 1, max: 100000, placeholder: "N" },
-  "inject-delay": { type: "string", help: "fault injection, to test the gate: BACKEND:MICROS makes that server busy-wait MICROS µs per request (BACKEND#2 for the control)", placeholder: "B:US" },
+  scenarios: { type: "list", help: "scenarios to run, by name or number, or all", choices: SCENARIO_CHOICES, default: SCENARIOS.map((s) => s.slug), placeholder: "a,b", group: RUN },
+  backends: { type: "list", help: "backends to compare (all: every one but the ladder's own steps; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b", group: RUN, aliases: ["backend"] },
+  baseline: { type: "string", help: "the headline gate's baseline (default tokio when it runs, else epoll), also the reference of the ratios", placeholder: "NAME", group: RUN },
+  candidate: { type: "string", help: "the headline gate's candidate (default c-uring when tokio runs, else uring)", placeholder: "NAME", group: RUN },
+  "gate-pairs": { type: "list", help: "more gates as baseline:candidate pairs (default bun:uring,epoll:uring where run)", placeholder: "a:b,c:d", group: RUN },
+  control: { type: "string", help: "A/A control: a second instance of the headline baseline (NAME#2), tested for equivalence within a quarter of each threshold", choices: ["on", "off"], default: "on", group: RUN },
+  ladder: { type: "bool", help: "the ablation ladder: each io_uring feature's paired gain in scenarios 1, 2 and 6", group: RUN },
+  target: { type: "list", help: "your own servers, each a backend of its own (labels usable in --baseline, --candidate, --gate-pairs), or one HOST:PORT", placeholder: "LABEL=HOST:PORT,...", group: RUN },
+  "backend-label": { type: "string", help: "name of a single HOST:PORT --target in the report", placeholder: "NAME", group: RUN },
+  quick: { type: "bool", help: "smoke run: fewer rounds and round trips (about a minute)", group: LONG },
+  budget: { type: "duration", unit: "s", help: "how long the whole run may take (90s, 4m); rounds stop when their share is used (default 225 s, --quick 55 s)", min: 10, placeholder: "TIME", group: LONG },
+  rounds: { type: "int", help: "fixed rounds: no sequential looks, every backend measured N times", min: 1, max: 1000, placeholder: "N", group: LONG },
+  "min-rounds": { type: "int", help: "rounds before the first look at the criteria (default 6, --quick 4)", min: 1, max: 1000, placeholder: "N", group: LONG },
+  "max-rounds": { type: "int", help: "most rounds of a gated scenario (default 20, --quick 6)", min: 1, max: 1000, placeholder: "N", group: LONG },
+  "other-rounds": { type: "int", help: "rounds of backends in no gate and of scenarios no criterion reads (default 3)", min: 1, max: 1000, placeholder: "N", group: LONG },
+  iterations: { type: "int", help: "measured round trips per backend, size and round (ping-pong)", min: 10, placeholder: "N", group: LONG },
+  warmup: { type: "int", help: "discarded round trips before each measurement (ping-pong)", min: 0, placeholder: "N", group: LONG },
+  placement: { type: "string", help: "CPU placement of server and client (both: cross, then same, a gate for each)", choices: ["cross", "same", "both", "off"], default: "cross", group: PLACE },
+  "cpu-idle": { type: "string", help: "idle CPUs: poll (PM QoS 0 on /dev/cpu_dma_latency, needs root), default (the cpuidle governor), both (a gate for each)", choices: ["poll", "default", "both"], default: "poll", group: PLACE },
+  "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N", group: PLACE },
+  "client-cpu": { type: "int", help: "CPU for the client (cross)", default: 1, min: 0, placeholder: "N", group: PLACE },
+  "stall-bound": { type: "duration", unit: "ms", help: "a unit whose server or client CPU lost more than this (steal time, hiccups) is measured again", default: 5, min: 0, placeholder: "TIME", group: PLACE },
+  hiccup: { type: "string", help: "a thread per measured CPU that wakes every 5 ms to catch stalls", choices: ["on", "off"], default: "on", group: PLACE },
+  "fresh-servers": { type: "string", help: "a fresh process for every server in every round, so what differs between server instances is inside the intervals (off: one process per run)", choices: ["on", "off"], default: "on", group: SERVERS },
+  host: { type: "string", help: "address the servers listen on", default: "127.0.0.1", placeholder: "ADDRESS", group: SERVERS },
+  client: { type: "string", help: "auto: the C load client for the throughput scenarios 2 and 6, the TypeScript loops elsewhere; ts: TypeScript everywhere; c: C everywhere it exists", choices: ["auto", "ts", "c"], default: "auto", group: SERVERS },
+  sizes: { type: "list", help: `payload sizes in bytes (ping-pong; default ${pingPong.defaults.sizes.join(",")})`, placeholder: "a,b", group: SERVERS },
+  window: { type: "int", help: `requests in flight on the connection (persistent-throughput; default ${persistentThroughput.defaults.window})`, min: 1, max: 4096, placeholder: "W", group: SERVERS },
+  connections: { type: "int", help: `connections of the open-loop load (latency-under-load; default ${latencyUnderLoad.defaults.connections})`, min: 1, max: 10000, placeholder: "C", group: SERVERS },
+  rate: { type: "number", help: "open-loop rate, requests/s (latency-under-load; default: half the lowest capacity)", min: 1, placeholder: "R", group: SERVERS },
+  syscalls: { type: "string", help: "count syscalls per request with perf in an untimed pass (auto: on, off with --quick)", choices: ["auto", "on", "off"], default: "auto", group: SERVERS },
+  micro: { type: "string", help: "micro-benchmarks for the claims table (auto: on; about 15 s, 1 s with --quick)", choices: ["auto", "on", "off"], default: "auto", group: SERVERS },
+  seed: { type: "int", help: "seed for payloads, the order of backends in each round and resampling", default: 1, min: 0, placeholder: "N", group: SERVERS },
+  sweep: { type: "bool", help: "the connection sweep: throughput, CPU and p99 from 1 to 4096 connections, where io_uring overtakes, capacity at --slo-p99 and 10 000 idle connections (about 3 min; --quick 30 s); alone unless --scenarios is given", group: SWEEP },
+  "sweep-connections": { type: "list", help: "connection counts (default 1,8,64,256,1024,4096)", placeholder: "a,b", group: SWEEP },
+  "sweep-window": { type: "list", help: "requests in flight per connection (default 1,8)", placeholder: "a,b", group: SWEEP },
+  "sweep-sizes": { type: "list", help: "payload sizes in bytes, 4 to 65536 (default 32,1000)", placeholder: "a,b", group: SWEEP },
+  "sweep-rounds": { type: "int", help: "paired rounds per connection count (default 6, --quick 2)", min: 1, max: 100, placeholder: "N", group: SWEEP },
+  "sweep-parts": { type: "list", help: "what to run (default all three)", choices: ["points", "capacity", "idle"], default: ["points", "capacity", "idle"], placeholder: "a,b", group: SWEEP },
+  "sweep-budget": { type: "duration", unit: "s", help: "how long the sweep may take (default 165 s, --quick 25 s)", min: 5, placeholder: "TIME", group: SWEEP },
+  "slo-p99": { type: "duration", unit: "ms", help: "the p99 latency target of the capacity search (default 1 ms)", min: 0.01, max: 10000, placeholder: "TIME", group: SWEEP },
+  "capacity-connections": { type: "int", help: "connections of the capacity search's open-loop load (default 64)", min: 1, max: 16384, placeholder: "C", group: SWEEP },
+  "idle-connections": { type: "int", help: "idle connections held open beside the active ones (default 10000)", min: 1, max: 100000, placeholder: "N", group: SWEEP },
+  "out-dir": { type: "string", help: "where every run's files go (also $IOURING_BENCH_OUT_DIR; default results/ in the checkout)", placeholder: "DIR", group: OUT },
+  ...OUTPUT_FLAGS,
+  "update-guide": { type: "string", help: "put the report's first page (with --full: all of it) between <!-- iouring-bench:begin/end --> in FILE", placeholder: "FILE", group: OUT },
+  full: { type: "bool", help: "--update-guide: insert the whole report, not only its first page", group: OUT },
+  "exit-code": { type: "bool", help: "exit with the verdict: 0 PROCEED, 3 DO NOT PROCEED, 4 undecided, 5 not to be trusted (see Exit codes)", group: OUT },
+  corrupt: { type: "string", help: "BACKEND:N flips one answer byte in about every N (BACKEND#2 for the control)", placeholder: "B:N", group: FAULT, aliases: ["corrupt-every"] },
+  "inject-delay": { type: "string", help: "BACKEND:MICROS makes that server busy-wait MICROS µs per request (BACKEND#2 for the control)", placeholder: "B:US", group: FAULT, aliases: ["inject-delay-us"] },
 };
 
 function parseHostPort(s: string, flag: string): { host: string; port: number } {
@@ -186,7 +202,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   }
   const serverArgs = new Map<string, string[]>();
   const faultTargets = [...BACKEND_NAMES, ...BACKEND_NAMES.map((b) => `${b}#2`)];
-  for (const [b, a] of backendColon(args.corrupt as string | undefined, "--corrupt", "N (N >= 1)", BACKEND_NAMES, 1, Number.MAX_SAFE_INTEGER, (n) => ["--corrupt-every", String(n)])) serverArgs.set(b, a);
+  for (const [b, a] of backendColon(args.corrupt as string | undefined, "--corrupt", "N (N >= 1)", faultTargets, 1, Number.MAX_SAFE_INTEGER, (n) => ["--corrupt-every", String(n)])) serverArgs.set(b, a);
   const delays = backendColon(args["inject-delay"] as string | undefined, "--inject-delay", `MICROS (an integer from 0 to ${MAX_INJECT_DELAY_US})`, faultTargets, 0, MAX_INJECT_DELAY_US, injectDelayArgs);
   for (const [b, a] of delays) serverArgs.set(b, [...(serverArgs.get(b) ?? []), ...a]);
   for (const [b, a] of serverArgs) warnings.push(warning("fault-injection", `Fault injection: ${b} runs with ${a.join(" ")}. Its figures are not real.`));
@@ -248,6 +264,9 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const otherRounds = (args["other-rounds"] as number | undefined) ?? (args.rounds as number | undefined) ?? 3;
   const budgetS = (args.budget as number | undefined) ?? (quick ? 55 : 225);
   if (looks[0] < 3) warnings.push(warning("few-rounds", `Only ${looks[0]} round(s) before the first look: intervals need at least 3.`));
+  const toStdout = OUTPUTS.filter((f) => f.flag && args[f.flag.name] === "-");
+  if (toStdout.length > 1) throw new UsageError(`only one output can go to standard output, not ${toStdout.map((f) => `--${f.flag!.name} -`).join(" and ")}`);
+  for (const f of OUTPUTS) if (f.flag && !f.flag.stdout && args[f.flag.name] === "-") throw new UsageError(`--${f.flag.name} cannot go to standard output; give a file`);
   const countSyscalls = backends.length > 0 && (args.syscalls === "on" || (args.syscalls === "auto" && !quick));
   void log;
   return {
@@ -276,6 +295,12 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
     sweep,
     serverArgs,
     freshServers: args["fresh-servers"] === "on",
+    output: {
+      outDir: resolve((args["out-dir"] as string | undefined) ?? process.env.IOURING_BENCH_OUT_DIR ?? join(ROOT, "results")),
+      copies: new Map(OUTPUTS.flatMap((f) => (f.flag && args[f.flag.name] !== undefined ? [[f.flag.name, args[f.flag.name] as string] as [string, string]] : []))),
+      updateGuide: args["update-guide"] !== undefined ? { file: args["update-guide"] as string, full: Boolean(args.full) } : undefined,
+      verdictExitCode: Boolean(args["exit-code"]),
+    },
     argv,
     config: {
       quick,

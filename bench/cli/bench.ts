@@ -1,39 +1,45 @@
 // `bun run bench`: flags become one plan (bench-plan.ts), the run measures
-// every backend in paired, randomly ordered rounds within a time budget
-// (bench/run/), and the results (the JSON, the source of truth) are rendered
-// to the terminal, markdown and SVG.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+// every backend in paired, randomly ordered rounds within a time budget and
+// returns results that carry their gates, claims and warnings (bench/run/),
+// the terminal gets the report, and one export step writes every file
+// (bench/report/export.ts). This file only parses, calls and prints.
 import { ensureBuilt, ROOT } from "../../ffi/build.ts";
-import { parseOrExit, usageText, UsageError } from "./args.ts";
-import { BENCH_FLAGS, planFromFlags } from "./bench-plan.ts";
+import { parseOrExit, usageExit, UsageError } from "./args.ts";
+import { BENCH_FLAGS, BENCH_GROUPS, planFromFlags } from "./bench-plan.ts";
+import { EXIT_CODE_HELP, EXIT_CODES, verdictExitCode } from "../verdict/exit-code.ts";
 
 const cmd = "bun run bench";
-const SUMMARY = "Compares network backends on the guide's verification scenarios and evaluates its decision gate.";
+const PREFIX = "bench";
+const SUMMARY =
+  "Compares network backends on the io_uring integration guide's verification scenarios and evaluates its decision gate: " +
+  "the same servers built nine ways, measured in paired rounds, every answer verified.";
+const EXAMPLES: [string, string][] = [
+  ["bun run bench", "the default run: every backend, six scenarios, the gates (about 4 minutes)"],
+  ["bun run bench --quick", "a smoke run (about a minute)"],
+  ["bun run bench --scenarios 1,6 --backends tokio,c-uring --budget 2m", "two scenarios, the headline pair only"],
+  ["bun run bench --target mine=10.0.0.2:7000 --baseline mine --candidate c-uring", "gate your own server against io_uring"],
+  ["bun run bench --exit-code --json - > run.json", "for CI: the verdict as the exit code, the JSON on standard output"],
+];
 const log = (m: string) => process.stderr.write(`${m}\n`);
-const args = parseOrExit(process.argv.slice(2), cmd, SUMMARY, BENCH_FLAGS);
+const args = parseOrExit(process.argv.slice(2), cmd, SUMMARY, BENCH_FLAGS, { prefix: PREFIX, groups: BENCH_GROUPS, examples: EXAMPLES, exitCodes: EXIT_CODE_HELP, root: ROOT });
 let plan: ReturnType<typeof planFromFlags>;
 try {
   plan = planFromFlags(args, process.argv.slice(2), log);
 } catch (e) {
   if (!(e instanceof UsageError)) throw e;
-  process.stderr.write(`${cmd}: ${e.message}\n\n${usageText(cmd, SUMMARY, BENCH_FLAGS)}\n`);
-  process.exit(2);
+  usageExit(PREFIX, cmd, e.message);
 }
 try {
   ensureBuilt();
 } catch (e) {
-  process.stderr.write(`bench: ${(e as Error).message.split("\n").slice(0, 4).join("\n")}\n`);
-  process.exit(2);
+  process.stderr.write(`${PREFIX}: ${(e as Error).message.split("\n").slice(0, 4).join("\n")}\n`);
+  process.exit(EXIT_CODES.usage);
 }
 // The shims are built: only now load what uses them.
 const net = await import("../../ffi/net.ts");
 const { runBench } = await import("../run/session.ts");
-const { renderTerminalReport, renderMarkdownReport } = await import("../report/report.ts");
-const { updateGuideFile } = await import("../report/update-guide.ts");
-const { latencyDistributionSvg, latencySeriesFromSamples } = await import("../report/svg.ts");
-const { forestGates, gatesForestSvg } = await import("../report/forest.ts");
-const { sweepChartsSvg } = await import("../report/sweep-chart.ts");
+const { renderTerminalReport } = await import("../report/report.ts");
+const { exportResults } = await import("../report/export.ts");
 const { runMicro } = await import("../micro/index.ts");
 const { warning } = await import("../results/warnings.ts");
 
@@ -42,8 +48,8 @@ for (const t of plan.targets) {
   try {
     net.close(net.connect(t.host, t.port));
   } catch (e) {
-    process.stderr.write(`bench: --target ${t.label}=${t.host}:${t.port}: ${(e as Error).message.replace(/^connect \S+: /, "")}; is \`bun run serve --host ADDRESS --port ${t.port}\` (or your server) running there and reachable?\n`);
-    process.exit(2);
+    process.stderr.write(`${PREFIX}: --target ${t.label}=${t.host}:${t.port}: ${(e as Error).message.replace(/^connect \S+: /, "")}; is \`bun run serve --host ADDRESS --port ${t.port}\` (or your server) running there and reachable?\n`);
+    process.exit(EXIT_CODES.usage);
   }
 }
 // A sweep alone has no claims table to feed: micro-benchmarks only when asked for.
@@ -65,57 +71,15 @@ const { results, exitCode: runCode, samples } = await runBench({
     }
   },
 });
-let exitCode = runCode;
 
-// ---- output: terminal, JSON (the source of truth), SVGs, markdown, guide ----
-console.log(renderTerminalReport(results));
-const stamp = results.context.date.replace(/[:.]/g, "-");
-const resultsDir = join(ROOT, "results");
-mkdirSync(resultsDir, { recursive: true });
-const jsonText = JSON.stringify(results, null, 2) + "\n";
-const jsonPath = join(resultsDir, `bench-${stamp}.json`);
-writeFileSync(jsonPath, jsonText);
-writeFileSync(join(resultsDir, "latest.json"), jsonText);
-if (args.json) writeFileSync(args.json as string, jsonText);
-// Latency distributions of the scenarios that ask for the picture, on a percentile axis that stretches the tail.
-const series = latencySeriesFromSamples(results, samples);
-const latencyPath = join(resultsDir, `bench-${stamp}.svg`);
-if (series.length) {
-  const svg = latencyDistributionSvg(series, { baseline: results.gate?.baseline ?? results.baseline, candidate: results.gate?.candidate });
-  writeFileSync(latencyPath, svg);
-  if (args.svg) writeFileSync(args.svg as string, svg);
-}
-// The verdict as a picture: every gate's criteria, intervals and thresholds.
-const gates = forestGates(results);
-const forestPath = join(resultsDir, `bench-${stamp}-gates.svg`);
-if (gates.length) {
-  const forest = gatesForestSvg(gates);
-  writeFileSync(forestPath, forest);
-  if (args.forest) writeFileSync(args.forest as string, forest);
-}
-// The sweep: one chart per (window, payload), throughput over connections with each backend's band.
-const sweepCharts = results.sweep ? sweepChartsSvg(results.sweep).map((c) => ({ ...c, path: join(resultsDir, `bench-${stamp}-sweep-w${c.window}-p${c.payload}.svg`) })) : [];
-for (const c of sweepCharts) writeFileSync(c.path, c.svg);
-// The markdown links the pictures relative to where it is written.
-const picturesFor = (mdPath: string) => {
-  const rel = (p: string) => relative(dirname(resolve(mdPath)), p) || basename(p);
-  return {
-    gates: gates.length ? rel(forestPath) : undefined,
-    latency: series.length ? rel(latencyPath) : undefined,
-    sweep: sweepCharts.length ? sweepCharts.map((c) => ({ window: c.window, payload: c.payload, src: rel(c.path) })) : undefined,
-  };
-};
-const mdPath = join(resultsDir, `bench-${stamp}.md`);
-writeFileSync(mdPath, renderMarkdownReport(results, { pictures: picturesFor(mdPath) }));
-if (args.markdown) writeFileSync(args.markdown as string, renderMarkdownReport(results, { pictures: picturesFor(args.markdown as string) }));
-if (args["update-guide"]) {
-  const guide = args["update-guide"] as string;
-  try {
-    updateGuideFile(guide, renderMarkdownReport(results, { firstPageOnly: !args.full, pictures: picturesFor(guide) }));
-  } catch (e) {
-    log(`bench: --update-guide: ${(e as Error).message}`);
-    exitCode = 1;
-  }
-}
-log(`\nresults: ${jsonPath} (+ .md${series.length ? ", .svg" : ""}${gates.length ? ", -gates.svg" : ""}${sweepCharts.length ? `, ${sweepCharts.length} -sweep-*.svg` : ""})${[args.json, args.markdown, args["update-guide"], args.svg, args.forest].filter(Boolean).map((f) => `, ${f}`).join("")}`);
+// The report on the terminal; standard output belongs to a "-" copy when one was asked for.
+const stdoutTaken = [...plan.output.copies.values()].includes("-");
+(stdoutTaken ? log : console.log)(renderTerminalReport(results));
+const exported = exportResults(results, samples, { ...plan.output, finished: runCode === 0 });
+for (const text of exported.stdout) process.stdout.write(text);
+for (const f of exported.failed) log(`${PREFIX}: could not write ${f.path}: ${f.error}`);
+const [first, ...rest] = exported.written;
+if (first) log(`\nresults: ${first}${rest.length ? ` (+ ${rest.length} more: ${rest.map((p) => p.split("/").pop()).join(", ")})` : ""}`);
+let exitCode = runCode !== 0 ? runCode : exported.failed.length ? EXIT_CODES.stopped : EXIT_CODES.ok;
+if (exitCode === EXIT_CODES.ok && plan.output.verdictExitCode) exitCode = verdictExitCode(results.gate);
 process.exit(exitCode);

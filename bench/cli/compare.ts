@@ -12,7 +12,8 @@ import { renderMarkdown } from "../report/markdown.ts";
 import { renderTerminal } from "../report/terminal.ts";
 import type { BenchResults } from "../results/schema.ts";
 import { upgradeResults } from "../results/upgrade.ts";
-import { parseArgs, UsageError, usageText, type FlagSpec } from "./args.ts";
+import { ROOT } from "../../ffi/build.ts";
+import { parseArgs, usageExit as exitWithUsage, UsageError, usageText, versionText, type FlagSpec } from "./args.ts";
 
 const COMMAND = "bun run compare";
 const SUMMARY =
@@ -26,12 +27,18 @@ const SPECS: Record<string, FlagSpec> = {
 const READABLE = ["iouring-bench/1", "iouring-bench/2", "iouring-bench/3"];
 
 function usage(): string {
-  return usageText(COMMAND, SUMMARY, SPECS).replace(`usage: ${COMMAND} [flags]`, `usage: ${COMMAND} OLD.json NEW.json [flags]`);
+  return usageText(COMMAND, SUMMARY, SPECS, {
+    synopsis: "OLD.json NEW.json [flags]  |  RUN.json RUN.json RUN.json ... [flags]",
+    examples: [
+      ["bun run compare results/bench-A.json results/latest.json", "what moved between an older run and the latest"],
+      ["bun run compare results/bench-*.json", "three runs or more of one set-up: do they agree as their intervals say?"],
+    ],
+    exitCodes: ["0  compared", "1  the markdown could not be written", "2  usage error, or a file that is not a results file"],
+  });
 }
 
 function usageExit(message: string): never {
-  process.stderr.write(`${COMMAND}: ${message}\n\n${usage()}\n`);
-  process.exit(2);
+  exitWithUsage("compare", COMMAND, message);
 }
 
 /** The two file names, and the flags (with their values) for parseArgs. */
@@ -40,7 +47,7 @@ function splitArgv(argv: string[]): { files: string[]; flags: string[] } {
   const flags: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "-h" || a.startsWith("--")) {
+    if (a === "-h" || a === "-V" || a.startsWith("--")) {
       flags.push(a);
       const spec = SPECS[a.slice(2)];
       // `--markdown FILE`: the next word is the flag's value, not a file to compare.
@@ -91,6 +98,10 @@ try {
     console.log(usage());
     process.exit(0);
   }
+  if (args.version) {
+    console.log(versionText(ROOT));
+    process.exit(0);
+  }
   markdownFile = args.markdown as string | undefined;
   files = split.files;
   if (files.length > 2 || (args.agreement && files.length === 2)) agreementRuns = files.map((f, i) => ({ label: f, results: readResults(f, `run ${i + 1}`) }));
@@ -118,9 +129,9 @@ if (markdownFile !== undefined) {
   try {
     writeFileSync(markdownFile, markdownText());
   } catch (e) {
-    process.stderr.write(`${COMMAND}: cannot write --markdown '${markdownFile}' (${(e as NodeJS.ErrnoException).code ?? String(e)})\n`);
+    process.stderr.write(`compare: cannot write --markdown '${markdownFile}' (${(e as NodeJS.ErrnoException).code ?? String(e)})\n`);
     process.exit(1);
   }
-  process.stderr.write(`${COMMAND}: wrote ${markdownFile}\n`);
+  process.stderr.write(`compare: wrote ${markdownFile}\n`);
 }
 process.exit(0);

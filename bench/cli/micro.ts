@@ -11,10 +11,16 @@ const { microTable } = await import("../report/micro-claims-tables.ts");
 const { renderTerminal } = await import("../report/terminal.ts");
 type MicroResults = Awaited<ReturnType<typeof runMicro>>;
 
-const args = parseOrExit(process.argv.slice(2), "bun run micro", "Times single operations: bun:ffi calls, system calls, epoll_wait, read/write on loopback TCP, an io_uring nop, JSON and matching.", {
-  quick: { type: "bool", help: "a few seconds: 20 ms of timed calls per benchmark" },
-  json: { type: "string", help: "also write the results as JSON here", placeholder: "FILE" },
-});
+const args = parseOrExit(
+  process.argv.slice(2),
+  "bun run micro",
+  "Times single operations: bun:ffi calls, system calls, epoll_wait, read/write on loopback TCP, an io_uring nop, JSON and matching.",
+  {
+    quick: { type: "bool", help: "a few seconds: 20 ms of timed calls per benchmark" },
+    json: { type: "string", help: "also write the results as JSON here", placeholder: "FILE" },
+  },
+  { prefix: "micro", exitCodes: ["0  every benchmark ran and its result check passed", "1  a result check failed, or a benchmark failed", "2  usage error"] },
+);
 let r: MicroResults;
 try {
   r = await runMicro({ quick: Boolean(args.quick), log: (m) => process.stderr.write(`${m}\n`) });

@@ -4,7 +4,7 @@
 // summary and exits 0. SIGUSR1 prints a `stats {json}` line and keeps serving.
 import { writeSync } from "node:fs";
 import { ensureBuilt } from "../../ffi/build.ts";
-import { parseOrExit, type FlagSpec } from "./args.ts";
+import { parseOrExit, usageExit, type FlagSpec } from "./args.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame.ts";
 
 ensureBuilt();
@@ -14,24 +14,37 @@ const { defaultConfig, summaryLine } = await import("../server/core.ts");
 const { corrupting, handlerFor, injectDelayArgs, MAX_INJECT_DELAY_US, MODES } = await import("../server/modes.ts");
 const net = await import("../../ffi/net.ts");
 
+const SERVER = "The server";
+const LIMITS = "Limits";
+const FAULT = "Fault injection (to test the harness)";
+const OWN = "Backends' own flags";
 const SPECS: Record<string, FlagSpec> = {
-  backend: { type: "string", help: "server backend", choices: BACKEND_NAMES, placeholder: "NAME" },
-  host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
-  port: { type: "int", help: "TCP port, 0 for an ephemeral one", default: 0, min: 0, max: 65535 },
-  mode: { type: "string", help: "what each frame is answered with", choices: MODES, default: "echo" },
-  cpu: { type: "int", help: "pin the event loop thread to this CPU", min: 0, placeholder: "N" },
-  "max-frame": { type: "int", help: "largest payload accepted, bytes; larger closes the connection", default: DEFAULT_MAX_FRAME, min: 0, max: 1 << 30 },
-  "max-pending": { type: "int", help: "unsent bytes held per connection before it is closed", min: 1024 },
-  "corrupt-every": { type: "int", help: "fault injection: flip one answer byte in about every N bytes (tests the harness)", min: 1, placeholder: "N" },
-  "inject-delay-us": { type: "int", help: "fault injection: busy-wait this long before answering each frame (tests the harness)", default: 0, min: 0, max: MAX_INJECT_DELAY_US, placeholder: "MICROS" },
+  backend: { type: "string", help: "server backend", choices: BACKEND_NAMES, placeholder: "NAME", group: SERVER, aliases: ["backends"] },
+  host: { type: "string", help: "address to listen on", default: "127.0.0.1", placeholder: "ADDRESS", group: SERVER },
+  port: { type: "int", help: "TCP port, 0 for an ephemeral one", default: 0, min: 0, max: 65535, placeholder: "PORT", group: SERVER },
+  mode: { type: "string", help: "what each frame is answered with", choices: MODES, default: "echo", group: SERVER },
+  cpu: { type: "int", help: "pin the event loop thread to this CPU", min: 0, placeholder: "N", group: SERVER },
+  "max-frame": { type: "int", help: "largest payload accepted, bytes; larger closes the connection", default: DEFAULT_MAX_FRAME, min: 0, max: 1 << 30, placeholder: "BYTES", group: LIMITS },
+  "max-pending": { type: "int", help: "unsent bytes held per connection before it is closed", min: 1024, placeholder: "BYTES", group: LIMITS },
+  corrupt: { type: "int", help: "flip one answer byte in about every N bytes", min: 1, placeholder: "N", group: FAULT, aliases: ["corrupt-every"] },
+  "inject-delay": { type: "int", help: "busy-wait this many µs before answering each frame", default: 0, min: 0, max: MAX_INJECT_DELAY_US, placeholder: "US", group: FAULT, aliases: ["inject-delay-us"] },
   // Each backend's own flags, declared with the backend (bench/server/backends.ts).
-  ...Object.fromEntries(Object.values(BACKENDS).flatMap((b) => Object.entries(b.flags ?? {}))),
+  ...Object.fromEntries(Object.values(BACKENDS).flatMap((b) => Object.entries(b.flags ?? {}).map(([n, f]) => [n, { ...f, group: OWN }]))),
 };
 
 const cmd = "bun run serve";
-const args = parseOrExit(process.argv.slice(2), cmd, "Runs one server backend in the foreground.", SPECS);
+const PREFIX = "serve";
+const args = parseOrExit(process.argv.slice(2), cmd, "Runs one server backend in the foreground: it prints `listening HOST:PORT backend=NAME`, serves until Ctrl-C or SIGTERM, then prints a summary line.", SPECS, {
+  prefix: PREFIX,
+  groups: [SERVER, LIMITS, FAULT, OWN],
+  examples: [
+    ["bun run serve --backend c-uring --port 7000", "the io_uring C loop on port 7000, for `bun run bench --target` from another host"],
+    ["bun run serve --backend tokio --host 0.0.0.0 --port 7000 --cpu 2", "the Tokio reference on every address, pinned to CPU 2"],
+  ],
+  exitCodes: ["0  stopped by a signal", "2  usage error, the backend is unavailable here, or the port is in use"],
+});
 const fail = (msg: string): never => {
-  process.stderr.write(`serve: ${msg}\n`);
+  process.stderr.write(`${PREFIX}: ${msg}\n`);
   process.exit(2);
 };
 const backendFlags = Object.values(BACKENDS).flatMap((b) => Object.entries(b.flags ?? {}));
@@ -39,14 +52,14 @@ for (const [name, f] of backendFlags) {
   const problem = args[name] !== undefined ? f.check?.(args[name] as number) : undefined;
   if (problem) fail(problem);
 }
-if (!args.backend) fail(`--backend is required (one of ${BACKEND_NAMES.join(", ")}); see --help`);
+if (!args.backend) usageExit(PREFIX, cmd, `--backend is required (one of ${BACKEND_NAMES.join(", ")})`);
 const backend = BACKENDS[args.backend as string];
 const avail = backend.availability();
 if (!avail.available) fail(`backend ${backend.name} is unavailable here: ${avail.reason}. Hint: ${avail.hint}`);
 if (!(await import("../server/backends.ts")).servesMode(backend, args.mode as string)) fail(`backend ${backend.name} serves ${backend.modes!.join(", ")} only, not --mode ${args.mode}`);
 if (backend.external) {
   // Its own executable: run it in the foreground with our flags, forwarding signals.
-  const cmd = [...backend.external(), "--host", args.host as string, "--port", String(args.port), "--mode", args.mode as string, "--max-frame", String(args["max-frame"]), ...injectDelayArgs(args["inject-delay-us"] as number)];
+  const cmd = [...backend.external(), "--host", args.host as string, "--port", String(args.port), "--mode", args.mode as string, "--max-frame", String(args["max-frame"]), ...injectDelayArgs(args["inject-delay"] as number)];
   const child = Bun.spawn(args.cpu !== undefined ? ["taskset", "-c", String(args.cpu), ...cmd] : cmd, { stdio: ["ignore", "inherit", "inherit"] });
   for (const sig of ["SIGINT", "SIGTERM", "SIGUSR1"] as const) process.on(sig, () => child.kill(sig));
   process.exit(await child.exited);
@@ -68,10 +81,10 @@ const cfg = defaultConfig({
   host: args.host as string,
   port: args.port as number,
   maxFrame,
-  handler: args["corrupt-every"] ? corrupting(handlerFor(args.mode as string), args["corrupt-every"] as number) : handlerFor(args.mode as string),
+  handler: args.corrupt ? corrupting(handlerFor(args.mode as string), args.corrupt as number) : handlerFor(args.mode as string),
   ...(args["max-pending"] ? { maxPendingBytes: args["max-pending"] as number } : { maxPendingBytes: 4 * maxFrame + 64 * 1024 }),
   ...Object.fromEntries(backendFlags.filter(([name]) => args[name] !== undefined).map(([name, f]) => [f.config, args[name] as number])),
-  injectDelayUs: args["inject-delay-us"] as number,
+  injectDelayUs: args["inject-delay"] as number,
 });
 
 let server;

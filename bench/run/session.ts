@@ -69,6 +69,8 @@ export interface BenchPlan {
   serverArgs: Map<string, string[]>;
   /** A fresh process for every server in every round (its instance's quirks become part of the spread), or one per run. */
   freshServers: boolean;
+  /** Where the results go (the export step, bench/report/export.ts), and whether the exit code is the verdict's. */
+  output: { outDir: string; copies: Map<string, string>; updateGuide?: { file: string; full: boolean }; verdictExitCode: boolean };
   argv: string[];
   config: Record<string, unknown>;
   warnings: RunWarning[];
