@@ -163,6 +163,27 @@ function sweepFromFlags(args: Parsed, quick: boolean, argv: string[]): SweepPlan
 /** What a sweep alone measures by default: the backends of the default gates (tokio → c-uring, bun → uring, epoll → uring). */
 const SWEEP_BACKENDS = ["tokio", "c-uring", "bun", "epoll", "uring"];
 
+/** The placements the flags ask for (the doctor reads them too), with a warning when cross-core is impossible. */
+export function placementsFromFlags(args: Parsed, warnings: RunWarning[]): { placements: Placement[]; mode: Placement["mode"] | "both"; warnings: RunWarning[] } {
+  const ncpu = cpus().length;
+  const serverCpu = args["server-cpu"] as number;
+  const clientCpu = args["client-cpu"] as number;
+  if (serverCpu >= ncpu || clientCpu >= ncpu) throw new UsageError(`--server-cpu/--client-cpu must be below ${ncpu} (this machine's CPU count)`);
+  const mode = args.placement as Placement["mode"] | "both";
+  if ((mode === "cross" || mode === "both") && ncpu >= 2 && serverCpu === clientCpu) throw new UsageError(`--placement ${mode} needs different --server-cpu and --client-cpu`);
+  const cross = (): Placement => {
+    if (ncpu < 2) {
+      warnings.push(warning("one-cpu", "Only one CPU: cross-core placement is impossible, ran same-core instead."));
+      return { mode: "same", serverCpu, clientCpu: serverCpu, note: "cross requested but only one CPU" };
+    }
+    return { mode: "cross", serverCpu, clientCpu };
+  };
+  const same = (): Placement => ({ mode: "same", serverCpu, clientCpu: serverCpu });
+  const placements: Placement[] =
+    mode === "both" ? (ncpu < 2 ? [same()] : [cross(), same()]) : mode === "cross" ? [cross()] : mode === "same" ? [same()] : [{ mode: "off", serverCpu: null, clientCpu: null }];
+  return { placements, mode, warnings };
+}
+
 /** The plan, or a UsageError saying what is wrong with the flags. */
 export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => void): BenchPlan {
   const quick = Boolean(args.quick);
@@ -229,22 +250,8 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const chosen = runnable.map((def) => ({ def, options: options(def.slug, { ...(quick ? def.quick : def.defaults) }) }));
 
   // ---- placement ----
-  const ncpu = cpus().length;
-  const serverCpu = args["server-cpu"] as number;
-  const clientCpu = args["client-cpu"] as number;
-  if (serverCpu >= ncpu || clientCpu >= ncpu) throw new UsageError(`--server-cpu/--client-cpu must be below ${ncpu} (this machine's CPU count)`);
-  const mode = args.placement as Placement["mode"] | "both";
-  if ((mode === "cross" || mode === "both") && ncpu >= 2 && serverCpu === clientCpu) throw new UsageError(`--placement ${mode} needs different --server-cpu and --client-cpu`);
-  const cross = (): Placement => {
-    if (ncpu < 2) {
-      warnings.push(warning("one-cpu", "Only one CPU: cross-core placement is impossible, ran same-core instead."));
-      return { mode: "same", serverCpu, clientCpu: serverCpu, note: "cross requested but only one CPU" };
-    }
-    return { mode: "cross", serverCpu, clientCpu };
-  };
-  const same = (): Placement => ({ mode: "same", serverCpu, clientCpu: serverCpu });
-  const placements: Placement[] =
-    mode === "both" ? (ncpu < 2 ? [same()] : [cross(), same()]) : mode === "cross" ? [cross()] : mode === "same" ? [same()] : [{ mode: "off", serverCpu: null, clientCpu: null }];
+  const { placements, mode, warnings: placed } = placementsFromFlags(args, warnings);
+  void placed;
   if (!backends.length) for (const p of placements) p.serverCpu = null;
   const idle = args["cpu-idle"] as string;
   const cpuIdle: CpuIdleMode[] = idle === "both" ? ["poll", "default"] : [idle as CpuIdleMode];

@@ -52,6 +52,12 @@ for (const t of plan.targets) {
     process.exit(EXIT_CODES.usage);
   }
 }
+// The pre-flight check's findings first (bun run doctor shows them all): what this run will measure with less.
+{
+  const { readPreflight } = await import("../run/preflight.ts");
+  const { diagnose, preflightLines } = await import("../verdict/doctor.ts");
+  for (const line of preflightLines(diagnose(readPreflight(plan.placements[0])))) log(`pre-flight: ${line}`);
+}
 // A sweep alone has no claims table to feed: micro-benchmarks only when asked for.
 const micro = plan.backends.length > 0 && (args.micro === "on" || (args.micro === "auto" && plan.scenarios.length > 0));
 log(

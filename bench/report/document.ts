@@ -119,13 +119,20 @@ export function gateBlocks(g: Gate, headline: boolean, placement?: Placement): B
   ];
 }
 
+/** What was asked of idle CPUs and whether it was held: "poll (PM QoS held at 0)", "poll requested but NOT held (EACCES ...)". */
+function idleText(i: NonNullable<BenchResults["context"]["cpuIdle"]>): string {
+  if (!i.requested.includes("poll")) return i.requested;
+  if (i.pmQos.startsWith("held")) return `${i.requested} (PM QoS ${i.pmQos})`;
+  return `${i.requested} requested but NOT held (${i.pmQos.replace(/^not held: /, "")})`;
+}
+
 /** The first page's context: the machine in one line, where it ran in another. */
 export function shortContext(r: BenchResults): string[] {
   const c = r.context;
   const runs = r.placements && r.placements.length > 1 ? r.placements.map((p) => placementText(p.placement)).join(", then ") : placementText(c.placement);
   return [
     `${c.cpuModel}, ${c.cores} cores${c.virtualized ? ", virtual machine" : ""}; Linux ${c.kernel}; Bun ${c.bun}; ${c.date}.`,
-    `${runs}${c.cpuIdle ? `; idle CPUs: ${c.cpuIdle.requested}` : ""}. Relative figures are against ${r.baseline}.`,
+    `${runs}${c.cpuIdle ? `; idle CPUs: ${idleText(c.cpuIdle)}` : ""}. Relative figures are against ${r.baseline}.`,
   ];
 }
 
