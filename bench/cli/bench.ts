@@ -21,6 +21,10 @@ const EXAMPLES: [string, string][] = [
   ["bun run bench --exit-code --json - > run.json", "for CI: the verdict as the exit code, the JSON on standard output"],
 ];
 const log = (m: string) => process.stderr.write(`${m}\n`);
+// `npm run bench --quick` hands --quick to npm, not to us (npm sets npm_config_quick): a full run would start silently.
+const eaten = Object.keys(BENCH_FLAGS).filter((f) => process.env.npm_lifecycle_event?.startsWith("bench") && process.env[`npm_config_${f.replace(/-/g, "_")}`] !== undefined && !["json"].includes(f));
+if (eaten.length)
+  usageExit(PREFIX, cmd, `npm kept ${eaten.map((f) => `--${f}`).join(" ")} for itself; run \`npm run bench -- ${eaten.map((f) => `--${f}`).join(" ")} ...\`${eaten.length === 1 && eaten[0] === "quick" ? " or `npm run bench:quick`" : ""}`);
 const args = parseOrExit(process.argv.slice(2), cmd, SUMMARY, BENCH_FLAGS, { prefix: PREFIX, groups: BENCH_GROUPS, examples: EXAMPLES, exitCodes: EXIT_CODE_HELP, root: ROOT });
 let plan: ReturnType<typeof planFromFlags>;
 try {
