@@ -44,7 +44,7 @@ export function gateTable(g: Gate): Table {
       { name: "improvement" },
       { name: ci },
       { name: "status", align: "left" },
-      { name: "note", align: "left" },
+      { name: "note", align: "left", wide: true },
     ],
     rows: g.criteria.map((c) => [c.id, c.name, `> ${c.threshold_pct}`, ...improvementCells(c), statusCell(c), [c.note, undecidedText(c), c.untrusted ? `untrusted: ${c.untrusted}` : ""].filter(Boolean).join("; ")]),
     notes: [
@@ -64,7 +64,7 @@ export function controlTable(g: Gate): Table {
       { name: "difference" },
       { name: intervalName(g) },
       { name: "state", align: "left" },
-      { name: "note", align: "left" },
+      { name: "note", align: "left", wide: true },
     ],
     rows: g.criteria.map((c) => [c.id, c.name, c.margin_pct === undefined ? "n/a" : `±${c.margin_pct}`, ...improvementCells(c), c.control ?? c.status.toLowerCase(), c.note]),
     notes: [
@@ -87,7 +87,7 @@ export function phase0Table(g: Gate): Table | undefined {
       { name: "improvement" },
       { name: intervalName(g) },
       { name: "status", align: "left" },
-      { name: "note", align: "left" },
+      { name: "note", align: "left", wide: true },
     ],
     rows: p.rows.map((c) => [c.id, c.name, `${lo}-${hi}`, ...improvementCells(c), c.status, c.note]),
     notes: [`The guide expects a non-blocking epoll server to be ${lo}-${hi}% better than the current implementation. Status is against ${lo}%: PASS when the whole interval is above it.`],

@@ -4,7 +4,8 @@
 
 export interface Table {
   title: string;
-  columns: { name: string; align?: "left" | "right" }[];
+  /** wide: prose (a note) that a terminal too narrow for the table prints under it, row by row, instead of in a column. */
+  columns: { name: string; align?: "left" | "right"; wide?: boolean }[];
   rows: string[][];
   /** Lines printed under the table (units, what the relative column means). */
   notes?: string[];

@@ -34,6 +34,18 @@ const MIN_WRAPPED = 24;
 /** A table in aligned columns; `opts` may be anything (the function is passed to Array.map), only a `width` in it is read. */
 export function renderTerminal(t: Table, opts?: { width?: number } | number): string {
   const width = (typeof opts === "object" ? opts?.width : undefined) ?? terminalWidth();
+  // Too wide with its prose column: the prose goes under the table, each row's after its first cell.
+  const wide = t.columns.findIndex((c) => c.wide);
+  if (wide > 0) {
+    const full = t.columns.reduce((s, c, i) => s + Math.max(c.name.length, ...t.rows.map((r) => (r[i] ?? "").length)) + GAP, 0);
+    if (full > width) {
+      const keep = (r: string[]) => r.filter((_, i) => i !== wide);
+      const grid = renderTerminal({ ...t, columns: keep(t.columns as never) as unknown as Table["columns"], rows: t.rows.map(keep), notes: [] }, { width });
+      const label = Math.max(...t.rows.map((r) => r[0].length)) + 2;
+      const prose = t.rows.filter((r) => r[wide]).flatMap((r) => wrapText(r[wide], width - label).map((l, i) => (i ? " ".repeat(label) : `${r[0]}:`.padEnd(label)) + l));
+      return [grid, ...(prose.length ? [`${t.columns[wide].name}s:`, ...prose] : []), ...(t.notes ?? []).flatMap((n) => wrapText(n, width))].join("\n");
+    }
+  }
   const cellWidth = t.columns.map((_, i) => Math.max(0, ...t.rows.map((r) => (r[i] ?? "").length)));
   const widths = t.columns.map((c, i) => Math.max(c.name.length, cellWidth[i]));
   const total = () => widths.reduce((s, w) => s + w, 0) + GAP * (widths.length - 1);
