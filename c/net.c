@@ -2,8 +2,8 @@
  * Socket shims: thin wrappers over the BSD socket calls the benchmark needs.
  * Every function returns >= 0 on success or -errno; nothing prints or exits.
  *
- * Build: scripts/setup.sh compiles each c/NAME.c to build/NAME.so
- *   (gcc -O2 -fPIC -shared c/NAME.c -o build/NAME.so -luring)
+ * Build: scripts/setup.sh compiles it to build/net.so
+ *   (gcc -O2 -fPIC -shared c/net.c -o build/net.so; it links nothing else)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

@@ -16,7 +16,6 @@ const SYMBOLS = {
   lg_open: { args: ["i32", "i32", "f64", FFIType.i64_fast, FFIType.i64_fast, "ptr", "ptr", "ptr", FFIType.i64_fast], returns: "i32" },
   lg_destroy: { args: ["i32"], returns: "i32" },
   lg_result_bytes: { args: [], returns: "i32" },
-  lg_thread_cpu_ns: { args: [], returns: FFIType.i64_fast },
 } as const;
 
 type LoadgenSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -181,7 +180,3 @@ export function lgDestroy(h: number): void {
   check("lg_destroy", symbols().lg_destroy(h));
 }
 
-/** CPU time of the calling thread (the JS thread), ns. */
-export function threadCpuNs(): number {
-  return check("clock_gettime CLOCK_THREAD_CPUTIME_ID", symbols().lg_thread_cpu_ns() as number);
-}

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPmQos } from "../bench/measure/quiet.ts";
-import { resolveGates } from "../bench/run/session.ts";
+import { resolveGates } from "../bench/verdict/pairs.ts";
 import type { ServerProcess } from "../bench/server/process.ts";
 import { ROOT } from "../ffi/build.ts";
 import { benchEnv, startServer, testDir } from "./helpers.ts";

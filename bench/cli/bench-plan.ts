@@ -4,6 +4,7 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { ROOT } from "../../ffi/build.ts";
 import { BACKEND_NAMES, DEFAULT_BACKEND_NAMES } from "../server/backends.ts";
+import { SWEEP_BACKENDS } from "../server/relations.ts";
 import { LADDER_STEPS } from "../verdict/ladder.ts";
 import { injectDelayArgs, MAX_INJECT_DELAY_US } from "../server/modes.ts";
 import { findScenario, SCENARIOS } from "../scenarios/index.ts";
@@ -114,8 +115,8 @@ export function parseTargets(items: string[] | undefined, label: string | undefi
   return out;
 }
 
-/** BACKEND:N items of a fault-injection flag, as the server arguments they become. */
-function backendColon(v: string | undefined, flag: string, what: string, known: string[], min: number, max: number, args: (n: number) => string[]): Map<string, string[]> {
+/** The BACKEND:N items of a fault-injection flag (--corrupt, --inject-delay), as the server arguments they become. */
+function faultTargetsOf(v: string | undefined, flag: string, what: string, known: string[], min: number, max: number, args: (n: number) => string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   if (v === undefined) return out;
   for (const item of v.split(",")) {
@@ -160,8 +161,6 @@ function sweepFromFlags(args: Parsed, quick: boolean, argv: string[]): SweepPlan
   };
 }
 
-/** What a sweep alone measures by default: the backends of the default gates (tokio → c-uring, bun → uring, epoll → uring). */
-const SWEEP_BACKENDS = ["tokio", "c-uring", "bun", "epoll", "uring"];
 
 /** The placements the flags ask for (the doctor reads them too), with a warning when cross-core is impossible. */
 export function placementsFromFlags(args: Parsed, warnings: RunWarning[]): { placements: Placement[]; mode: Placement["mode"] | "both"; warnings: RunWarning[] } {
@@ -223,8 +222,8 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   }
   const serverArgs = new Map<string, string[]>();
   const faultTargets = [...BACKEND_NAMES, ...BACKEND_NAMES.map((b) => `${b}#2`)];
-  for (const [b, a] of backendColon(args.corrupt as string | undefined, "--corrupt", "N (N >= 1)", faultTargets, 1, Number.MAX_SAFE_INTEGER, (n) => ["--corrupt-every", String(n)])) serverArgs.set(b, a);
-  const delays = backendColon(args["inject-delay"] as string | undefined, "--inject-delay", `MICROS (an integer from 0 to ${MAX_INJECT_DELAY_US})`, faultTargets, 0, MAX_INJECT_DELAY_US, injectDelayArgs);
+  for (const [b, a] of faultTargetsOf(args.corrupt as string | undefined, "--corrupt", "N (N >= 1)", faultTargets, 1, Number.MAX_SAFE_INTEGER, (n) => ["--corrupt-every", String(n)])) serverArgs.set(b, a);
+  const delays = faultTargetsOf(args["inject-delay"] as string | undefined, "--inject-delay", `MICROS (an integer from 0 to ${MAX_INJECT_DELAY_US})`, faultTargets, 0, MAX_INJECT_DELAY_US, injectDelayArgs);
   for (const [b, a] of delays) serverArgs.set(b, [...(serverArgs.get(b) ?? []), ...a]);
   for (const [b, a] of serverArgs) warnings.push(warning("fault-injection", `Fault injection: ${b} runs with ${a.join(" ")}. Its figures are not real.`));
 

@@ -3,6 +3,7 @@
 // server and the client were placed.
 import type { BenchResults, ScenarioResult } from "../results/schema.ts";
 import { fmtNum, fmtRate } from "./format.ts";
+import { C_TWINS } from "../server/relations.ts";
 import { placementEffectSource, twinSources } from "./scenario-layout.ts";
 import type { Table } from "./table.ts";
 
@@ -47,11 +48,7 @@ export function costsTable(s: ScenarioResult): Table | undefined {
   };
 }
 
-/** FFI backends and their C twins: what the Bun + FFI layer costs. */
-export const C_TWINS: [string, string][] = [
-  ["epoll", "c-epoll"],
-  ["uring", "c-uring"],
-];
+export { C_TWINS } from "../server/relations.ts";
 
 /**
  * Each FFI backend against its C twin: the ping-pong p50 (ratio above 1.00:

@@ -1,5 +1,5 @@
 // Capacity at a p99 target, per backend: bounded searches over open-loop
-// rates (bench/measure/capacity.ts) with the C load client, each probe a
+// rates (capacity-search.ts) with the C load client, each probe a
 // fixed-rate run whose latency counts from every request's intended send
 // time. The backends take turns in a seeded order per search, the others
 // paused; the answer is the lowest of the searches' answers, the rate to

@@ -3,11 +3,9 @@
 // every placement and idle mode asked for, the scenarios in rounds within
 // the time budget, and the gates. Returns the results; writing them is the
 // CLI's job.
-import * as net from "../../ffi/net.ts";
-import { HiccupMeter } from "../measure/hiccup.ts";
 import { machineContext, type Placement } from "../measure/machine.ts";
 import { lookConfidence, minSignRounds } from "../stats/paired.ts";
-import { cpuIdleInfo, holdPmQos, pinProcessThreads, readPmQos, StealWatch, type PmQosHold } from "../measure/quiet.ts";
+import { cpuIdleInfo } from "../measure/quiet.ts";
 import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResult } from "../results/schema.ts";
 import { SCHEMA } from "../results/schema.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
@@ -16,14 +14,16 @@ import { BACKENDS, servesMode } from "../server/backends.ts";
 import { type ServerHandle, TargetServer } from "../server/process.ts";
 import type { GatePair } from "../verdict/gate.ts";
 import { evaluateGatePairs, scenarioSettled } from "../verdict/control.ts";
+import { backendOf, controlLabel, resolveGates } from "../verdict/pairs.ts";
 import { CRITERIA, FAMILY_CONFIDENCE, gatedScenarios } from "../verdict/criteria.ts";
 import { ServerFleet } from "./fleet.ts";
+import { QuietMachine } from "./quiet-machine.ts";
 import { evaluateLadder, LADDER_SCENARIOS, LADDER_STEPS } from "../verdict/ladder.ts";
 import { claimsOfResults } from "../verdict/claims.ts";
 import { analysisWarnings, environmentWarnings } from "../verdict/warnings.ts";
 import { SampleStore } from "./pool.ts";
 import { Progress } from "./progress.ts";
-import { runScenario, type StallProbe } from "./rounds.ts";
+import { runScenario } from "./rounds.ts";
 import { runSweep, type SweepPlan } from "./sweep.ts";
 
 export type CpuIdleMode = "poll" | "default";
@@ -83,55 +83,6 @@ export interface BenchPlan {
 /** Seconds kept for the gates, the reports and stopping the servers. */
 const RESERVE_S = 6;
 
-/** The base backend name of a label: `bun#2` is a second `bun`. */
-export const backendOf = (label: string) => label.replace(/#\d+$/, "");
-
-/**
- * The gates: the headline (the guide's question: its current stack, tokio,
- * against io_uring with no runtime between, c-uring; else epoll against
- * uring), then bun against uring (a Bun service's question) and epoll
- * against uring (the kernel interface alone), then the pairs asked for, and
- * last the A/A control: the headline baseline against a second instance of itself.
- */
-export function resolveGates(plan: Pick<BenchPlan, "baseline" | "candidate" | "gatePairs" | "control">, runnable: string[]): GatePair[] {
-  const has = (b: string) => runnable.includes(b);
-  const guide = has("tokio") && has("c-uring");
-  const candidate = plan.candidate ?? (guide ? "c-uring" : "uring");
-  // The baseline asked for; else the guide's current stack, epoll, or Bun, whichever runs first.
-  const baseline = plan.baseline ?? (guide && candidate === "c-uring" ? "tokio" : (["epoll", "bun", "tokio"].find((b) => has(b) && b !== candidate) ?? "epoll"));
-  const pairs: GatePair[] = [{ baseline, candidate, kind: "headline" }];
-  const add = (a: string, b: string) => {
-    if (!pairs.some((p) => p.baseline === a && p.candidate === b)) pairs.push({ baseline: a, candidate: b, kind: "pair" });
-  };
-  if (plan.gatePairs) for (const [a, b] of plan.gatePairs) add(a, b);
-  else for (const [a, b] of [["bun", "uring"], ["epoll", "uring"]]) if (has(a) && has(b)) add(a, b);
-  if (plan.control && has(`${baseline}#2`)) pairs.push({ baseline, candidate: `${baseline}#2`, kind: "control" });
-  return pairs;
-}
-
-/** The label of the A/A control's second instance, or undefined. */
-export function controlLabel(plan: Pick<BenchPlan, "baseline" | "candidate" | "gatePairs" | "control">, runnable: string[]): string | undefined {
-  if (!plan.control) return undefined;
-  const head = resolveGates({ ...plan, control: false }, runnable)[0];
-  return runnable.includes(head.baseline) ? `${head.baseline}#2` : undefined;
-}
-
-class Probe implements StallProbe {
-  #steal?: StealWatch;
-  constructor(
-    readonly cpus: number[],
-    readonly hiccups: HiccupMeter | undefined,
-  ) {}
-  begin(): void {
-    this.#steal = StealWatch.start(this.cpus);
-    this.hiccups?.read();
-  }
-  end() {
-    const steal = this.#steal?.stop().maxMs ?? 0;
-    const h = this.hiccups?.read() ?? [];
-    return { stealMs: steal, hiccupMs: h.length ? Math.max(...h.map((x) => x.maxLateUs)) / 1000 : 0, hiccupByCpu: Object.fromEntries(h.map((x) => [x.cpu, x.maxLateUs / 1000])) };
-  }
-}
 
 /** What a run gives: the results, its exit code, and per placement run ("cross/poll") the latency samples behind the pooled figures. */
 export interface BenchRun {
@@ -219,36 +170,22 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
   const samplesByRun = new Map<string, SampleStore>();
   const combos = plan.cpuIdle.flatMap((mode) => plan.placements.map((p) => ({ mode, placement: p })));
   const focus = (keep: ServerHandle[] | undefined) => fleet.focus(keep);
-  let hiccups: HiccupMeter | undefined;
+  let quiet: QuietMachine | undefined;
   const progress = new Progress(plan.startedAt, (plan.scenarios.length || !plan.sweep ? plan.budgetS : 0) + (plan.sweep?.budgetS ?? 0));
   try {
     if (servers.size === 0) throw new Error("no server started");
-    for (const [ci, { mode, placement }] of combos.entries()) {
-      let qos: PmQosHold | undefined;
-      if (mode === "poll") {
-        qos = holdPmQos();
-        if (qos.held) results.context.cpuIdle!.pmQos = `held at 0 (${readPmQos()} now)`;
-        else {
-          results.context.cpuIdle!.pmQos = `not held: ${qos.reason}`;
-          warnings.push(warning("pm-qos-not-held", `CPUs could not be kept polling (${qos.reason}): idle CPUs halt and every wake-up adds tens of µs and noise on a VM.`, qos.remedy));
-        }
-      }
+    for (const [runIndex, { mode, placement }] of combos.entries()) {
+      quiet?.release();
+      quiet = QuietMachine.hold({ idle: mode, placement, hiccup: plan.hiccup }, warnings);
+      if (mode === "poll") results.context.cpuIdle!.pmQos = quiet.pmQos;
+      const probe = quiet.probe;
       try {
         fleet.placeOn(placement.serverCpu ?? undefined);
-        if (placement.clientCpu !== null) {
-          net.pinThisThread(placement.clientCpu);
-          const pin = pinProcessThreads(placement.clientCpu);
-          if (pin.failed) warnings.push(warning("pinning-failed", `${pin.failed} of the client's threads could not be pinned to CPU ${placement.clientCpu}${pin.error ? ` (${pin.error})` : ""}.`));
-        }
-        hiccups?.stop();
-        const watched = [placement.serverCpu, placement.clientCpu].filter((c): c is number => c !== null);
-        hiccups = plan.hiccup && watched.length ? new HiccupMeter([...new Set(watched)]) : undefined;
-        const probe = new Probe([...new Set(watched)], hiccups);
         const samples = new SampleStore();
         const where = combos.length > 1 ? ` (${placement.mode}${plan.cpuIdle.length > 1 ? `, idle ${mode}` : ""})` : "";
         samplesByRun.set(`${placement.mode}/${mode}`, samples);
         const scenarios: ScenarioResult[] = [];
-        const runEnd = plan.startedAt + ((ci + 1) / combos.length) * (plan.budgetS - RESERVE_S) * 1000;
+        const runEnd = plan.startedAt + ((runIndex + 1) / combos.length) * (plan.budgetS - RESERVE_S) * 1000;
         for (const [si, { def, options }] of plan.scenarios.entries()) {
           const backends = labels.filter((l) => !def.localOnly || fleet.isLocal(l));
           if (!backends.length) {
@@ -283,7 +220,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
                 blockRounds: looks.length > 1 ? looks[1] - looks[0] : 1,
                 maxRounds: sequential ? looks[looks.length - 1] : plan.otherRounds,
                 deadlineMs,
-                seed: plan.seed + ci,
+                seed: plan.seed + runIndex,
                 stallBoundMs: plan.stallBoundMs,
                 maxRepeats: plan.maxRepeats,
                 countSyscalls: plan.countSyscalls && servers.size > 0,
@@ -308,7 +245,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
           progress.line(`scenario ${def.number}${where}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${result.sequential ? result.sequential.stopped : result.status}`);
         }
         runs.push({ placement, cpuIdle: mode, scenarios });
-        if (plan.sweep && ci === 0) {
+        if (plan.sweep && runIndex === 0) {
           const sweepBackends = (plan.sweepBackends ?? [...new Set(pairs.filter((p) => p.kind !== "control").flatMap((p) => [p.baseline, p.candidate])), ...plan.targets.map((t) => t.label)]).filter((b) => servers.has(b));
           const got = await runSweep(plan.sweep, {
             backends: [...new Set(sweepBackends)],
@@ -329,7 +266,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
           Object.assign(results, got);
         }
       } finally {
-        if (qos?.held) qos.release();
+        quiet.release();
         focus(undefined);
       }
     }
@@ -337,7 +274,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
     warnings.push(warning("run-stopped", `The run stopped early: ${(e as Error).message}`));
     exitCode = 1;
   } finally {
-    hiccups?.stop();
+    quiet?.release();
     focus(undefined);
     for (const [name, r] of await fleet.stopAll()) {
       const info = backendInfo.find((b) => b.name === name)!;

@@ -5,7 +5,7 @@
 // the Bun + bun:ffi layer costs from what the kernel interface costs.
 import { CServer, CS_EPOLL, CS_URING, type CServerKind } from "../../ffi/cserver.ts";
 import * as net from "../../ffi/net.ts";
-import { echoHandler, newStats, type Server, type ServerConfig } from "./core.ts";
+import { echoHandler, loopServer, newStats, type RunFlag, type Server, type ServerConfig } from "./core.ts";
 
 /** How long one cs_run call keeps the thread before Bun gets it back. */
 const RUN_MS = 20;
@@ -24,11 +24,11 @@ function startCServer(backend: string, kind: CServerKind, cfg: ServerConfig): Se
     throw e;
   }
   const stats = newStats();
-  let running = true;
+  const flag: RunFlag = { running: true };
 
   const loop = async () => {
     try {
-      while (running) {
+      while (flag.running) {
         cs.run(RUN_MS, stats);
         await new Promise<void>((r) => setImmediate(r));
       }
@@ -41,16 +41,7 @@ function startCServer(backend: string, kind: CServerKind, cfg: ServerConfig): Se
   };
 
   const done = loop();
-  return {
-    backend,
-    host: cfg.host,
-    port,
-    stats,
-    done,
-    stop() {
-      running = false;
-    },
-  };
+  return loopServer(backend, cfg.host, port, stats, flag, done);
 }
 
 export function startCEpollServer(cfg: ServerConfig): Server {

@@ -6,6 +6,8 @@ import { DEFAULT_MAX_FRAME, frameSpaceNeeded, HEADER_BYTES, nextFrame, TOO_LARGE
 
 /** Smallest connection buffer; a buffer grows (by powers of two) only for frames that need it. */
 export const MIN_CONN_BUFFER = 16 * 1024;
+/** How long an accept loop pauses when out of descriptors, unless a connection closes first (an accept re-armed at once would fail at once: a spin). */
+export const ACCEPT_PAUSE_MS = 10;
 /** Frames up to this size are copied byte by byte; larger ones with Buffer's native copy. */
 const SMALL_COPY = 16;
 /**
@@ -280,6 +282,25 @@ export interface Server {
   /** Runs until stop(); resolves once every socket is closed. */
   readonly done: Promise<void>;
   stop(): void;
+}
+
+/** The flag a server's loop runs while set; stop() clears it. */
+export interface RunFlag {
+  running: boolean;
+}
+
+/** The Server of a loop that runs while its flag is set (the epoll, uring and C loops): stop() clears the flag. */
+export function loopServer(backend: string, host: string, port: number, stats: ServerStats, flag: RunFlag, done: Promise<void>): Server {
+  return {
+    backend,
+    host,
+    port,
+    stats,
+    done,
+    stop() {
+      flag.running = false;
+    },
+  };
 }
 
 export { HEADER_BYTES };

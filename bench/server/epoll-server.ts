@@ -16,14 +16,12 @@
 import { EAGAIN, isOutOfResources } from "../../ffi/errno.ts";
 import { Epoll, epollCrossings, EP_NOT_READ, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLERR, EPOLLHUP } from "../../ffi/epoll.ts";
 import * as net from "../../ffi/net.ts";
-import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
+import { ACCEPT_PAUSE_MS, BufferPool, loopServer, type RunFlag, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
 
 /** How long one wait may block before the loop yields to Bun (signals, stop()). */
 const WAIT_MS = 20;
 /** Loop steps between yields to Bun's own event loop while busy. */
 const STEPS_PER_YIELD = 4096;
-/** How long accepting pauses when out of descriptors, unless a connection closes first. */
-export const ACCEPT_PAUSE_MS = 10;
 
 class Conn {
   readonly in: InBuffer;
@@ -57,7 +55,7 @@ export function startEpollServer(cfg: ServerConfig): Server {
   const writing: Conn[] = [];
   /** Connections given up during this step. */
   const closing: Conn[] = [];
-  let running = true;
+  const flag: RunFlag = { running: true };
 
   /**
    * Out of descriptors (EMFILE/ENFILE), accept fails but the connection stays
@@ -223,8 +221,8 @@ export function startEpollServer(cfg: ServerConfig): Server {
   };
 
   const loop = async () => {
-    while (running) {
-      for (let s = 0; s < STEPS_PER_YIELD && running; s++) if (step() === 0) break;
+    while (flag.running) {
+      for (let s = 0; s < STEPS_PER_YIELD && flag.running; s++) if (step() === 0) break;
       stats.ffiCrossings = epollCrossings() + net.netCrossings();
       await new Promise<void>((r) => setImmediate(r));
     }
@@ -235,14 +233,5 @@ export function startEpollServer(cfg: ServerConfig): Server {
   };
 
   const done = loop();
-  return {
-    backend: "epoll",
-    host: cfg.host,
-    port,
-    stats,
-    done,
-    stop() {
-      running = false;
-    },
-  };
+  return loopServer("epoll", cfg.host, port, stats, flag, done);
 }

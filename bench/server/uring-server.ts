@@ -22,14 +22,12 @@
 import * as net from "../../ffi/net.ts";
 import { ENOBUFS, isOutOfResources } from "../../ffi/errno.ts";
 import { CQ_BATCH, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, Ring, ringSetupFields, uringCrossings, type RingOptions } from "../../ffi/uring.ts";
-import { BufferPool, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
+import { ACCEPT_PAUSE_MS, BufferPool, loopServer, type RunFlag, InBuffer, newStats, OutBuffer, processFrames, type Server, type ServerConfig } from "./core.ts";
 
 const WAIT_MS = 20;
 const STEPS_PER_YIELD = 4096;
 /** Accepts kept armed, so a burst of connects does not wait one loop step each. */
 const ACCEPTS_ARMED = 8;
-/** How long accepting pauses when out of descriptors, unless a connection closes first. */
-const ACCEPT_PAUSE_MS = 10;
 
 const OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3, OP_CANCEL = 4;
 const OP_BITS = 4;
@@ -119,7 +117,7 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   const stats = Object.assign(newStats(), ringSetupFields(ring.setup), { ffiCrossings: 0 });
   const slots: (Conn | undefined)[] = [];
   const freeSlots: number[] = [];
-  let running = true;
+  const flag: RunFlag = { running: true };
   /** Accepts, recvs and sends the kernel still holds (a multishot one until its last completion). */
   let inflight = 0;
   /** Loop steps so far; what is queued now goes with step + 1. */
@@ -202,12 +200,12 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
     freeSlots.push(c.slot);
     stats.active--;
     // A descriptor is free again: the connection waiting in the backlog can be taken.
-    if (acceptsIdle > 0 && running) resumeAccepts();
+    if (acceptsIdle > 0 && flag.running) resumeAccepts();
   };
 
   const onAccept = (res: number, flags: number) => {
     // A multishot accept stays armed while the kernel sets F_MORE.
-    if (running && !(multishot && flags & IORING_CQE_F_MORE)) {
+    if (flag.running && !(multishot && flags & IORING_CQE_F_MORE)) {
       // Out of descriptors (EMFILE/ENFILE) the connection stays queued and an accept re-armed at
       // once fails at once: the loop spun at 100% CPU. It stays idle until a connection closes or
       // ACCEPT_PAUSE_MS pass.
@@ -329,8 +327,8 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   const ends = (flags: number) => !(multishot && flags & IORING_CQE_F_MORE);
 
   const loop = async () => {
-    while (running) {
-      for (let k = 0; k < STEPS_PER_YIELD && running; k++) {
+    while (flag.running) {
+      for (let k = 0; k < STEPS_PER_YIELD && flag.running; k++) {
         if (acceptsIdle > 0 && Date.now() >= acceptPausedUntil) resumeAccepts();
         const waitNr = oneEnter ? 1 + quickSends : 1;
         quickSends = 0;
@@ -413,14 +411,5 @@ export function startUringServer(cfg: ServerConfig, opts: UringServerOptions = {
   };
 
   const done = loop();
-  return {
-    backend: opts.backend ?? "uring",
-    host: cfg.host,
-    port,
-    stats,
-    done,
-    stop() {
-      running = false;
-    },
-  };
+  return loopServer(opts.backend ?? "uring", cfg.host, port, stats, flag, done);
 }
