@@ -5,6 +5,7 @@
 import { execSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { wrapText as wrap } from "../report/terminal.ts";
 
 export type FlagType = "string" | "int" | "number" | "bool" | "list" | "duration";
 
@@ -138,19 +139,6 @@ function convert(name: string, s: FlagSpec, value: string): string | number | st
 
 const WIDTH = 99;
 const FLAG_COLUMN = 28;
-
-function wrap(text: string, width: number): string[] {
-  const out: string[] = [];
-  let line = "";
-  for (const w of text.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + w.length > width) {
-      out.push(line);
-      line = w;
-    } else line = line ? `${line} ${w}` : w;
-  }
-  if (line) out.push(line);
-  return out;
-}
 
 export interface UsageExtras {
   /** Shown after the synopsis: what the command takes besides flags. */
