@@ -93,11 +93,12 @@ describe("bench --sweep --quick", () => {
     const text = readFileSync(md, "utf8");
     expect(text.indexOf("Crossover")).toBeGreaterThan(-1);
     expect(text.indexOf("Crossover")).toBeLessThan(text.indexOf("Many idle connections"));
-    const charts = readdirSync(join(ROOT, "results")).filter((f) => f.includes("-sweep-w8-p32.svg"));
+    const out = benchEnv().IOURING_BENCH_OUT_DIR;
+    const charts = readdirSync(out).filter((f) => f.includes("-sweep-w8-p32.svg"));
     expect(charts.length).toBeGreaterThan(0);
     const link = /\((\.\.?\/[^)]*sweep-w8-p32\.svg|[^)]*sweep-w8-p32\.svg)\)/.exec(text);
     expect(link).not.toBeNull();
-    const svg = readFileSync(join(ROOT, "results", charts.sort().at(-1)!), "utf8");
+    const svg = readFileSync(join(out, charts.sort().at(-1)!), "utf8");
     expect(checkXml(svg)).toEqual([]);
   });
 });
