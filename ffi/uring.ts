@@ -2,7 +2,6 @@
 // io_uring itself is unavailable, `uringStatus()` says why and every other
 // backend still runs.
 import { toArrayBuffer } from "bun:ffi";
-import { release } from "node:os";
 import { check, EPERM, ENOSYS, errnoName, SysError } from "./errno.ts";
 import { NativeBuffer, spanAddr } from "./memory.ts";
 import { forcedOff, symbols, type UringSymbols } from "./uring-lib.ts";
@@ -63,27 +62,6 @@ export function probeSetupFlags(flags: number): number {
   if (forcedOff()) return EPERM;
   const ret = symbols().ur_probe_setup(flags);
   return ret < 0 ? -ret : 0;
-}
-
-/**
- * 0 when multishot recv with a provided-buffer ring works here, else an errno.
- * Buffer rings are 5.19+, multishot recv 6.0+: older kernels reject the
- * registration or the recv flag with EINVAL.
- */
-export function probeMultishot(): number {
-  if (forcedOff()) return EPERM;
-  const m = release().match(/^(\d+)\./);
-  if (m && Number(m[1]) < 6) return 22;
-  let ring: Ring | undefined;
-  try {
-    ring = new Ring(4);
-    ring.setupBuffers(2, 64);
-    return 0;
-  } catch (e) {
-    return e instanceof SysError ? e.errno : ENOSYS;
-  } finally {
-    ring?.close();
-  }
 }
 
 /** Whether the kernel supports an opcode (Op.*). */

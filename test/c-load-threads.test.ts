@@ -8,7 +8,7 @@
 // No timing is asserted.
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
-import { CLoadClient, type CLoadResult } from "../bench/clients/c-load.ts";
+import { busiestCpu, CLoadClient, type CLoadResult } from "../bench/clients/c-load.ts";
 import { CLIENT_BOUND_UTIL } from "../bench/measure/accounting.ts";
 import { BACKENDS } from "../bench/server/backends.ts";
 import { lgCpuUsable, sampleSlice } from "../ffi/loadgen.ts";
@@ -25,7 +25,8 @@ const PLACEMENTS: { name: string; cpus: number[]; skip: string }[] = [
 /** Every thread clean and drained; the whole client the sum of its threads. */
 function expectCleanThreads(r: CLoadResult, lc: CLoadClient, cpus: number[]): void {
   expect(r.threads.length).toBe(lc.threads);
-  let sent = 0, completed = 0, cpu = 0, samples = 0, busiest = 0;
+  let sent = 0, completed = 0, cpu = 0, samples = 0;
+  const perCpu = new Map<number | string, number>();
   r.threads.forEach((t, i) => {
     expect(t.errors).toEqual({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
     expect(t.deadConnections).toBe(0);
@@ -46,16 +47,18 @@ function expectCleanThreads(r: CLoadResult, lc: CLoadClient, cpus: number[]): vo
     completed += t.completed;
     cpu += t.clientCpuNs;
     samples += t.samples;
-    busiest = Math.max(busiest, t.clientCpuUtil);
+    const key = t.cpu ?? `t${i}`;
+    perCpu.set(key, (perCpu.get(key) ?? 0) + t.clientCpuUtil);
   });
+  const busiest = Math.max(...perCpu.values());
   expect(r.sent).toBe(sent);
   expect(r.completed).toBe(completed);
   expect(r.clientCpuNs).toBe(cpu);
   expect(r.latencyNs.length).toBe(samples);
   for (const x of r.latencyNs) expect(x).toBeGreaterThan(0);
-  // client_bound is the busiest thread's, at the usual threshold.
-  expect(r.clientCpuUtil).toBe(busiest);
-  expect(r.threads[r.busiestThread].clientCpuUtil).toBe(busiest);
+  // client_bound is the busiest CPU's (threads sharing one add up), at the usual threshold.
+  expect(r.clientCpuUtil).toBeCloseTo(busiest, 12);
+  expect(perCpu.get(r.threads[r.busiestThread].cpu ?? `t${r.busiestThread}`)).toBeCloseTo(busiest, 12);
   expect(r.clientBound).toBe(busiest >= CLIENT_BOUND_UTIL);
   expect(r.errors).toEqual({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
 }
@@ -154,5 +157,15 @@ describe("threads: failures and bad arguments", () => {
     expect(r.threads[0].clientCpuNs).toBe(r.clientCpuNs);
     expect(r.clientCpuUtil).toBe(r.clientCpuNs / r.elapsedNs);
     expect(threadsOf()).toBe(tasks);
+  });
+});
+
+describe("threads: the client's limit is a CPU", () => {
+  test("threads sharing a CPU add their shares; threads on their own CPUs do not", () => {
+    expect(busiestCpu([{ cpu: 1, clientCpuUtil: 0.5 }, { cpu: 1, clientCpuUtil: 0.48 }]).util).toBeCloseTo(0.98, 6);
+    expect(busiestCpu([{ cpu: 1, clientCpuUtil: 0.5 }, { cpu: 2, clientCpuUtil: 0.48 }])).toEqual({ busiest: 0, util: 0.5 });
+    expect(busiestCpu([{ cpu: 1, clientCpuUtil: 0.3 }, { cpu: 2, clientCpuUtil: 0.4 }, { cpu: 1, clientCpuUtil: 0.3 }])).toEqual({ busiest: 0, util: 0.6 });
+    // Not pinned: each thread alone.
+    expect(busiestCpu([{ cpu: null, clientCpuUtil: 0.5 }, { cpu: null, clientCpuUtil: 0.6 }])).toEqual({ busiest: 1, util: 0.6 });
   });
 });

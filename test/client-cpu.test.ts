@@ -56,7 +56,7 @@ describe("the client's CPU over every measured interval", () => {
       ]),
       seed: 1,
       quick: false,
-      client: "ts",
+      client: "ts", clientThreads: 1, clientCpus: [],
       log: () => {},
       spawnServer: () => Promise.reject(new Error("not needed")),
       focus: () => {},

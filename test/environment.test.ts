@@ -318,7 +318,7 @@ describe("environment lines and warnings", () => {
     const smt = { smt: { control: "on", active: true, siblings: [[0, 1], [2, 3]] } };
     expect(codes(ctx(smt))).toEqual(["smt-siblings"]);
     expect(codes(ctx(smt), [{ mode: "cross", serverCpu: 0, clientCpu: 2 }, { mode: "same", serverCpu: 0, clientCpu: 0 }])).toEqual([]);
-    expect(environmentWarnings(ctx(smt))[0].remedy).toContain("--server-cpu/--client-cpu");
+    expect(environmentWarnings(ctx(smt))[0].remedy).toContain("--server-cpus/--client-cpus");
   });
 
   test("io_uring denied", () => {

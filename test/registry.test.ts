@@ -118,7 +118,7 @@ describe("a new scenario object", () => {
       servers,
       seed: 3,
       quick: false,
-      client: "ts",
+      client: "ts", clientThreads: 1, clientCpus: [],
       log: () => {},
       spawnServer: () => Promise.reject(new Error("not needed")),
       focus: () => {},
@@ -161,7 +161,7 @@ describe("a new scenario object", () => {
     await fleet.start("epoll", { backend: "epoll" });
     await fleet.start("bun", { backend: "bun" });
     const seen = new Map<string, Set<number>>([["epoll", new Set()], ["bun", new Set()]]);
-    const env: ScenarioEnv = { backends: ["epoll", "bun"], servers: fleet.servers, seed: 3, quick: false, client: "ts", log: () => {}, spawnServer: () => Promise.reject(new Error("not needed")), focus: () => {} };
+    const env: ScenarioEnv = { backends: ["epoll", "bun"], servers: fleet.servers, seed: 3, quick: false, client: "ts", clientThreads: 1, clientCpus: [], log: () => {}, spawnServer: () => Promise.reject(new Error("not needed")), focus: () => {} };
     const counting: Scenario<{ requests: number }, null> = {
       ...toy,
       async unit(e, o, st, u) {

@@ -11,7 +11,8 @@ import { findScenario, SCENARIOS } from "../scenarios/index.ts";
 import { latencyUnderLoad } from "../scenarios/latency-under-load.ts";
 import { persistentThroughput } from "../scenarios/persistent-throughput.ts";
 import { pingPong } from "../scenarios/ping-pong-latency.ts";
-import type { Placement } from "../measure/machine.ts";
+import { cpuListText, type Placement } from "../measure/machine.ts";
+import { parseCpuList, threadAffinities } from "../measure/quiet.ts";
 import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
 import { sweepDefaults, type SweepPart, type SweepPlan } from "../run/sweep.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
@@ -54,8 +55,9 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   warmup: { type: "int", help: "discarded round trips before each measurement (ping-pong)", min: 0, placeholder: "N", group: LONG },
   placement: { type: "string", help: "CPU placement of server and client (both: cross, then same, a gate for each)", choices: ["cross", "same", "both", "off"], default: "cross", group: PLACE },
   "cpu-idle": { type: "string", help: "idle CPUs: poll (PM QoS 0 on /dev/cpu_dma_latency, needs root), default (the cpuidle governor), both (a gate for each)", choices: ["poll", "default", "both"], default: "poll", group: PLACE },
-  "server-cpu": { type: "int", help: "CPU for the servers (cross/same)", default: 0, min: 0, placeholder: "N", group: PLACE },
-  "client-cpu": { type: "int", help: "CPU for the client (cross)", default: 1, min: 0, placeholder: "N", group: PLACE },
+  "server-cpus": { type: "string", help: "CPUs for the servers, every thread pinned within them (default: the first CPU this process may use: one for the single-threaded servers)", placeholder: "LIST", group: PLACE, aliases: ["server-cpu"] },
+  "client-cpus": { type: "string", help: "CPUs for the client (cross; default: every other CPU this process may use)", placeholder: "LIST", group: PLACE, aliases: ["client-cpu"] },
+  "client-threads": { type: "int", help: "threads of the C load client, one per client CPU in turn (default: as many as client CPUs); each has its own connections", min: 1, max: 256, placeholder: "N", group: PLACE },
   "stall-bound": { type: "duration", unit: "ms", help: "a unit whose server or client CPU lost more than this (steal time, hiccups) is measured again", default: 5, min: 0, placeholder: "TIME", group: PLACE },
   hiccup: { type: "string", help: "a thread per measured CPU that wakes every 5 ms to catch stalls", choices: ["on", "off"], default: "on", group: PLACE },
   "fresh-servers": { type: "string", help: "a fresh process for every server in every round, so what differs between server instances is inside the intervals (off: one process per run)", choices: ["on", "off"], default: "on", group: SERVERS },
@@ -162,24 +164,58 @@ function sweepFromFlags(args: Parsed, quick: boolean, argv: string[]): SweepPlan
 }
 
 
-/** The placements the flags ask for (the doctor reads them too), with a warning when cross-core is impossible. */
-export function placementsFromFlags(args: Parsed, warnings: RunWarning[]): { placements: Placement[]; mode: Placement["mode"] | "both"; warnings: RunWarning[] } {
-  const ncpu = cpus().length;
-  const serverCpu = args["server-cpu"] as number;
-  const clientCpu = args["client-cpu"] as number;
-  if (serverCpu >= ncpu || clientCpu >= ncpu) throw new UsageError(`--server-cpu/--client-cpu must be below ${ncpu} (this machine's CPU count)`);
+/** The CPUs this process may use (its threads' allowed CPUs, before the run pins any). */
+export function allowedCpus(): number[] {
+  const sets = [...threadAffinities(process.pid).values()];
+  const all = sets.length ? [...new Set(sets.flat())] : Array.from({ length: cpus().length }, (_, i) => i);
+  return all.sort((a, b) => a - b);
+}
+
+/** A CPU list flag ("0-3,6") as CPUs, each one this process may use. */
+function cpuSet(value: string | undefined, flag: string, allowed: number[]): number[] | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(value.trim())) throw new UsageError(`${flag} '${value}' is not a CPU list (e.g. 0-3 or 0,2,4)`);
+  const set = [...new Set(parseCpuList(value))].sort((a, b) => a - b);
+  const refused = set.filter((c) => !allowed.includes(c));
+  if (refused.length) throw new UsageError(`${flag}: CPU ${cpuListText(refused)} cannot be used by this process (it may use ${cpuListText(allowed)}: see taskset -p $$)`);
+  return set;
+}
+
+/**
+ * The placements the flags ask for (the doctor reads them too), with a
+ * warning when cross-core is impossible. Defaults on a machine with N CPUs:
+ * the servers get the first CPU this process may use (the single-threaded
+ * servers need one), the client every other; same-core puts the client on
+ * the servers' CPUs.
+ */
+export function placementsFromFlags(args: Parsed, warnings: RunWarning[], allowed: number[] = allowedCpus()): { placements: Placement[]; mode: Placement["mode"] | "both"; warnings: RunWarning[] } {
   const mode = args.placement as Placement["mode"] | "both";
-  if ((mode === "cross" || mode === "both") && ncpu >= 2 && serverCpu === clientCpu) throw new UsageError(`--placement ${mode} needs different --server-cpu and --client-cpu`);
+  const server = cpuSet(args["server-cpus"] as string | undefined, "--server-cpus", allowed) ?? [allowed[0]];
+  const givenClient = cpuSet(args["client-cpus"] as string | undefined, "--client-cpus", allowed);
+  const others = allowed.filter((c) => !server.includes(c));
+  const client = givenClient ?? (others.length ? others : server);
+  const threads = (args["client-threads"] as number | undefined) ?? undefined;
+  if ((mode === "cross" || mode === "both") && allowed.length >= 2 && client.some((c) => server.includes(c)))
+    throw new UsageError(`--placement ${mode} needs --server-cpus and --client-cpus that do not overlap (here ${cpuListText(server)} and ${cpuListText(client)})`);
+  const place = (m: "cross" | "same", serverSet: number[], clientSet: number[], note?: string): Placement => ({
+    mode: m,
+    serverCpu: serverSet[0],
+    clientCpu: clientSet[0],
+    serverCpus: serverSet,
+    clientCpus: clientSet,
+    clientThreads: threads ?? clientSet.length,
+    ...(note ? { note } : {}),
+  });
   const cross = (): Placement => {
-    if (ncpu < 2) {
+    if (allowed.length < 2) {
       warnings.push(warning("one-cpu", "Only one CPU: cross-core placement is impossible, ran same-core instead."));
-      return { mode: "same", serverCpu, clientCpu: serverCpu, note: "cross requested but only one CPU" };
+      return place("same", server, server, "cross requested but only one CPU");
     }
-    return { mode: "cross", serverCpu, clientCpu };
+    return place("cross", server, client);
   };
-  const same = (): Placement => ({ mode: "same", serverCpu, clientCpu: serverCpu });
+  const same = (): Placement => place("same", server, server);
   const placements: Placement[] =
-    mode === "both" ? (ncpu < 2 ? [same()] : [cross(), same()]) : mode === "cross" ? [cross()] : mode === "same" ? [same()] : [{ mode: "off", serverCpu: null, clientCpu: null }];
+    mode === "both" ? (allowed.length < 2 ? [same()] : [cross(), same()]) : mode === "cross" ? [cross()] : mode === "same" ? [same()] : [{ mode: "off", serverCpu: null, clientCpu: null }];
   return { placements, mode, warnings };
 }
 
@@ -251,7 +287,12 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   // ---- placement ----
   const { placements, mode, warnings: placed } = placementsFromFlags(args, warnings);
   void placed;
-  if (!backends.length) for (const p of placements) p.serverCpu = null;
+  // Your servers only (--target): nothing of ours to place on the server side.
+  if (!backends.length)
+    for (const p of placements) {
+      p.serverCpu = null;
+      delete p.serverCpus;
+    }
   const idle = args["cpu-idle"] as string;
   const cpuIdle: CpuIdleMode[] = idle === "both" ? ["poll", "default"] : [idle as CpuIdleMode];
 

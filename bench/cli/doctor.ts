@@ -8,7 +8,7 @@ import { BENCH_FLAGS, placementsFromFlags } from "./bench-plan.ts";
 
 const cmd = "bun run doctor";
 const PREFIX = "doctor";
-const FLAGS = Object.fromEntries(["placement", "server-cpu", "client-cpu"].map((f) => [f, BENCH_FLAGS[f]]));
+const FLAGS = Object.fromEntries(["placement", "server-cpus", "client-cpus", "client-threads"].map((f) => [f, BENCH_FLAGS[f]]));
 const args = parseOrExit(process.argv.slice(2), cmd, "Checks what this machine offers a benchmark run before you start one: privileges, idle CPUs, io_uring and its features, perf, the Tokio reference, CPUs and placement, descriptors, and the kernel settings that shape the figures.", FLAGS, {
   prefix: PREFIX,
   examples: [["bun run doctor", "the default run's placement: server on CPU 0, client on CPU 1"]],

@@ -2,7 +2,7 @@
 // bench/clients/load.ts, but the whole measurement runs in one FFI call, so
 // no JS runs per request: the client's cost is the kernel's socket work.
 // That is still about what a C server pays per request on loopback, so read
-// clientCpuUtil (the busiest thread's): near 1, the throughput is the pair's,
+// clientCpuUtil (the busiest client CPU's): near 1, the throughput is the pair's,
 // not the server's alone; more threads on other CPUs lift that limit.
 // A request counts when it was written (closed loop) or due (open loop)
 // inside the measured interval; every call ends by draining what is in
@@ -74,13 +74,14 @@ export interface CLoadResult {
   /** CPU time the client's threads used during the measured interval, ns (summed over threads). */
   clientCpuNs: number;
   /**
-   * The busiest thread's CPU time over its interval (with one thread,
-   * clientCpuNs / elapsedNs): 1 means that thread was busy the whole time.
+   * The busiest client CPU's share of the interval: its threads' CPU time
+   * over their intervals, summed (with one thread, clientCpuNs / elapsedNs):
+   * 1 means that CPU was busy with the client the whole time.
    */
   clientCpuUtil: number;
-  /** The busiest thread reached CLIENT_BOUND_UTIL: the figure may be the client's limit, not the server's. */
+  /** The busiest client CPU reached CLIENT_BOUND_UTIL: the figure may be the client's limit, not the server's. */
   clientBound: boolean;
-  /** Index (in threads) of the busiest thread. */
+  /** Index (in threads) of the busiest thread on the busiest CPU. */
   busiestThread: number;
   /** Per thread, in thread order (one entry for a one-thread client). */
   threads: CLoadThreadResult[];
@@ -90,6 +91,43 @@ export interface CLoadResult {
   deadConnections: number;
   /** Every answer verified in this call, warm-up and drain included. */
   totalCompleted: number;
+}
+
+/**
+ * The load client's threads for a placement: `threads` (at most one per
+ * connection) on `cpus` in turn; one thread runs on the calling thread, which
+ * the run has already put on the client's first CPU.
+ */
+export function threadOptions(threads: number, cpus: readonly number[], connections: number): CLoadOptions {
+  const n = Math.max(1, Math.min(threads, connections));
+  return n > 1 ? { threads: n, cpus: cpus.length ? cpus : undefined } : {};
+}
+
+/** Per thread, as the results record it: the CPU it ran on, its CPU share, and the requests it completed. */
+export function threadFigures(r: CLoadResult): { cpu: number | null; util: number; completed: number }[] | undefined {
+  return r.threads.length > 1 ? r.threads.map((t) => ({ cpu: t.cpu, util: t.clientCpuUtil, completed: t.completed })) : undefined;
+}
+
+/**
+ * The client's limit is a CPU, not a thread: threads sharing a CPU add their
+ * shares (two threads at 50% on one CPU keep it busy). Threads not pinned
+ * (cpu null) count alone. Returns that CPU's share and its busiest thread.
+ */
+export function busiestCpu(threads: readonly Pick<CLoadThreadResult, "cpu" | "clientCpuUtil">[]): { busiest: number; util: number } {
+  const byCpu = new Map<number | string, number>();
+  threads.forEach((t, i) => {
+    const key = t.cpu ?? `thread ${i}`;
+    byCpu.set(key, (byCpu.get(key) ?? 0) + t.clientCpuUtil);
+  });
+  let busiest = 0, util = 0;
+  threads.forEach((t, i) => {
+    const share = byCpu.get(t.cpu ?? `thread ${i}`)!;
+    if (share > util || (share === util && t.clientCpuUtil > threads[busiest].clientCpuUtil)) {
+      util = share;
+      busiest = i;
+    }
+  });
+  return { busiest, util };
 }
 
 export class CLoadClient implements Disposable {
@@ -154,9 +192,7 @@ export class CLoadClient implements Disposable {
     const c = run.all;
     const slice = sampleSlice(this.sampleCapacity, this.threads);
     const threads = run.threads.map((t, i) => this.#threadResult(t, i));
-    let busiest = 0;
-    for (let i = 1; i < threads.length; i++) if (threads[i].clientCpuUtil > threads[busiest].clientCpuUtil) busiest = i;
-    const util = threads[busiest].clientCpuUtil;
+    const { busiest, util } = busiestCpu(threads);
     const out: CLoadResult = {
       sent: c.sent,
       completed: c.completed,

@@ -7,11 +7,35 @@ import { environmentLines, readEnvironment, type Environment } from "./environme
 
 export interface Placement {
   mode: "cross" | "same" | "off";
-  /** CPU the server process is pinned to (taskset), or null when not pinned. */
+  /** The first CPU of the servers' set (taskset), or null when not pinned. */
   serverCpu: number | null;
-  /** CPU the client's thread is pinned to (sched_setaffinity), or null. */
+  /** The first CPU of the client's set: its JS thread's (sched_setaffinity), or null. */
   clientCpu: number | null;
+  /** Every CPU the servers may use (their threads are pinned within it); [serverCpu] when absent (older results). */
+  serverCpus?: number[];
+  /** Every CPU the client may use: its load threads go one per CPU in turn; [clientCpu] when absent. */
+  clientCpus?: number[];
+  /** The C load client's threads. */
+  clientThreads?: number;
   note?: string;
+}
+
+/** The servers' CPUs of a placement (older results name only the first). */
+export const serverCpusOf = (p: Placement): number[] => p.serverCpus ?? (p.serverCpu === null ? [] : [p.serverCpu]);
+/** The client's CPUs of a placement. */
+export const clientCpusOf = (p: Placement): number[] => p.clientCpus ?? (p.clientCpu === null ? [] : [p.clientCpu]);
+
+/** [0, 1, 2, 3, 6] -> "0-3,6": the kernel's CPU list form. */
+export function cpuListText(cpus: readonly number[]): string {
+  const s = [...new Set(cpus)].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < s.length; i++) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
+    out.push(j > i ? `${s[i]}-${s[j]}` : `${s[i]}`);
+    i = j;
+  }
+  return out.join(",");
 }
 
 export interface MachineContext {
@@ -78,8 +102,12 @@ export function machineContext(placement: Placement, argv: string[]): MachineCon
 export function placementText(p: Placement): string {
   if (p.mode === "off") return "off (not pinned; the scheduler places server and client)";
   const what = p.mode === "cross" ? "cross-core" : "same core";
-  if (p.serverCpu === null) return `${what}: client on CPU ${p.clientCpu}; the servers are yours (--target), placed by you`;
-  return `${what}: server on CPU ${p.serverCpu}, client on CPU ${p.clientCpu}${p.note ? ` (${p.note})` : ""}`;
+  const cpus = (xs: number[]) => `CPU${xs.length > 1 ? "s" : ""} ${cpuListText(xs)}`;
+  const server = serverCpusOf(p);
+  const client = clientCpusOf(p);
+  const threads = (p.clientThreads ?? 1) > 1 ? ` (${p.clientThreads} load threads)` : "";
+  if (p.serverCpu === null) return `${what}: client on ${cpus(client)}${threads}; the servers are yours (--target), placed by you`;
+  return `${what}: server on ${cpus(server)}, client on ${cpus(client)}${threads}${p.note ? ` (${p.note})` : ""}`;
 }
 
 export function contextLines(c: MachineContext): string[] {

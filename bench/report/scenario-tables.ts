@@ -86,7 +86,7 @@ export function throughputTable(s: ScenarioResult, v: VariantResult, baseline: s
       `Completed messages per second: median over ${roundsOf([v])} rounds.${paramsText(v)}`,
       ratioNote([v], baseline, "Above 1.00 is faster."),
       ...(client
-        ? [`Client CPU: the client thread's CPU time over the measured interval (median over rounds), ${loadClient}; † client-bound (≥ 90%) in most rounds: the figure may be the client's limit, not the server's.`]
+        ? [`Client CPU: the busiest client CPU's time spent on the load client over the measured interval (its threads summed; median over rounds), ${loadClient}; † client-bound (≥ 90%) in most rounds: the figure may be the client's limit, not the server's.`]
         : []),
     ],
   };

@@ -17,7 +17,7 @@ export interface SweepBackend {
   p99_us: number | null;
   /** The client thread was busy (>= CLIENT_BOUND_UTIL of the interval) in most rounds: the figure may be the client's limit, not the server's. */
   client_bound: boolean;
-  /** Median over rounds of the client thread's CPU time over the interval's wall time. */
+  /** Median over rounds of the busiest client CPU's time on the load client (its threads summed) over the interval's wall time. */
   client_util: number | null;
   /**
    * Median over rounds of the worst lateness of a real-time thread on the server's CPU during

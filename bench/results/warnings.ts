@@ -78,7 +78,7 @@ const REMEDY: Record<WarningCode, string> = {
   "stalls": "Run when the host is quieter, or on bare metal.",
   "untrusted": "Re-run with nothing else on the machine (as root, --cpu-idle poll); if it drifts again, give it more rounds (--max-rounds).",
   "cpufreq-governor": "Set the performance governor for the run (cpupower frequency-set -g performance).",
-  "smt-siblings": "Choose CPUs of different cores with --server-cpu/--client-cpu, or turn SMT off (echo off > /sys/devices/system/cpu/smt/control).",
+  "smt-siblings": "Choose CPUs of different cores with --server-cpus/--client-cpus, or turn SMT off (echo off > /sys/devices/system/cpu/smt/control).",
   "io-uring-disabled": "Run as root, add the user to kernel.io_uring_group, or sysctl -w kernel.io_uring_disabled=0.",
   "seccomp-filter": "Run outside the sandbox, or with a profile that allows io_uring_setup, io_uring_enter and io_uring_register.",
   "memlock-low": "Raise the limit (ulimit -l unlimited, or LimitMEMLOCK= in a systemd unit) or run as root.",

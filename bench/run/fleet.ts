@@ -44,16 +44,16 @@ export class ServerFleet {
   #options = new Map<string, ServerSpawnOptions>();
   #extra = new Set<ServerProcess>();
   #done = new Map<string, InstanceSummary>();
-  #cpu: number | undefined;
+  #cpus: readonly number[] | undefined;
 
-  /** The CPU new server processes are pinned to (undefined: not pinned). */
-  placeOn(cpu: number | undefined): void {
-    this.#cpu = cpu;
+  /** The CPUs new server processes are pinned to (undefined or empty: not pinned). */
+  placeOn(cpus: readonly number[] | undefined): void {
+    this.#cpus = cpus?.length ? cpus : undefined;
   }
 
   /** Starts a label's server; the options are kept for its renewals. */
   async start(label: string, options: Omit<ServerSpawnOptions, "cpu">): Promise<ServerProcess> {
-    const s = await ServerProcess.start({ ...options, cpu: this.#cpu });
+    const s = await ServerProcess.start({ ...options, cpus: this.#cpus });
     this.#options.set(label, options);
     this.#local.set(label, s);
     this.servers.set(label, s);
@@ -68,7 +68,7 @@ export class ServerFleet {
 
   /** A scenario's extra server (kept until the fleet stops, paused like the others). */
   async startExtra(options: Omit<ServerSpawnOptions, "cpu">): Promise<ServerProcess> {
-    const s = await ServerProcess.start({ ...options, cpu: this.#cpu });
+    const s = await ServerProcess.start({ ...options, cpus: this.#cpus });
     this.#extra.add(s);
     return s;
   }
@@ -116,7 +116,7 @@ export class ServerFleet {
           const old = this.#local.get(label)!;
           await this.#retire(label, old);
           try {
-            const s = await ServerProcess.start({ ...this.#options.get(label)!, cpu: this.#cpu });
+            const s = await ServerProcess.start({ ...this.#options.get(label)!, cpus: this.#cpus });
             this.#local.set(label, s);
             this.servers.set(label, s);
             this.#done.get(label)!.instances++;

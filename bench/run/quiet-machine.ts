@@ -5,7 +5,7 @@
 // around every unit.
 import * as net from "../../ffi/net.ts";
 import { HiccupMeter } from "../measure/hiccup.ts";
-import type { Placement } from "../measure/machine.ts";
+import { clientCpusOf, cpuListText, serverCpusOf, type Placement } from "../measure/machine.ts";
 import { holdPmQos, pinProcessThreads, readPmQos, StealWatch, type PmQosHold } from "../measure/quiet.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
 import type { StallProbe } from "./rounds.ts";
@@ -46,12 +46,14 @@ export class QuietMachine implements Disposable {
     const { placement } = opts;
     const qos = opts.idle === "poll" ? holdPmQos() : undefined;
     if (qos && !qos.held) warnings.push(warning("pm-qos-not-held", `CPUs could not be kept polling (${qos.reason}): idle CPUs halt and every wake-up adds tens of µs and noise on a VM.`, qos.remedy));
-    if (placement.clientCpu !== null) {
-      net.pinThisThread(placement.clientCpu);
-      const pin = pinProcessThreads(placement.clientCpu);
-      if (pin.failed) warnings.push(warning("pinning-failed", `${pin.failed} of the client's threads could not be pinned to CPU ${placement.clientCpu}${pin.error ? ` (${pin.error})` : ""}.`));
+    const client = clientCpusOf(placement);
+    if (client.length) {
+      // The JS thread on the set's first CPU; Bun's other threads (and the load client's, which inherit or are pinned) within the set.
+      net.pinThisThread(client[0]);
+      const pin = pinProcessThreads(client);
+      if (pin.failed) warnings.push(warning("pinning-failed", `${pin.failed} of the client's threads could not be pinned to CPU ${cpuListText(client)}${pin.error ? ` (${pin.error})` : ""}.`));
     }
-    const watched = [...new Set([placement.serverCpu, placement.clientCpu].filter((c): c is number => c !== null))];
+    const watched = [...new Set([...serverCpusOf(placement), ...client])];
     const hiccups = opts.hiccup && watched.length ? new HiccupMeter(watched) : undefined;
     return new QuietMachine(qos, hiccups, watched);
   }

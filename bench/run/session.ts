@@ -3,7 +3,7 @@
 // every placement and idle mode asked for, the scenarios in rounds within
 // the time budget, and the gates. Returns the results; writing them is the
 // CLI's job.
-import { machineContext, type Placement } from "../measure/machine.ts";
+import { clientCpusOf, machineContext, serverCpusOf, type Placement } from "../measure/machine.ts";
 import { lookConfidence, minSignRounds } from "../stats/paired.ts";
 import { cpuIdleInfo } from "../measure/quiet.ts";
 import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResult } from "../results/schema.ts";
@@ -116,7 +116,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
     if (mode && !servesMode(b, mode)) throw new Error(`${backendOf(label)} serves ${b.modes!.join(", ")} only`);
     return { backend: backendOf(label), mode, host: plan.host, command: b.external?.(), extraArgs: mode ? [] : (plan.serverArgs.get(label) ?? []) };
   };
-  fleet.placeOn(placement0.serverCpu ?? undefined);
+  fleet.placeOn(serverCpusOf(placement0));
   for (const t of plan.targets) {
     const s = TargetServer.find(t.label, t.host, t.port);
     fleet.addTarget(t.label, s);
@@ -180,7 +180,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
       if (mode === "poll") results.context.cpuIdle!.pmQos = quiet.pmQos;
       const probe = quiet.probe;
       try {
-        fleet.placeOn(placement.serverCpu ?? undefined);
+        fleet.placeOn(serverCpusOf(placement));
         const samples = new SampleStore();
         const where = combos.length > 1 ? ` (${placement.mode}${plan.cpuIdle.length > 1 ? `, idle ${mode}` : ""})` : "";
         samplesByRun.set(`${placement.mode}/${mode}`, samples);
@@ -201,6 +201,8 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
             seed: plan.seed,
             quick: plan.quick,
             client: plan.client === "auto" ? (def.autoClient ?? "ts") : plan.client,
+            clientThreads: placement.clientThreads ?? 1,
+            clientCpus: clientCpusOf(placement),
             log,
             spawnServer: (label, m) => fleet.startExtra(spawnOptions(label, m)),
             focus: (label) => focus([servers.get(label)].filter((s): s is ServerHandle => s !== undefined)),
@@ -255,6 +257,8 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
             probe,
             progress,
             serverCpu: placement.serverCpu,
+            clientThreads: placement.clientThreads ?? 1,
+            clientCpus: clientCpusOf(placement),
             seed: plan.seed,
             quick: plan.quick,
             stallBoundMs: plan.stallBoundMs,

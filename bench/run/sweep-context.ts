@@ -14,6 +14,9 @@ export interface SweepContext {
   probe: StallProbe;
   /** The servers' CPU (null: not pinned): its hiccups are the server's own kernel work, not the platform's. */
   serverCpu: number | null;
+  /** The C load client's threads and their CPUs (the placement's client set). */
+  clientThreads: number;
+  clientCpus: readonly number[];
   progress: Progress;
   seed: number;
   quick: boolean;

@@ -104,6 +104,8 @@ export async function runSweep(plan: SweepPlan, ctx: SweepContext): Promise<{ sw
         seed: ctx.seed,
         quick: ctx.quick,
         client: "c",
+        clientThreads: ctx.clientThreads,
+        clientCpus: ctx.clientCpus,
         log: ctx.log,
         spawnServer: () => Promise.reject(new Error("the sweep starts no servers")),
         focus: (label) => ctx.focus([ctx.servers.get(label)].filter((s): s is ServerHandle => s !== undefined)),

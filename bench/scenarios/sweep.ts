@@ -4,7 +4,7 @@
 // client (c/loadgen.c through bun:ffi): a closed loop held for a fixed time,
 // every answer verified, and the client's own CPU read over the interval, so
 // a figure the client limited is marked, not passed off as the server's.
-import { CLoadClient } from "../clients/c-load.ts";
+import { CLoadClient, threadFigures, threadOptions } from "../clients/c-load.ts";
 import { summarize } from "../stats/stats.ts";
 import type { RoundResult } from "../results/schema.ts";
 import type { Scenario } from "./types.ts";
@@ -51,9 +51,9 @@ export function sweepScenario(connections: number): Scenario<SweepOptions, null>
     },
     // Its latency samples are not kept (no keep()): each round's p99 is all the sweep reads, and
     // copies of every sample of every point would only grow the bench process.
-    async unit(_env, o, _st, { server, round, meter }) {
+    async unit(env, o, _st, { server, round, meter }) {
       const out: Record<string, RoundResult> = {};
-      using lc = new CLoadClient(server, o.connections, Math.max(...o.payloads), Math.max(...o.windows), o.timeoutMs);
+      using lc = new CLoadClient(server, o.connections, Math.max(...o.payloads), Math.max(...o.windows), o.timeoutMs, threadOptions(env.clientThreads, env.clientCpus, o.connections));
       for (const window of o.windows) {
         for (const payload of o.payloads) {
           const key = variantKey(window, payload);
@@ -69,6 +69,7 @@ export function sweepScenario(connections: number): Scenario<SweepOptions, null>
             latency: summarize(r.latencyNs, 1e-3),
             errors: r.errors,
             client_util: r.clientCpuUtil,
+            client_threads: threadFigures(r),
             extra: { completed: r.completed, dead_connections: r.deadConnections },
           };
         }

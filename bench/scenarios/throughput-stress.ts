@@ -4,7 +4,7 @@
 // window for `durationMs` (about the guide's message count at these rates),
 // so the TypeScript client's own cost cannot cap the figure.
 import { addErrors } from "../results/errors.ts";
-import { CLoadClient } from "../clients/c-load.ts";
+import { CLoadClient, threadFigures, threadOptions } from "../clients/c-load.ts";
 import { LoadClient } from "../clients/load.ts";
 import type { Scenario } from "./types.ts";
 
@@ -43,14 +43,14 @@ export const throughputStress: Scenario<StressOptions, null> = {
   },
   async unit(env, o, _st, { server, round, meter, keep }) {
     if (env.client === "c") {
-      using lc = new CLoadClient(server, o.connections, o.payload, o.window, o.timeoutMs);
+      using lc = new CLoadClient(server, o.connections, o.payload, o.window, o.timeoutMs, threadOptions(env.clientThreads, env.clientCpus, o.connections));
       const m = meter("stress");
       await m.begin();
       const r = lc.closed(o.payload, o.window, o.warmupMs, o.durationMs);
       // Read around the whole call (warm-up and drain too), so divided by every request of it.
       await m.end(r.totalCompleted);
       keep("stress", r.latencyNs);
-      return { stress: { round, throughput: r.throughput, errors: r.errors, client_util: r.clientCpuUtil, extra: { completed: r.completed } } };
+      return { stress: { round, throughput: r.throughput, errors: r.errors, client_util: r.clientCpuUtil, client_threads: threadFigures(r), extra: { completed: r.completed } } };
     }
     using lc = new LoadClient(server, o.connections, o.payload, o.window, o.timeoutMs);
     const warm = lc.runClosed(o.warmup, o.window);

@@ -25,6 +25,9 @@ export interface ScenarioEnv {
   quick: boolean;
   /** Client choice for one-in-flight loops: the TypeScript loop, or the C reference loop. */
   client: "ts" | "c";
+  /** The C load client's threads and the CPUs they go on, one per CPU in turn (one thread: the JS thread, already on the first). */
+  clientThreads: number;
+  clientCpus: readonly number[];
   log: (msg: string) => void;
   /** Starts another server for a backend label (e.g. in order mode), placed like the others. */
   spawnServer: (label: string, mode: string) => Promise<ServerProcess>;

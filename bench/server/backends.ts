@@ -5,11 +5,11 @@ import {
   IORING_SETUP_DEFER_TASKRUN,
   IORING_SETUP_SINGLE_ISSUER,
   IORING_SETUP_SQPOLL,
-  probeMultishot,
   probeSetupFlags,
   uringStatus,
   type UringStatus,
 } from "../../ffi/uring.ts";
+import { probeMultishot } from "../../ffi/uring-probe.ts";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../../ffi/build.ts";
@@ -125,7 +125,7 @@ const buffersFlag: BackendFlag = {
   check: (n) => ((n & (n - 1)) !== 0 ? `--buffers must be a power of two, not ${n}` : undefined),
 };
 const probeSqpoll = probed("io_uring_setup SQPOLL", () => probeSetupFlags(IORING_SETUP_SQPOLL), "SQPOLL for unprivileged users needs Linux 5.11+");
-const probeMultishotRecv = probed("multishot recv with a buffer ring", probeMultishot, "multishot recv needs Linux 6.0+ (buffer rings 5.19+)");
+const probeMultishotRecv = probed("multishot recv into a buffer ring, tried on a loopback connection", probeMultishot, "multishot recv needs Linux 6.0+ (buffer rings 5.19+)");
 
 export const BACKENDS: Record<string, Backend> = {
   bun: {

@@ -86,6 +86,8 @@ export interface ServerSpawnOptions {
   host?: string;
   /** CPU to pin the whole server process to with taskset; undefined: not pinned. */
   cpu?: number;
+  /** CPUs to pin the whole server process to with taskset (wins over cpu). */
+  cpus?: readonly number[];
   maxFrame?: number;
   extraArgs?: string[];
   /** Executable and arguments instead of `bun bench/cli/serve.ts` (e.g. the tokio server). */
@@ -179,7 +181,8 @@ export class ServerProcess implements ServerHandle {
       if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
     }
     args.push(...(opts.extraArgs ?? []));
-    const cmd = opts.cpu !== undefined ? ["taskset", "-c", String(opts.cpu), ...args] : args;
+    const set = opts.cpus?.length ? opts.cpus.join(",") : opts.cpu !== undefined ? String(opts.cpu) : undefined;
+    const cmd = set !== undefined ? ["taskset", "-c", set, ...args] : args;
     const proc = Bun.spawn(cmd, {
       stdout: "pipe",
       stderr: "pipe",

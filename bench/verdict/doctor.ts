@@ -4,7 +4,7 @@
 // fixes it. Pure: facts in, items out, so every rule is tested with made-up
 // machines. fail means the run cannot answer its question (no shims, no
 // io_uring at all, CPUs it may not use); warn means it answers with less.
-import type { MachineContext, Placement } from "../measure/machine.ts";
+import { clientCpusOf, placementText, serverCpusOf, type MachineContext, type Placement } from "../measure/machine.ts";
 import { environmentWarnings } from "./warnings.ts";
 
 export interface FeatureFact {
@@ -98,10 +98,10 @@ export function diagnose(f: PreflightFacts): DoctorItem[] {
   );
 
   const p = f.placement;
-  const used = [p.serverCpu, p.clientCpu].filter((c): c is number => c !== null);
+  const used = p.mode === "off" ? [] : [...new Set([...serverCpusOf(p), ...clientCpusOf(p)])];
   const refused = used.filter((c) => !f.cpus.allowed.includes(c));
-  const where = p.mode === "off" ? "not pinned" : `server on CPU ${p.serverCpu}, client on CPU ${p.clientCpu}`;
-  if (refused.length) out.push(item("CPUs and placement", "fail", `${where}; this process may use CPUs ${f.cpus.allowed.join(",")} only`, `CPU ${refused.join(", ")} cannot be used`, "choose others with --server-cpu/--client-cpu, or widen the CPU set (taskset)"));
+  const where = p.mode === "off" ? "not pinned" : placementText(p).replace(/^[^:]*: /, "");
+  if (refused.length) out.push(item("CPUs and placement", "fail", `${where}; this process may use CPUs ${f.cpus.allowed.join(",")} only`, `CPU ${refused.join(", ")} cannot be used`, "choose others with --server-cpus/--client-cpus, or widen the CPU set (taskset)"));
   else if (f.cpus.online.length < 2)
     out.push(item("CPUs and placement", "warn", `one CPU online; ${where}`, "server and client share the CPU: no cross-core figure", "run on a machine with two CPUs or more"));
   else

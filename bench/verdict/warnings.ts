@@ -4,7 +4,7 @@ import type { PlacementRun } from "../results/schema.ts";
 import { warning, type RunWarning, type WarningCode } from "../results/warnings.ts";
 import { errorCount } from "../results/errors.ts";
 import { mostlyClientBound } from "../results/summary.ts";
-import type { MachineContext, Placement } from "../measure/machine.ts";
+import { clientCpusOf, serverCpusOf, type MachineContext, type Placement } from "../measure/machine.ts";
 import { BENCH_RING_ENTRIES, chargesRingsToMemlock, formatBytes, ringBytes } from "../measure/environment.ts";
 
 export type { RunWarning, WarningCode } from "../results/warnings.ts";
@@ -86,9 +86,11 @@ export function environmentWarnings(context: MachineContext, placements: readonl
 
   for (const p of placements) {
     if (p.mode !== "cross" || p.serverCpu === null || p.clientCpu === null) continue;
-    const { serverCpu, clientCpu } = p;
-    if (e.smt.siblings.some((grp) => grp.includes(serverCpu) && grp.includes(clientCpu)))
-      w("smt-siblings", `Cross-core placement put the server (CPU ${serverCpu}) and the client (CPU ${clientCpu}) on two hardware threads of one core: they share its caches and execution units, so the figures are neither cross-core nor same-core.`, `Choose CPUs of different cores with --server-cpu/--client-cpu (see /sys/devices/system/cpu/cpu${serverCpu}/topology/thread_siblings_list), or turn SMT off (echo off > /sys/devices/system/cpu/smt/control).`);
+    const server = serverCpusOf(p);
+    const client = clientCpusOf(p);
+    const pair = e.smt.siblings.flatMap((grp) => server.filter((s) => grp.includes(s)).flatMap((s) => client.filter((c) => c !== s && grp.includes(c)).map((c) => [s, c] as const)))[0];
+    if (pair)
+      w("smt-siblings", `Cross-core placement put a server CPU (${pair[0]}) and a client CPU (${pair[1]}) on two hardware threads of one core: they share its caches and execution units, so the figures are neither cross-core nor same-core.`, `Choose CPUs of different cores with --server-cpus/--client-cpus (see /sys/devices/system/cpu/cpu${pair[0]}/topology/thread_siblings_list), or turn SMT off (echo off > /sys/devices/system/cpu/smt/control).`);
   }
 
   if (e.ioUring.allowed === false) {
