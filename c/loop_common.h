@@ -12,6 +12,13 @@
  *   cs_destroy(h)                                          -> 0; every connection closed
  *   cs_stats_bytes()                                       -> sizeof(struct cs_stats)
  *
+ * and, for the thread-per-core servers (c-epoll-mt, c-uring-mt), a group of
+ * loops each on its own thread, listener and CPU:
+ *
+ *   cs_mt_start(lfds, cpus, n, max_frame, max_pending, inject_delay_us) -> group
+ *   cs_mt_stats(g, sum_out, per_thread_out)                 -> threads, or the first loop's -errno
+ *   cs_mt_stop(g)                                           -> 0 or the first loop's -errno
+ *
  * All state (connections, buffers, the epoll fd or the ring) lives in the
  * handle and persists across cs_run calls. The listening fd stays the caller's:
  * it is neither closed here nor made non-blocking (net_listen already did).
@@ -24,7 +31,10 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -363,18 +373,13 @@ static struct cs_base *servers[CS_MAX_SERVERS];
  * unsent bytes. inject_delay_us > 0 spins that long before answering each
  * frame (fault injection). Returns a handle >= 0.
  */
-static inline int cs_create_with(const struct loop_ops *ops, int lfd, int max_frame, long max_pending, int inject_delay_us)
+static inline int cs_new(const struct loop_ops *ops, int lfd, int max_frame, long max_pending, int inject_delay_us, struct cs_base **out)
 {
 	struct cs_base *s;
-	int h, ret;
+	int ret;
 
 	if (lfd < 0 || max_frame < 0 || max_pending < 0 || inject_delay_us < 0 || inject_delay_us > MAX_DELAY_US)
 		return -EINVAL;
-	for (h = 0; h < CS_MAX_SERVERS; h++)
-		if (!servers[h])
-			break;
-	if (h == CS_MAX_SERVERS)
-		return -EMFILE;
 	s = calloc(1, ops->size);
 	if (!s)
 		return -ENOMEM;
@@ -387,6 +392,30 @@ static inline int cs_create_with(const struct loop_ops *ops, int lfd, int max_fr
 		free(s);
 		return ret;
 	}
+	*out = s;
+	return 0;
+}
+
+static inline void cs_free(const struct loop_ops *ops, struct cs_base *s)
+{
+	ops->fini(s);
+	free(s->conns);
+	free(s);
+}
+
+static inline int cs_create_with(const struct loop_ops *ops, int lfd, int max_frame, long max_pending, int inject_delay_us)
+{
+	struct cs_base *s;
+	int h, ret;
+
+	for (h = 0; h < CS_MAX_SERVERS; h++)
+		if (!servers[h])
+			break;
+	if (h == CS_MAX_SERVERS)
+		return -EMFILE;
+	ret = cs_new(ops, lfd, max_frame, max_pending, inject_delay_us, &s);
+	if (ret < 0)
+		return ret;
 	servers[h] = s;
 	return h;
 }
@@ -405,14 +434,11 @@ static inline struct cs_base *server_of(int h)
  * Returns the number of events or completions handled, or -errno when the
  * loop cannot go on (the handle then only accepts cs_destroy).
  */
-static inline int cs_run_with(const struct loop_ops *ops, int h, int run_ms, void *stats_out)
+static inline int cs_run_server(const struct loop_ops *ops, struct cs_base *s, int run_ms, void *stats_out)
 {
-	struct cs_base *s = server_of(h);
 	int64_t deadline, total = 0;
 	int ret = 0;
 
-	if (!s)
-		return -EBADF;
 	if (run_ms < 0)
 		run_ms = 0;
 	deadline = now_ms() + run_ms;
@@ -435,6 +461,15 @@ static inline int cs_run_with(const struct loop_ops *ops, int h, int run_ms, voi
 	if (s->err)
 		return s->err;
 	return total > INT_MAX ? INT_MAX : (int)total;
+}
+
+static inline int cs_run_with(const struct loop_ops *ops, int h, int run_ms, void *stats_out)
+{
+	struct cs_base *s = server_of(h);
+
+	if (!s)
+		return -EBADF;
+	return cs_run_server(ops, s, run_ms, stats_out);
 }
 
 /*
@@ -467,11 +502,225 @@ static inline int cs_destroy_with(const struct loop_ops *ops, int h)
 
 	if (!s)
 		return -EBADF;
-	ops->fini(s);
-	free(s->conns);
-	free(s);
+	cs_free(ops, s);
 	servers[h] = NULL;
 	return 0;
+}
+
+/* ---- thread-per-core: a group of loops, one per thread, listener and CPU ---- */
+
+/*
+ * Each thread owns its loop from creation to teardown: a ring set up with
+ * SINGLE_ISSUER|DEFER_TASKRUN may only be entered (and waited on, teardown
+ * included) by the thread that created it, so the loop is created, run and
+ * freed on its own thread. Each listens on its own SO_REUSEPORT socket: the
+ * kernel spreads connections over the listeners by the 4-tuple's hash, and no
+ * accept is shared, so no loop wakes for another's connection (a shared
+ * listener would wake every loop waiting on it: the epoll herd).
+ */
+#define CS_MAX_GROUPS 4
+#define CS_MAX_THREADS 256
+/* The longest a loop waits in one step: how late it sees the stop flag. */
+#define CS_MT_STEP_MS 20
+
+struct cs_thread {
+	const struct loop_ops *ops;
+	pthread_t tid;
+	int index, lfd, cpu, max_frame, inject_delay_us;
+	long max_pending;
+	int started;
+	/* Set once by the thread under the group's lock: 1 running, or the -errno of its set-up. */
+	int ready;
+	/* Sticky -errno of the loop (0: running or stopped cleanly), under lock. */
+	int err;
+	const int *stop;
+	pthread_mutex_t *group_lock;
+	pthread_cond_t *cond;
+	/*
+	 * The loop's own lock: it publishes its counters after every step, so a
+	 * reader sees them as of the last step (a stats line taken right after a
+	 * measurement counts all of it); uncontended but for the reader's look.
+	 */
+	pthread_mutex_t lock;
+	struct cs_stats snap;
+};
+
+struct cs_group {
+	int n;
+	/* Written by the JS thread, read by every loop after each step. */
+	int stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct cs_thread t[];
+};
+
+/* Only the calling (JS) thread touches this table. */
+static struct cs_group *groups[CS_MAX_GROUPS];
+
+static void *cs_mt_main(void *arg)
+{
+	struct cs_thread *t = arg;
+	struct cs_base *s = NULL;
+	char name[16];
+	int ret = 0;
+
+	/* Named for top -H and perf: "loop 3" is the fourth loop. */
+	snprintf(name, sizeof(name), "loop %d", t->index);
+	pthread_setname_np(pthread_self(), name);
+	if (t->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(t->cpu, &set);
+		ret = -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	if (ret == 0)
+		ret = cs_new(t->ops, t->lfd, t->max_frame, t->max_pending, t->inject_delay_us, &s);
+	pthread_mutex_lock(t->group_lock);
+	t->ready = ret < 0 ? ret : 1;
+	pthread_cond_broadcast(t->cond);
+	pthread_mutex_unlock(t->group_lock);
+	if (ret < 0)
+		return NULL;
+	while (!__atomic_load_n(t->stop, __ATOMIC_ACQUIRE)) {
+		ret = t->ops->step(s, CS_MT_STEP_MS);
+		pthread_mutex_lock(&t->lock);
+		t->snap = s->st;
+		if (ret < 0)
+			t->err = ret;
+		pthread_mutex_unlock(&t->lock);
+		if (ret < 0)
+			break;
+	}
+	cs_free(t->ops, s);
+	return NULL;
+}
+
+/* Stops and joins every started thread of g and frees it; returns the first loop error. */
+static int cs_mt_teardown(struct cs_group *g)
+{
+	int i, err = 0;
+
+	__atomic_store_n(&g->stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < g->n; i++) {
+		if (!g->t[i].started)
+			continue;
+		pthread_join(g->t[i].tid, NULL);
+		if (!err && g->t[i].err)
+			err = g->t[i].err;
+	}
+	for (i = 0; i < g->n; i++)
+		pthread_mutex_destroy(&g->t[i].lock);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+	return err;
+}
+
+/*
+ * lfds: n listening sockets (SO_REUSEPORT on one port, non-blocking), one per
+ * loop; cpus: n CPUs to pin each loop's thread to (-1: not pinned). Returns
+ * when every loop is serving, or fails as a whole: the first set-up -errno
+ * (EINVAL for a CPU outside this process's set), no thread left running.
+ * The listeners stay the caller's.
+ */
+static inline int cs_mt_start_with(const struct loop_ops *ops, const int32_t *lfds, const int32_t *cpus, int n, int max_frame, long max_pending, int inject_delay_us)
+{
+	struct cs_group *g;
+	int h, i, ret = 0;
+
+	if (!lfds || !cpus || n < 1 || n > CS_MAX_THREADS)
+		return -EINVAL;
+	for (h = 0; h < CS_MAX_GROUPS; h++)
+		if (!groups[h])
+			break;
+	if (h == CS_MAX_GROUPS)
+		return -EMFILE;
+	g = calloc(1, sizeof(*g) + (size_t)n * sizeof(g->t[0]));
+	if (!g)
+		return -ENOMEM;
+	g->n = n;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	for (i = 0; i < n; i++) {
+		struct cs_thread *t = &g->t[i];
+
+		*t = (struct cs_thread){ .ops = ops, .index = i, .lfd = lfds[i], .cpu = cpus[i], .max_frame = max_frame, .max_pending = max_pending, .inject_delay_us = inject_delay_us, .stop = &g->stop, .group_lock = &g->lock, .cond = &g->cond };
+		pthread_mutex_init(&t->lock, NULL);
+		ret = -pthread_create(&t->tid, NULL, cs_mt_main, t);
+		if (ret < 0)
+			break;
+		t->started = 1;
+	}
+	/* Wait for every started loop to be serving or to have failed. */
+	pthread_mutex_lock(&g->lock);
+	for (i = 0; i < n && g->t[i].started; i++) {
+		while (!g->t[i].ready)
+			pthread_cond_wait(&g->cond, &g->lock);
+		if (!ret && g->t[i].ready < 0)
+			ret = g->t[i].ready;
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (ret < 0) {
+		cs_mt_teardown(g);
+		return ret;
+	}
+	groups[h] = g;
+	return h;
+}
+
+/*
+ * Writes the counters summed over the loops to sum_out (struct cs_stats) and,
+ * when per_thread_out is not NULL, each loop's to n consecutive structs, as of
+ * each loop's last step. Returns the number of
+ * loops, or the first loop's -errno once one has failed (the others go on).
+ */
+int cs_mt_stats(int g, void *sum_out, void *per_thread_out);
+int cs_mt_stats(int h, void *sum_out, void *per_thread_out)
+{
+	struct cs_group *g = h >= 0 && h < CS_MAX_GROUPS ? groups[h] : NULL;
+	struct cs_stats sum = { 0 };
+	int i, err = 0;
+
+	if (!g || !sum_out)
+		return g ? -EINVAL : -EBADF;
+	for (i = 0; i < g->n; i++) {
+		struct cs_stats x_copy;
+		const struct cs_stats *x = &x_copy;
+		int e;
+
+		pthread_mutex_lock(&g->t[i].lock);
+		x_copy = g->t[i].snap;
+		e = g->t[i].err;
+		pthread_mutex_unlock(&g->t[i].lock);
+
+		sum.connections += x->connections;
+		sum.active += x->active;
+		sum.frames += x->frames;
+		sum.bytes_in += x->bytes_in;
+		sum.bytes_out += x->bytes_out;
+		sum.oversize += x->oversize;
+		sum.overflow += x->overflow;
+		sum.io_errors += x->io_errors;
+		if (per_thread_out)
+			memcpy((struct cs_stats *)per_thread_out + i, x, sizeof(*x));
+		if (!err && e)
+			err = e;
+	}
+	memcpy(sum_out, &sum, sizeof(sum));
+	return err ? err : g->n;
+}
+
+/* Stops every loop (each closes its connections on its own thread) and joins them; the listeners stay the caller's. */
+int cs_mt_stop(int g);
+int cs_mt_stop(int h)
+{
+	struct cs_group *g = h >= 0 && h < CS_MAX_GROUPS ? groups[h] : NULL;
+
+	if (!g)
+		return -EBADF;
+	groups[h] = NULL;
+	return cs_mt_teardown(g);
 }
 
 #endif

@@ -473,7 +473,7 @@ static const struct loop_ops UR_OPS = {
 	.fini = ur_fini,
 };
 
-/* See c/loop_common.h for the contract of these four. */
+/* See c/loop_common.h for the contract of these five. */
 int cs_create(int lfd, int max_frame, long max_pending, int inject_delay_us)
 {
 	return cs_create_with(&UR_OPS, lfd, max_frame, max_pending, inject_delay_us);
@@ -487,6 +487,11 @@ int cs_run(int h, int run_ms, void *stats_out)
 int cs_destroy(int h)
 {
 	return cs_destroy_with(&UR_OPS, h);
+}
+
+int cs_mt_start(const int32_t *lfds, const int32_t *cpus, int n, int max_frame, long max_pending, int inject_delay_us)
+{
+	return cs_mt_start_with(&UR_OPS, lfds, cpus, n, max_frame, max_pending, inject_delay_us);
 }
 
 /* sizeof(struct cs_stats), so the JS side can check the layout it reads. */

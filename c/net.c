@@ -43,8 +43,13 @@ static int fill_addr(const char *host, int port, struct sockaddr_in *sa)
 	return 0;
 }
 
-/* Listening socket, non-blocking so that an epoll loop can drain accept(). */
-int net_listen(const char *host, int port, int backlog)
+/*
+ * Listening socket, non-blocking so that an epoll loop can drain accept().
+ * reuseport: SO_REUSEPORT too, so several sockets (one per loop of a
+ * thread-per-core server) listen on one port and the kernel spreads
+ * connections over them.
+ */
+int net_listen_opts(const char *host, int port, int backlog, int reuseport)
 {
 	struct sockaddr_in sa;
 	int fd, one = 1, ret;
@@ -58,6 +63,7 @@ int net_listen(const char *host, int port, int backlog)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, backlog) < 0) {
 		ret = -errno;
@@ -65,6 +71,11 @@ int net_listen(const char *host, int port, int backlog)
 		return ret;
 	}
 	return fd;
+}
+
+int net_listen(const char *host, int port, int backlog)
+{
+	return net_listen_opts(host, port, backlog, 0);
 }
 
 /*

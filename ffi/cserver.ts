@@ -16,6 +16,9 @@ const SYMBOLS = {
   cs_destroy: { args: ["i32"], returns: "i32" },
   cs_stats_bytes: { args: [], returns: "i32" },
   cs_ring_info: { args: ["i32", "ptr"], returns: "i32" },
+  cs_mt_start: { args: ["ptr", "ptr", "i32", "i32", "i64", "i32"], returns: "i32" },
+  cs_mt_stats: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  cs_mt_stop: { args: ["i32"], returns: "i32" },
 } as const;
 
 type CServerSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -104,5 +107,75 @@ export class CServer {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#s.cs_destroy(this.handle);
+  }
+}
+
+/**
+ * Thread-per-core: one C loop per listener, each on its own thread pinned to
+ * its CPU, created, run and torn down on that thread (c/loop_common.h,
+ * cs_mt_*). The JS thread only reads the counters; no request touches it.
+ */
+export class CServerGroup {
+  readonly handle: number;
+  readonly threads: number;
+  readonly #s: CServerSymbols;
+  /** Summed counters, then one struct cs_stats per thread. */
+  readonly #stats: NativeBuffer;
+  readonly #sumAddr: number;
+  readonly #perAddr: number;
+  readonly #counters: BigInt64Array;
+  #stopped = false;
+
+  /**
+   * listenFds: one listening socket per loop (SO_REUSEPORT on one port);
+   * cpus: the CPU of each loop's thread (-1: not pinned). Returns once every
+   * loop serves; throws SysError (no thread left running) when one cannot
+   * start: EINVAL for a CPU outside this process's set, the ring's errno.
+   */
+  constructor(kind: CServerKind, listenFds: readonly number[], cpus: readonly number[], maxFrame: number, maxPendingBytes: number, injectDelayUs = 0) {
+    if (listenFds.length < 1 || cpus.length !== listenFds.length) throw new RangeError(`CServerGroup: one CPU per listener (${listenFds.length} listeners, ${cpus.length} CPUs)`);
+    this.#s = symbols(kind);
+    const size = this.#s.cs_stats_bytes();
+    if (size !== STATS_BYTES) throw new Error(`cs_stats is ${size} bytes; ffi/cserver.ts expects ${STATS_BYTES}`);
+    this.threads = listenFds.length;
+    const args = new NativeBuffer(8 * this.threads);
+    const ints = new Int32Array(args.bytes.buffer, 0, 2 * this.threads);
+    listenFds.forEach((fd, i) => (ints[i] = fd));
+    cpus.forEach((c, i) => (ints[this.threads + i] = c));
+    // Safety: both spans lie within args, which outlives the call; C copies what it keeps.
+    const lfds = spanAddr("cs_mt_start lfds", args, 0, 4 * this.threads);
+    const cpuAddr = spanAddr("cs_mt_start cpus", args, 4 * this.threads, 4 * this.threads);
+    this.handle = check(kind === CS_URING ? "cs_mt_start(io_uring)" : "cs_mt_start(epoll)", this.#s.cs_mt_start(lfds as any, cpuAddr as any, this.threads, maxFrame, maxPendingBytes, injectDelayUs), "is every CPU one this process may use?");
+    this.#stats = new NativeBuffer(STATS_BYTES * (1 + this.threads));
+    this.#sumAddr = spanAddr("cs_mt_stats sum", this.#stats, 0, STATS_BYTES);
+    this.#perAddr = spanAddr("cs_mt_stats threads", this.#stats, STATS_BYTES, STATS_BYTES * this.threads);
+    this.#counters = new BigInt64Array(this.#stats.bytes.buffer, 0, STAT_FIELDS.length * (1 + this.threads));
+  }
+
+  /**
+   * Copies the counters summed over the loops into `into` and returns each
+   * loop.s (as of its last step); throws the first loop's error once
+   * one has failed.
+   */
+  stats(into: CServerCounters): CServerCounters[] {
+    if (this.#stopped) throw new Error("cs_mt_stats on a stopped group");
+    // Safety: both spans lie within #stats (sized for 1 + threads structs at construction).
+    const ret = this.#s.cs_mt_stats(this.handle, this.#sumAddr as any, this.#perAddr as any);
+    const c = this.#counters;
+    const read = (k: number, out: CServerCounters) => {
+      for (let i = 0; i < STAT_FIELDS.length; i++) out[STAT_FIELDS[i]] = Number(c[k * STAT_FIELDS.length + i]);
+      return out;
+    };
+    read(0, into);
+    const per = Array.from({ length: this.threads }, (_, t) => read(1 + t, {} as CServerCounters));
+    check("cs_mt_stats", ret);
+    return per;
+  }
+
+  /** Stops every loop (each closes its connections) and joins the threads; returns a loop's errno or 0. Idempotent. */
+  stop(): number {
+    if (this.#stopped) return 0;
+    this.#stopped = true;
+    return this.#s.cs_mt_stop(this.handle);
   }
 }

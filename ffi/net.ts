@@ -9,6 +9,7 @@ import { cString, spanAddr, type NativeBuffer } from "./memory.ts";
 
 const SYMBOLS = {
   net_listen: { args: ["ptr", "i32", "i32"], returns: "i32" },
+  net_listen_opts: { args: ["ptr", "i32", "i32", "i32"], returns: "i32" },
   net_bound_port: { args: ["i32"], returns: "i32" },
   net_set_backlog: { args: ["i32", "i32"], returns: "i32" },
   net_accept_nb: { args: ["i32"], returns: "i32" },
@@ -79,6 +80,15 @@ export const LISTEN_BACKLOG = 4096;
 /** Non-blocking listening socket with SO_REUSEADDR; port 0 picks an ephemeral port. */
 export function listen(host: string, port: number, backlog = LISTEN_BACKLOG): number {
   return check(`listen ${host}:${port}`, N().net_listen(cString(host), port, backlog));
+}
+
+/**
+ * Listening socket with SO_REUSEPORT as well: one per loop of a
+ * thread-per-core server, all on one port (port 0 for the first, then its
+ * bound port for the rest); the kernel spreads connections over them.
+ */
+export function listenReusePort(host: string, port: number, backlog = LISTEN_BACKLOG): number {
+  return check(`listen ${host}:${port} (SO_REUSEPORT)`, N().net_listen_opts(cString(host), port, backlog, 1));
 }
 
 /** Sets the backlog of a socket that already listens (listen(2) again); throws SysError. */

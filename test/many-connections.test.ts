@@ -20,7 +20,7 @@ import { LoadClient } from "../bench/clients/load.ts";
 import { noErrors } from "../bench/results/errors.ts";
 import { countFds } from "../bench/measure/procstat.ts";
 import { HEADER_BYTES, readLength, writeLength } from "../bench/protocol/frame.ts";
-import { BACKENDS, DEFAULT_BACKEND_NAMES, type Backend } from "../bench/server/backends.ts";
+import { BACKENDS, type Backend } from "../bench/server/backends.ts";
 import type { ServerProcess } from "../bench/server/process.ts";
 import { ROOT } from "../ffi/build.ts";
 import { EAGAIN, errnoName } from "../ffi/errno.ts";
@@ -45,7 +45,8 @@ const PAYLOAD = 32;
 const FRAME = HEADER_BYTES + PAYLOAD;
 const SERVE = join(ROOT, "bench/cli/serve.ts");
 
-const backends = DEFAULT_BACKEND_NAMES.map((n) => BACKENDS[n]);
+// Every backend a run can choose, the thread-per-core ones included (the ladder's steps are uring's).
+const backends = Object.values(BACKENDS).filter((b) => !b.ladderOnly);
 /** The client holds CONNECTIONS sockets, and each server inherits the limit. */
 const limit = net.raiseNoFile(CONNECTIONS + 500);
 const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8").trim());

@@ -91,13 +91,23 @@ describe("the headline gate", () => {
     expect(pairs.map((p) => `${p.kind}:${p.baseline}->${p.candidate}`)).toEqual(["headline:tokio->c-uring", "pair:bun->uring", "pair:epoll->uring", "control:tokio->tokio#2"]);
   });
   test("without tokio: epoll against uring", () => {
-    expect(resolveGates(plan, ["bun", "epoll", "uring", "epoll#2"])[0]).toEqual({ baseline: "epoll", candidate: "uring", kind: "headline" });
+    expect(resolveGates(plan, ["bun", "epoll", "uring", "epoll#2"])[0]).toMatchObject({ baseline: "epoll", candidate: "uring", kind: "headline" });
+    expect(resolveGates(plan, ["bun", "epoll", "uring"])[0].why).toContain("the guide's pair did not run");
   });
   test("--candidate alone keeps a running baseline; --baseline/--candidate override", () => {
     expect(resolveGates({ ...plan, candidate: "uring" }, ["bun", "uring"])[0].baseline).toBe("bun");
-    expect(resolveGates({ ...plan, baseline: "bun", candidate: "uring-defer" }, ["bun", "uring-defer"])[0]).toEqual({ baseline: "bun", candidate: "uring-defer", kind: "headline" });
+    expect(resolveGates({ ...plan, baseline: "bun", candidate: "uring-defer" }, ["bun", "uring-defer"])[0]).toEqual({ baseline: "bun", candidate: "uring-defer", kind: "headline", why: "asked for with --baseline/--candidate" });
   });
   test("uring unavailable: the headline still asks for it (and says NOT EVALUATED), not some other pair", () => {
-    expect(resolveGates(plan, ["bun", "epoll"])[0]).toEqual({ baseline: "epoll", candidate: "uring", kind: "headline" });
+    expect(resolveGates(plan, ["bun", "epoll"])[0]).toMatchObject({ baseline: "epoll", candidate: "uring", kind: "headline" });
+  });
+  test("many cores: the thread-per-core pair heads a run without the one-core pair, and says why; with both pairs, one core stays the headline", () => {
+    const mt = resolveGates(plan, ["c-epoll-mt", "c-uring-mt", "tokio-mt"])[0];
+    expect(mt).toMatchObject({ baseline: "tokio-mt", candidate: "c-uring-mt", kind: "headline" });
+    expect(mt.why).toContain("many cores");
+    const both = resolveGates({ ...plan, gatePairs: [["tokio-mt", "c-uring-mt"]] }, ["tokio", "c-uring", "tokio-mt", "c-uring-mt"]);
+    expect(both.map((p) => `${p.kind}:${p.baseline}->${p.candidate}`)).toEqual(["headline:tokio->c-uring", "pair:tokio-mt->c-uring-mt"]);
+    expect(both[0].why).toContain("where the guide's numbers were made");
+    expect(both[1].why).toBe("asked for with --gate-pairs");
   });
 });

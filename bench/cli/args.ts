@@ -6,6 +6,8 @@ import { execSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { wrapText as wrap } from "../report/terminal.ts";
+import { cpuListText } from "../measure/machine.ts";
+import { parseCpuList } from "../measure/quiet.ts";
 
 export type FlagType = "string" | "int" | "number" | "bool" | "list" | "duration";
 
@@ -28,6 +30,17 @@ export interface FlagSpec {
 }
 
 export class UsageError extends Error {}
+
+/** A CPU list flag ("0-3,6") as CPUs, each one this process may use. */
+export function cpuListFlag(value: string | undefined, flag: string, allowed: number[]): number[] | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(value.trim())) throw new UsageError(`${flag} '${value}' is not a CPU list (e.g. 0-3 or 0,2,4)`);
+  const set = [...new Set(parseCpuList(value))].sort((a, b) => a - b);
+  const refused = set.filter((c) => !allowed.includes(c));
+  if (refused.length) throw new UsageError(`${flag}: CPU ${cpuListText(refused)} cannot be used by this process (it may use ${cpuListText(allowed)}: see taskset -p $$)`);
+  return set;
+}
+
 
 export type Parsed = Record<string, string | number | boolean | string[] | undefined>;
 

@@ -1,6 +1,5 @@
 // `bun run bench`'s flags, and the one typed plan they turn into. Nothing
 // past this file reads a flag.
-import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { ROOT } from "../../ffi/build.ts";
 import { BACKEND_NAMES, DEFAULT_BACKEND_NAMES } from "../server/backends.ts";
@@ -12,12 +11,12 @@ import { latencyUnderLoad } from "../scenarios/latency-under-load.ts";
 import { persistentThroughput } from "../scenarios/persistent-throughput.ts";
 import { pingPong } from "../scenarios/ping-pong-latency.ts";
 import { cpuListText, type Placement } from "../measure/machine.ts";
-import { parseCpuList, threadAffinities } from "../measure/quiet.ts";
+import { allowedCpus } from "../measure/quiet.ts";
 import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
 import { sweepDefaults, type SweepPart, type SweepPlan } from "../run/sweep.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
 import { OUTPUTS } from "../report/export.ts";
-import { UsageError, type FlagSpec, type Parsed } from "./args.ts";
+import { cpuListFlag, UsageError, type FlagSpec, type Parsed } from "./args.ts";
 
 const SCENARIO_CHOICES = ["all", ...SCENARIOS.flatMap((s) => [s.slug, String(s.number)])];
 
@@ -37,7 +36,7 @@ const OUTPUT_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
 
 export const BENCH_FLAGS: Record<string, FlagSpec> = {
   scenarios: { type: "list", help: "scenarios to run, by name or number, or all", choices: SCENARIO_CHOICES, default: SCENARIOS.map((s) => s.slug), placeholder: "a,b", group: RUN },
-  backends: { type: "list", help: "backends to compare (all: every one but the ladder's own steps; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b", group: RUN, aliases: ["backend"] },
+  backends: { type: "list", help: "backends to compare (all: every one but the ladder's steps and the thread-per-core backends, which run when named here or in --gate-pairs; those this machine lacks are reported and skipped)", choices: ["all", ...BACKEND_NAMES], default: ["all"], placeholder: "a,b", group: RUN, aliases: ["backend"] },
   baseline: { type: "string", help: "the headline gate's baseline (default tokio when it runs, else epoll), also the reference of the ratios", placeholder: "NAME", group: RUN },
   candidate: { type: "string", help: "the headline gate's candidate (default c-uring when tokio runs, else uring)", placeholder: "NAME", group: RUN },
   "gate-pairs": { type: "list", help: "more gates as baseline:candidate pairs (default bun:uring,epoll:uring where run)", placeholder: "a:b,c:d", group: RUN },
@@ -57,6 +56,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   "cpu-idle": { type: "string", help: "idle CPUs: poll (PM QoS 0 on /dev/cpu_dma_latency, needs root), default (the cpuidle governor), both (a gate for each)", choices: ["poll", "default", "both"], default: "poll", group: PLACE },
   "server-cpus": { type: "string", help: "CPUs for the servers, every thread pinned within them (default: the first CPU this process may use: one for the single-threaded servers)", placeholder: "LIST", group: PLACE, aliases: ["server-cpu"] },
   "client-cpus": { type: "string", help: "CPUs for the client (cross; default: every other CPU this process may use)", placeholder: "LIST", group: PLACE, aliases: ["client-cpu"] },
+  "server-threads": { type: "int", help: "loops of the thread-per-core backends (c-epoll-mt, c-uring-mt, tokio-mt's workers) (default: one per server CPU)", min: 1, max: 256, placeholder: "N", group: PLACE },
   "client-threads": { type: "int", help: "threads of the C load client, one per client CPU in turn (default: as many as client CPUs); each has its own connections", min: 1, max: 256, placeholder: "N", group: PLACE },
   "stall-bound": { type: "duration", unit: "ms", help: "a unit whose server or client CPU lost more than this (steal time, hiccups) is measured again", default: 5, min: 0, placeholder: "TIME", group: PLACE },
   hiccup: { type: "string", help: "a thread per measured CPU that wakes every 5 ms to catch stalls", choices: ["on", "off"], default: "on", group: PLACE },
@@ -164,22 +164,6 @@ function sweepFromFlags(args: Parsed, quick: boolean, argv: string[]): SweepPlan
 }
 
 
-/** The CPUs this process may use (its threads' allowed CPUs, before the run pins any). */
-export function allowedCpus(): number[] {
-  const sets = [...threadAffinities(process.pid).values()];
-  const all = sets.length ? [...new Set(sets.flat())] : Array.from({ length: cpus().length }, (_, i) => i);
-  return all.sort((a, b) => a - b);
-}
-
-/** A CPU list flag ("0-3,6") as CPUs, each one this process may use. */
-function cpuSet(value: string | undefined, flag: string, allowed: number[]): number[] | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(value.trim())) throw new UsageError(`${flag} '${value}' is not a CPU list (e.g. 0-3 or 0,2,4)`);
-  const set = [...new Set(parseCpuList(value))].sort((a, b) => a - b);
-  const refused = set.filter((c) => !allowed.includes(c));
-  if (refused.length) throw new UsageError(`${flag}: CPU ${cpuListText(refused)} cannot be used by this process (it may use ${cpuListText(allowed)}: see taskset -p $$)`);
-  return set;
-}
 
 /**
  * The placements the flags ask for (the doctor reads them too), with a
@@ -190,11 +174,12 @@ function cpuSet(value: string | undefined, flag: string, allowed: number[]): num
  */
 export function placementsFromFlags(args: Parsed, warnings: RunWarning[], allowed: number[] = allowedCpus()): { placements: Placement[]; mode: Placement["mode"] | "both"; warnings: RunWarning[] } {
   const mode = args.placement as Placement["mode"] | "both";
-  const server = cpuSet(args["server-cpus"] as string | undefined, "--server-cpus", allowed) ?? [allowed[0]];
-  const givenClient = cpuSet(args["client-cpus"] as string | undefined, "--client-cpus", allowed);
+  const server = cpuListFlag(args["server-cpus"] as string | undefined, "--server-cpus", allowed) ?? [allowed[0]];
+  const givenClient = cpuListFlag(args["client-cpus"] as string | undefined, "--client-cpus", allowed);
   const others = allowed.filter((c) => !server.includes(c));
   const client = givenClient ?? (others.length ? others : server);
   const threads = (args["client-threads"] as number | undefined) ?? undefined;
+  const serverThreads = args["server-threads"] as number | undefined;
   if ((mode === "cross" || mode === "both") && allowed.length >= 2 && client.some((c) => server.includes(c)))
     throw new UsageError(`--placement ${mode} needs --server-cpus and --client-cpus that do not overlap (here ${cpuListText(server)} and ${cpuListText(client)})`);
   const place = (m: "cross" | "same", serverSet: number[], clientSet: number[], note?: string): Placement => ({
@@ -204,6 +189,7 @@ export function placementsFromFlags(args: Parsed, warnings: RunWarning[], allowe
     serverCpus: serverSet,
     clientCpus: clientSet,
     clientThreads: threads ?? clientSet.length,
+    serverThreads: serverThreads ?? serverSet.length,
     ...(note ? { note } : {}),
   });
   const cross = (): Placement => {
@@ -256,6 +242,8 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
       return [a, b];
     });
   }
+  // A gate's backends run, whatever --backends says (the thread-per-core pair is not in "all").
+  for (const name of (gatePairs ?? []).flat()) if (BACKEND_NAMES.includes(name) && !backends.includes(name)) backends.push(name);
   const serverArgs = new Map<string, string[]>();
   const faultTargets = [...BACKEND_NAMES, ...BACKEND_NAMES.map((b) => `${b}#2`)];
   for (const [b, a] of faultTargetsOf(args.corrupt as string | undefined, "--corrupt", "N (N >= 1)", faultTargets, 1, Number.MAX_SAFE_INTEGER, (n) => ["--corrupt-every", String(n)])) serverArgs.set(b, a);

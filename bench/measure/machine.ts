@@ -17,6 +17,8 @@ export interface Placement {
   clientCpus?: number[];
   /** The C load client's threads. */
   clientThreads?: number;
+  /** Loops of the thread-per-core backends (c-epoll-mt, c-uring-mt, tokio-mt); the others run one. */
+  serverThreads?: number;
   note?: string;
 }
 
@@ -106,8 +108,9 @@ export function placementText(p: Placement): string {
   const server = serverCpusOf(p);
   const client = clientCpusOf(p);
   const threads = (p.clientThreads ?? 1) > 1 ? ` (${p.clientThreads} load threads)` : "";
+  const loops = (p.serverThreads ?? 1) > 1 ? ` (${p.serverThreads} loops for the thread-per-core backends)` : "";
   if (p.serverCpu === null) return `${what}: client on ${cpus(client)}${threads}; the servers are yours (--target), placed by you`;
-  return `${what}: server on ${cpus(server)}, client on ${cpus(client)}${threads}${p.note ? ` (${p.note})` : ""}`;
+  return `${what}: server on ${cpus(server)}${loops}, client on ${cpus(client)}${threads}${p.note ? ` (${p.note})` : ""}`;
 }
 
 export function contextLines(c: MachineContext): string[] {

@@ -5,6 +5,7 @@
 // ~100 ms now and then: the steal column of /proc/stat shows it, and a timed
 // unit that contains such a stall should be flagged (StealWatch).
 import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from "node:fs";
+import { cpus } from "node:os";
 import { clockTicksPerSecond } from "./procstat.ts";
 
 // ---- PM QoS: /dev/cpu_dma_latency ----
@@ -312,4 +313,11 @@ export function pinProcessThreads(cpu: number | number[], pid: number = process.
   if (!error && failed > 0) error = `${failed} thread(s) not pinned to ${want}`;
   if (!error && pinned === 0) error = `no thread of pid ${pid} found in /proc`;
   return error ? { pinned, failed, error } : { pinned, failed };
+}
+
+/** The CPUs this process may use (its threads' allowed CPUs, before the run pins any). */
+export function allowedCpus(): number[] {
+  const sets = [...threadAffinities(process.pid).values()];
+  const all = sets.length ? [...new Set(sets.flat())] : Array.from({ length: cpus().length }, (_, i) => i);
+  return all.sort((a, b) => a - b);
 }

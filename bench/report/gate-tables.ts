@@ -48,6 +48,7 @@ export function gateTable(g: Gate): Table {
     ],
     rows: g.criteria.map((c) => [c.id, c.name, `> ${c.threshold_pct}`, ...improvementCells(c), statusCell(c), [c.note, undecidedText(c), c.untrusted ? `untrusted: ${c.untrusted}` : ""].filter(Boolean).join("; ")]),
     notes: [
+      ...(g.kind === "headline" && g.why ? [`The headline gate: ${g.why}.`] : []),
       `Improvement: positive means ${g.candidate} is better than ${g.baseline}. PASS: the whole ${ci.replace(" CI", "")} interval is above the threshold; FAIL: the whole interval is below it (the note says whether the candidate is worse or only not better by enough); fragile: with one round left out the interval would reach the threshold (decided, by a margin one round carries). INCONCLUSIVE: the interval spans the threshold; the note says how many rounds would likely settle it, or that this machine is too noisy for it. CLIENT-BOUND: the load client was the limit in most rounds, so the figure is the client's: not counted. The guide proceeds on 2 or more PASS.${method}`,
     ],
   };

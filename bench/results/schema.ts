@@ -205,6 +205,8 @@ export interface InformationalRow {
 export interface Gate {
   /** headline: the guide's question; pair: another pair asked for; control: the A/A check of the baseline against a second instance of itself. */
   kind?: "headline" | "pair" | "control";
+  /** Why this pair is gated; for the headline, why it is the headline (the guide's pair on one core, the many-core pair, a fallback, or asked for). */
+  why?: string;
   baseline: string;
   candidate: string;
   verdict: Verdict;

@@ -114,7 +114,10 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
   const spawnOptions = (label: string, mode: string | undefined) => {
     const b = BACKENDS[backendOf(label)];
     if (mode && !servesMode(b, mode)) throw new Error(`${backendOf(label)} serves ${b.modes!.join(", ")} only`);
-    return { backend: backendOf(label), mode, host: plan.host, command: b.external?.(), extraArgs: mode ? [] : (plan.serverArgs.get(label) ?? []) };
+    // Thread-per-core: one loop per server CPU unless --server-threads says otherwise; each pins within the set taskset gives it.
+    const threads = b.threaded ? (placement0.serverThreads ?? (serverCpusOf(placement0).length || undefined)) : undefined;
+    const threadArgs = threads !== undefined && !b.external ? ["--server-threads", String(threads)] : [];
+    return { backend: backendOf(label), mode, host: plan.host, command: b.external?.({ threads }), extraArgs: [...threadArgs, ...(mode ? [] : (plan.serverArgs.get(label) ?? []))] };
   };
   fleet.placeOn(serverCpusOf(placement0));
   for (const t of plan.targets) {

@@ -13,8 +13,9 @@ import { probeMultishot } from "../../ffi/uring-probe.ts";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../../ffi/build.ts";
+import { allowedCpus } from "../measure/quiet.ts";
 import { startBunServer } from "./bun-server.ts";
-import { startCEpollServer, startCUringServer } from "./c-servers.ts";
+import { startCEpollMtServer, startCEpollServer, startCUringMtServer, startCUringServer } from "./c-servers.ts";
 import type { Server, ServerConfig } from "./core.ts";
 import { startEpollServer } from "./epoll-server.ts";
 import { startUringServer } from "./uring-server.ts";
@@ -35,9 +36,15 @@ export interface Backend {
   modes?: readonly string[];
   /**
    * For a server that is its own executable (tokio): the command to run. It
-   * takes --host, --port and --max-frame and prints the same lines as serve.
+   * takes --host, --port and --max-frame and prints the same lines as serve;
+   * `threads` for a threaded one.
    */
-  external?: () => string[];
+  external?: (opts?: { threads?: number }) => string[];
+  /**
+   * Runs several threads (`serve --server-threads N`, `bench` gives it one
+   * per server CPU by default); the others run one event loop on one thread.
+   */
+  threaded?: boolean;
   /** Flags of this backend alone (`serve --NAME N`), each with the ServerConfig field it sets. */
   flags?: Record<string, BackendFlag>;
   /**
@@ -210,6 +217,22 @@ export const BACKENDS: Record<string, Backend> = {
     modes: ["echo"],
     start: startCUringServer,
   },
+  "c-epoll-mt": {
+    name: "c-epoll-mt",
+    description: "c-epoll thread-per-core: one loop per server CPU, each pinned, with its own SO_REUSEPORT listener",
+    availability: always,
+    modes: ["echo"],
+    threaded: true,
+    start: startCEpollMtServer,
+  },
+  "c-uring-mt": {
+    name: "c-uring-mt",
+    description: "c-uring thread-per-core: one ring per server CPU (set up as c-uring's), each loop pinned, with its own SO_REUSEPORT listener",
+    availability: uring,
+    modes: ["echo"],
+    threaded: true,
+    start: startCUringMtServer,
+  },
   tokio: {
     name: "tokio",
     description: "Rust: Tokio current_thread runtime with tokio-util's LengthDelimitedCodec (the guide's current stack)",
@@ -220,8 +243,26 @@ export const BACKENDS: Record<string, Backend> = {
       throw new Error("tokio is its own executable: start build/tokio-echo");
     },
   },
+  "tokio-mt": {
+    name: "tokio-mt",
+    description: "Rust: the tokio reference on Tokio's multi-thread runtime (#[tokio::main]'s), worker_threads = the server's CPUs; threads confined to the server set, not each pinned",
+    availability: tokioAvailability,
+    modes: ["echo", "order"],
+    threaded: true,
+    external: (opts) => [TOKIO_BINARY, "--runtime", "multi", "--threads", String(opts?.threads ?? allowedCpus().length)],
+    start: () => {
+      throw new Error("tokio-mt is its own executable: start build/tokio-echo --threads N");
+    },
+  },
 };
 
 export const BACKEND_NAMES = Object.keys(BACKENDS);
-/** What `bench --backends all` runs: every backend but the ladder's own steps (those join with --ladder). */
-export const DEFAULT_BACKEND_NAMES = BACKEND_NAMES.filter((n) => !BACKENDS[n].ladderOnly);
+/**
+ * What `bench --backends all` runs: every backend but the ladder's own steps
+ * (those join with --ladder) and the thread-per-core ones (named, in
+ * --gate-pairs or by --sweep-cores): on the guide's one server core they are
+ * their single-threaded twins again, and would only lengthen the run.
+ */
+export const DEFAULT_BACKEND_NAMES = BACKEND_NAMES.filter((n) => !BACKENDS[n].ladderOnly && !BACKENDS[n].threaded);
+/** The thread-per-core backends. */
+export const THREADED_BACKEND_NAMES = BACKEND_NAMES.filter((n) => BACKENDS[n].threaded);

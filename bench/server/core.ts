@@ -157,6 +157,8 @@ export interface ServerStats {
   processingNs: number;
   /** uring-multishot: times a multishot recv ended because every provided buffer was in use. */
   noBuffers: number;
+  /** Thread-per-core backends: each loop's connections and frames, in thread order (with the CPU it is pinned to). */
+  perThread?: { cpu: number; connections: number; frames: number }[];
 }
 
 export function newStats(): ServerStats {
@@ -165,7 +167,8 @@ export function newStats(): ServerStats {
 
 export function summaryLine(backend: string, s: ServerStats): string {
   const errors = s.oversize + s.overflow + s.ioErrors;
-  return `summary backend=${backend} connections=${s.connections} frames=${s.frames} errors=${errors} oversize=${s.oversize} overflow=${s.overflow} io_errors=${s.ioErrors} rejected=${s.rejected} bytes_in=${s.bytesIn} bytes_out=${s.bytesOut} processing_ns=${Math.round(s.processingNs)} no_buffers=${s.noBuffers}`;
+  const threads = s.perThread ? ` threads=${s.perThread.length} thread_frames=${s.perThread.map((t) => t.frames).join(",")}` : "";
+  return `summary backend=${backend} connections=${s.connections} frames=${s.frames} errors=${errors} oversize=${s.oversize} overflow=${s.overflow} io_errors=${s.ioErrors} rejected=${s.rejected} bytes_in=${s.bytesIn} bytes_out=${s.bytesOut} processing_ns=${Math.round(s.processingNs)} no_buffers=${s.noBuffers}${threads}`;
 }
 
 /** Turns one complete frame (header included, at buf[off..off+len)) into its answer, appended to out. */
@@ -205,6 +208,10 @@ export interface ServerConfig {
    * answering each frame, in every backend. 0 or absent: no delay.
    */
   injectDelayUs?: number;
+  /** Thread-per-core backends: loops to run (default: one per CPU in `cpus`). */
+  threads?: number;
+  /** CPUs the server's threads are pinned within, loop i on cpus[i mod n] (default: every CPU this process may use). */
+  cpus?: readonly number[];
 }
 
 export function defaultConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
@@ -282,6 +289,8 @@ export interface Server {
   /** Runs until stop(); resolves once every socket is closed. */
   readonly done: Promise<void>;
   stop(): void;
+  /** Brings `stats` up to date where other threads keep the counters (thread-per-core); read it right after. */
+  refresh?(): void;
 }
 
 /** The flag a server's loop runs while set; stop() clears it. */

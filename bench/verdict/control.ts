@@ -94,7 +94,7 @@ function controlVerdict(cs: Criterion[]): Pick<Gate, "verdict" | "reason"> {
 export function evaluateControl(r: GateInput, pair: GatePair, opts: GateOptions): Gate {
   const evals = evaluateAll(r, pair.baseline, pair.candidate, { ...opts, clientBound: false });
   const criteria = evals.map((e) => controlCriterion(e, pair.baseline, opts));
-  return { kind: "control", baseline: pair.baseline, candidate: pair.candidate, ...controlVerdict(criteria), criteria, method: GATE_METHOD, trusted: true };
+  return { kind: "control", ...(pair.why ? { why: pair.why } : {}), baseline: pair.baseline, candidate: pair.candidate, ...controlVerdict(criteria), criteria, method: GATE_METHOD, trusted: true };
 }
 
 /** Marks, in each gate, the criteria on which the control drifted; a gate with one is not trusted. */

@@ -34,6 +34,8 @@ export interface GatePair {
   baseline: string;
   candidate: string;
   kind: "headline" | "pair" | "control";
+  /** Why this pair is gated (for the headline: why it is the headline). */
+  why?: string;
 }
 
 /** Only what the gate reads of the results. */
@@ -290,6 +292,7 @@ export function evaluateGate(r: GateInput, pair: GatePair, opts: GateOptions): G
   const evals = evaluateAll(r, pair.baseline, pair.candidate, opts);
   const gate: Gate = {
     kind: pair.kind,
+    ...(pair.why ? { why: pair.why } : {}),
     baseline: pair.baseline,
     candidate: pair.candidate,
     ...describeVerdict(evals.map((e) => e.criterion), pair.baseline, pair.candidate, r.backends),

@@ -25,17 +25,19 @@ export const backendOf = (label: string) => label.replace(/#\d+$/, "");
  */
 export function resolveGates(ask: GateAsk, runnable: string[]): GatePair[] {
   const has = (b: string) => runnable.includes(b);
-  const [guideBase, guideCand] = HEADLINE_PAIRS[0];
-  const guide = has(guideBase) && has(guideCand);
-  const candidate = ask.candidate ?? (guide ? guideCand : HEADLINE_PAIRS[1][1]);
-  const baseline = ask.baseline ?? (guide && candidate === guideCand ? guideBase : (FALLBACK_BASELINES.find((b) => has(b) && b !== candidate) ?? HEADLINE_PAIRS[1][0]));
-  const pairs: GatePair[] = [{ baseline, candidate, kind: "headline" }];
-  const add = (a: string, b: string) => {
-    if (!pairs.some((p) => p.baseline === a && p.candidate === b)) pairs.push({ baseline: a, candidate: b, kind: "pair" });
+  const found = HEADLINE_PAIRS.find((h) => has(h.pair[0]) && has(h.pair[1]));
+  const fallback = HEADLINE_PAIRS[HEADLINE_PAIRS.length - 1];
+  const candidate = ask.candidate ?? (found ?? fallback).pair[1];
+  const baseline = ask.baseline ?? (found && candidate === found.pair[1] ? found.pair[0] : (FALLBACK_BASELINES.find((b) => has(b) && b !== candidate) ?? fallback.pair[0]));
+  const known = HEADLINE_PAIRS.find((h) => h.pair[0] === baseline && h.pair[1] === candidate);
+  const why = ask.baseline !== undefined || ask.candidate !== undefined ? "asked for with --baseline/--candidate" : (known?.why ?? `the fallback: ${candidate} against the first baseline that runs (the guide's pair did not run)`);
+  const pairs: GatePair[] = [{ baseline, candidate, kind: "headline", why }];
+  const add = (a: string, b: string, why: string) => {
+    if (!pairs.some((p) => p.baseline === a && p.candidate === b)) pairs.push({ baseline: a, candidate: b, kind: "pair", why });
   };
-  if (ask.gatePairs) for (const [a, b] of ask.gatePairs) add(a, b);
-  else for (const [a, b] of DEFAULT_GATE_PAIRS) if (has(a) && has(b)) add(a, b);
-  if (ask.control && has(`${baseline}#2`)) pairs.push({ baseline, candidate: `${baseline}#2`, kind: "control" });
+  if (ask.gatePairs) for (const [a, b] of ask.gatePairs) add(a, b, "asked for with --gate-pairs");
+  else for (const [a, b] of DEFAULT_GATE_PAIRS) if (has(a) && has(b)) add(a, b, "a default pair");
+  if (ask.control && has(`${baseline}#2`)) pairs.push({ baseline, candidate: `${baseline}#2`, kind: "control", why: `the A/A control: ${baseline} against a second instance of itself` });
   return pairs;
 }
 

@@ -34,7 +34,16 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec, LengthDelimitedCodecError}
 mod order;
 use order::MatchingEngine;
 
-const BACKEND: &str = "tokio";
+/// The multi-thread runtime was asked for (--runtime multi): the lines say backend=tokio-mt.
+static MULTI: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn backend() -> &'static str {
+    if MULTI.load(Ordering::Relaxed) {
+        "tokio-mt"
+    } else {
+        "tokio"
+    }
+}
 const DEFAULT_MAX_FRAME: usize = 1 << 20;
 const MAX_MAX_FRAME: usize = 1 << 30;
 /// The listen backlog every backend uses (ffi/net.ts's LISTEN_BACKLOG, net.core.somaxconn
@@ -48,7 +57,7 @@ const OUT_OF_RESOURCES: [i32; 4] = [24, 23, 105, 12];
 /// The longest --inject-delay-us accepted, as in `bun run serve`.
 const MAX_INJECT_DELAY_US: u64 = 1_000_000;
 
-const USAGE: &str = "usage: tokio-echo [--host ADDR] [--port N] [--mode echo|order] [--max-frame N] [--threads N] [--inject-delay-us MICROS]
+const USAGE: &str = "usage: tokio-echo [--host ADDR] [--port N] [--mode echo|order] [--max-frame N] [--threads N] [--runtime current|multi] [--inject-delay-us MICROS]
 
 Echo or order-matching server on Tokio + tokio-util's LengthDelimitedCodec (4-byte big-endian length prefix).
 
@@ -57,7 +66,10 @@ Echo or order-matching server on Tokio + tokio-util's LengthDelimitedCodec (4-by
   --mode MODE      echo: answer each frame with its payload (default);
                    order: answer a JSON NewOrderRequest with its matching result
   --max-frame N    largest payload accepted, bytes; larger closes the connection (default 1048576)
-  --threads N      1 = current_thread runtime (default); N > 1 = multi_thread runtime with N workers
+  --threads N      worker threads of the multi_thread runtime (default 1)
+  --runtime R      current: current_thread runtime, one thread (default with --threads 1);
+                   multi: multi_thread runtime, #[tokio::main]'s, with --threads workers
+                   (default with --threads > 1); its lines say backend=tokio-mt
   --inject-delay-us MICROS
                    fault injection: busy-wait this long before answering each frame (default 0)
   -h, --help       this text
@@ -113,6 +125,8 @@ struct Options {
     mode: Mode,
     max_frame: usize,
     threads: usize,
+    /// None: current_thread for one thread, multi_thread for more.
+    multi: Option<bool>,
     /// Fault injection: spun before answering each frame (zero: none).
     inject_delay: Duration,
 }
@@ -131,7 +145,7 @@ fn parse_num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(flag: &str, 
 }
 
 fn parse_args() -> Options {
-    let mut o = Options { host: "127.0.0.1".to_string(), port: 0, mode: Mode::Echo, max_frame: DEFAULT_MAX_FRAME, threads: 1, inject_delay: Duration::ZERO };
+    let mut o = Options { host: "127.0.0.1".to_string(), port: 0, mode: Mode::Echo, max_frame: DEFAULT_MAX_FRAME, threads: 1, multi: None, inject_delay: Duration::ZERO };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -144,7 +158,7 @@ fn parse_args() -> Options {
             Some(i) if arg.starts_with("--") => (arg[..i].to_string(), Some(arg[i + 1..].to_string())),
             _ => (arg.clone(), None),
         };
-        if !matches!(flag.as_str(), "--host" | "--port" | "--mode" | "--max-frame" | "--threads" | "--inject-delay-us") {
+        if !matches!(flag.as_str(), "--host" | "--port" | "--mode" | "--max-frame" | "--threads" | "--runtime" | "--inject-delay-us") {
             usage_error(&format!("unknown argument {:?}", arg));
         }
         let value = match inline.or_else(|| args.next()) {
@@ -168,6 +182,13 @@ fn parse_args() -> Options {
             }
             "--max-frame" => o.max_frame = parse_num(&flag, &value, 0usize, MAX_MAX_FRAME),
             "--threads" => o.threads = parse_num(&flag, &value, 1usize, 1024),
+            "--runtime" => {
+                o.multi = match value.as_str() {
+                    "current" => Some(false),
+                    "multi" => Some(true),
+                    _ => usage_error(&format!("--runtime wants current or multi, got {:?}", value)),
+                }
+            }
             "--inject-delay-us" => o.inject_delay = Duration::from_micros(parse_num(&flag, &value, 0u64, MAX_INJECT_DELAY_US)),
             _ => unreachable!(),
         }
@@ -186,7 +207,7 @@ fn say(line: &str) {
 fn stats_json() -> String {
     format!(
         "{{\"backend\":\"{}\",\"pid\":{},\"connections\":{},\"active\":{},\"frames\":{},\"bytesIn\":{},\"bytesOut\":{},\"oversize\":{},\"overflow\":0,\"ioErrors\":{},\"rejected\":{},\"processingNs\":{}}}",
-        BACKEND,
+        backend(),
         process::id(),
         get(&STATS.connections),
         get(&STATS.active),
@@ -205,7 +226,7 @@ fn summary_line(signal: &str) -> String {
     let io_errors = get(&STATS.io_errors);
     format!(
         "summary backend={} connections={} frames={} errors={} oversize={} overflow=0 io_errors={} rejected={} bytes_in={} bytes_out={} processing_ns={} signal={}",
-        BACKEND,
+        backend(),
         get(&STATS.connections),
         get(&STATS.frames),
         oversize + io_errors,
@@ -462,7 +483,7 @@ async fn serve(o: Options) -> i32 {
             return 1;
         }
     };
-    say(&format!("listening {}:{} backend={}", o.host, port, BACKEND));
+    say(&format!("listening {}:{} backend={}", o.host, port, backend()));
 
     tokio::spawn(async move {
         while usr1.recv().await.is_some() {
@@ -489,7 +510,12 @@ async fn serve(o: Options) -> i32 {
 
 fn main() {
     let o = parse_args();
-    let rt = if o.threads <= 1 {
+    let multi = o.multi.unwrap_or(o.threads > 1);
+    if !multi && o.threads > 1 {
+        usage_error("--runtime current runs one thread: drop --threads or use --runtime multi");
+    }
+    MULTI.store(multi, Ordering::Relaxed);
+    let rt = if !multi {
         tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()
     } else {
         tokio::runtime::Builder::new_multi_thread().worker_threads(o.threads).enable_io().enable_time().build()
