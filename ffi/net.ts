@@ -88,7 +88,7 @@ export function listen(host: string, port: number, backlog = LISTEN_BACKLOG): nu
  * bound port for the rest); the kernel spreads connections over them.
  */
 export function listenReusePort(host: string, port: number, backlog = LISTEN_BACKLOG): number {
-  return check(`listen ${host}:${port} (SO_REUSEPORT)`, N().net_listen_opts(cString(host), port, backlog, 1));
+  return check(`listen ${host}:${port}`, N().net_listen_opts(cString(host), port, backlog, 1));
 }
 
 /** Sets the backlog of a socket that already listens (listen(2) again); throws SysError. */

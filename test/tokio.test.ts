@@ -77,7 +77,7 @@ async function startServer(extra: string[] = []): Promise<Server> {
   const proc = Bun.spawn([BIN, "--host", "127.0.0.1", "--port", "0", ...extra], { stdout: "pipe", stderr: "pipe" });
   const lines = new Lines(proc.stdout as ReadableStream<Uint8Array>);
   const first = await lines.next();
-  const m = /^listening 127\.0\.0\.1:(\d+) backend=tokio$/.exec(first ?? "");
+  const m = /^listening 127\.0\.0\.1:(\d+) backend=(tokio|tokio-mt)$/.exec(first ?? "");
   if (!m) {
     proc.kill("SIGKILL");
     throw new Error(`unexpected first line ${JSON.stringify(first)}; stderr: ${await new Response(proc.stderr as ReadableStream).text()}`);
@@ -275,12 +275,12 @@ t(name("tokio-echo: echoes on 50 concurrent connections; SIGTERM prints the summ
   });
 });
 
-t(name("tokio-echo: --threads 2 (multi-thread runtime) echoes on 20 connections"), async () => {
+t(name("tokio-echo: --threads 2 (multi-thread runtime) echoes on 20 connections, and says it is tokio-mt"), async () => {
   await withServer(["--threads", "2"], async (s) => {
     await Promise.all(Array.from({ length: 20 }, (_, c) => echoCheck(s.port, c, SIZES)));
     const { code, lines } = await stopServer(s, "SIGINT");
     expect(code).toBe(0);
-    expect(parseKv(lines[0])).toMatchObject({ connections: "20", frames: String(20 * 2 * SIZES.length), errors: "0", signal: "SIGINT" });
+    expect(parseKv(lines[0])).toMatchObject({ backend: "tokio-mt", connections: "20", frames: String(20 * 2 * SIZES.length), errors: "0", signal: "SIGINT" });
   });
 });
 

@@ -2,7 +2,8 @@
 // past this file reads a flag.
 import { join, resolve } from "node:path";
 import { ROOT } from "../../ffi/build.ts";
-import { BACKEND_NAMES, DEFAULT_BACKEND_NAMES } from "../server/backends.ts";
+import { BACKEND_NAMES, DEFAULT_BACKEND_NAMES, THREADED_BACKEND_NAMES } from "../server/backends.ts";
+import { coreScalingDefaults, type CoreScalingPlan } from "../run/core-scaling.ts";
 import { SWEEP_BACKENDS } from "../server/relations.ts";
 import { LADDER_STEPS } from "../verdict/ladder.ts";
 import { injectDelayArgs, MAX_INJECT_DELAY_US } from "../server/modes.ts";
@@ -25,6 +26,7 @@ const LONG = "How long";
 const PLACE = "Placement";
 const SERVERS = "Servers and clients";
 const SWEEP = "The connection sweep (--sweep)";
+const CORES = "The core-scaling sweep (--sweep-cores)";
 const OUT = "Outputs";
 const FAULT = "Fault injection (to test the harness)";
 export const BENCH_GROUPS = [RUN, LONG, PLACE, SERVERS, SWEEP, OUT, FAULT];
@@ -76,6 +78,9 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   "sweep-sizes": { type: "list", help: "payload sizes in bytes, 4 to 65536 (default 32,1000)", placeholder: "a,b", group: SWEEP },
   "sweep-rounds": { type: "int", help: "paired rounds per connection count (default 6, --quick 2)", min: 1, max: 100, placeholder: "N", group: SWEEP },
   "sweep-parts": { type: "list", help: "what to run (default all three)", choices: ["points", "capacity", "idle"], default: ["points", "capacity", "idle"], placeholder: "a,b", group: SWEEP },
+  "sweep-cores": { type: "list", help: "the core-scaling sweep: the thread-per-core backends (c-epoll-mt, c-uring-mt, tokio-mt) at each server core count, the client on the CPUs left; throughput, CPU per request, p99 and scaling efficiency; counts this machine cannot hold beside a client CPU are left out and said so; alone unless --scenarios is given", placeholder: "a,b", group: CORES },
+  "sweep-cores-shared": { type: "bool", help: "also measure counts that leave the client no CPU of its own, client and server sharing CPUs (marked: not a scaling figure)", group: CORES },
+  "sweep-cores-budget": { type: "duration", unit: "s", help: "how long the core-scaling sweep may take (default 120 s, --quick 30 s)", min: 5, placeholder: "TIME", group: CORES },
   "sweep-budget": { type: "duration", unit: "s", help: "how long the sweep may take (default 165 s, --quick 25 s)", min: 5, placeholder: "TIME", group: SWEEP },
   "slo-p99": { type: "duration", unit: "ms", help: "the p99 latency target of the capacity search (default 1 ms)", min: 0.01, max: 10000, placeholder: "TIME", group: SWEEP },
   "capacity-connections": { type: "int", help: "connections of the capacity search's open-loop load (default 64)", min: 1, max: 16384, placeholder: "C", group: SWEEP },
@@ -140,9 +145,29 @@ function intList(v: unknown, flag: string, min: number, max: number): number[] |
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
+/** The core-scaling sweep's plan from its flags, or undefined without --sweep-cores. */
+function coreScalingFromFlags(args: Parsed, quick: boolean, argv: string[], listed: string[], explicitBackends: boolean): CoreScalingPlan | undefined {
+  if (args["sweep-cores"] === undefined) {
+    const stray = ["sweep-cores-shared", "sweep-cores-budget"].find((f) => argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
+    if (stray) throw new UsageError(`--${stray} belongs to the core-scaling sweep; add --sweep-cores`);
+    return undefined;
+  }
+  const d = coreScalingDefaults(quick);
+  // The thread-per-core backends named in --backends, else all of them.
+  const named = explicitBackends ? listed.filter((b) => THREADED_BACKEND_NAMES.includes(b)) : [];
+  return {
+    ...d,
+    counts: intList(args["sweep-cores"], "--sweep-cores", 1, 1024)!,
+    shared: Boolean(args["sweep-cores-shared"]),
+    backends: named.length ? named : [...THREADED_BACKEND_NAMES],
+    clientThreads: args["client-threads"] as number | undefined,
+    budgetS: (args["sweep-cores-budget"] as number | undefined) ?? d.budgetS,
+  };
+}
+
 /** The sweep's plan from its flags (defaults: sweepDefaults), or undefined without --sweep. */
 function sweepFromFlags(args: Parsed, quick: boolean, argv: string[]): SweepPlan | undefined {
-  const sweepFlags = Object.keys(BENCH_FLAGS).filter((f) => f.startsWith("sweep-") || f === "slo-p99" || f === "capacity-connections" || f === "idle-connections");
+  const sweepFlags = Object.keys(BENCH_FLAGS).filter((f) => (f.startsWith("sweep-") && !f.startsWith("sweep-cores")) || f === "slo-p99" || f === "capacity-connections" || f === "idle-connections");
   if (!args.sweep) {
     const stray = sweepFlags.find((f) => argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
     if (stray) throw new UsageError(`--${stray} belongs to the sweep; add --sweep`);
@@ -220,9 +245,12 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const explicitBackends = argv.some((a) => a === "--backends" || a.startsWith("--backends="));
   const ladder = Boolean(args.ladder);
   const sweepOnly = Boolean(args.sweep) && !argv.some((a) => a === "--scenarios" || a.startsWith("--scenarios="));
+  const coreScaling = coreScalingFromFlags(args, quick, argv, listed, explicitBackends);
   // A sweep alone runs the gates' backends only: the pairs its crossover is read for.
   const all = sweepOnly ? DEFAULT_BACKEND_NAMES.filter((b) => SWEEP_BACKENDS.includes(b)) : [...DEFAULT_BACKEND_NAMES];
-  const chosenBackends = targets.length && !explicitBackends ? [] : listed.includes("all") ? all : listed;
+  // --sweep-cores alone starts its own servers per core count: nothing else runs.
+  const coreOnly = coreScaling !== undefined && !args.sweep && !argv.some((a) => a === "--scenarios" || a.startsWith("--scenarios="));
+  const chosenBackends = coreOnly || (targets.length && !explicitBackends) ? [] : listed.includes("all") ? all : listed;
   // --ladder runs every step, whatever else runs.
   const backends = ladder ? [...new Set([...chosenBackends, ...LADDER_STEPS.map((x) => x.backend)])] : chosenBackends;
   const labels = [...backends, ...targets.map((t) => t.label)];
@@ -255,7 +283,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const sweep = sweepFromFlags(args, quick, argv);
   // --sweep alone measures the sweep only; --scenarios adds the guide's scenarios (and the gate).
   const explicitScenarios = argv.some((a) => a === "--scenarios" || a.startsWith("--scenarios="));
-  const scenarios = sweep && !explicitScenarios ? [] : [...new Set((args.scenarios as string[]).flatMap((n) => (n === "all" ? SCENARIOS : [findScenario(n)!])))].sort((a, b) => a.number - b.number);
+  const scenarios = (sweep || coreScaling) && !explicitScenarios ? [] : [...new Set((args.scenarios as string[]).flatMap((n) => (n === "all" ? SCENARIOS : [findScenario(n)!])))].sort((a, b) => a.number - b.number);
   // The flags that set a scenario's options; what is not given keeps the scenario's own default.
   const given = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const FLAG_OPTIONS: Record<string, Record<string, unknown>> = {
@@ -276,7 +304,8 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const { placements, mode, warnings: placed } = placementsFromFlags(args, warnings);
   void placed;
   // Your servers only (--target): nothing of ours to place on the server side.
-  if (!backends.length)
+  if (coreOnly) for (const p of placements) p.note = "the core-scaling sweep places each core count itself";
+  else if (!backends.length)
     for (const p of placements) {
       p.serverCpu = null;
       delete p.serverCpus;
@@ -328,6 +357,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
     countSyscalls,
     ladder,
     sweep,
+    coreScaling,
     serverArgs,
     freshServers: args["fresh-servers"] === "on",
     output: {
@@ -357,6 +387,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
       syscalls: args.syscalls,
       ladder,
       sweep: sweep ?? null,
+      core_scaling: coreScaling ?? null,
     },
     warnings,
     log,

@@ -65,7 +65,7 @@ for (const t of plan.targets) {
 // A sweep alone has no claims table to feed: micro-benchmarks only when asked for.
 const micro = plan.backends.length > 0 && (args.micro === "on" || (args.micro === "auto" && plan.scenarios.length > 0));
 log(
-  `iouring-bench: ${[...plan.backends, ...plan.targets.map((t) => t.label)].join(", ")} × ${[...plan.scenarios.map((s) => s.def.slug), ...(plan.sweep ? [`sweep (${plan.sweep.parts.join(", ")}; ${plan.sweep.budgetS} s)`] : [])].join(", ")}; rounds ${plan.looks.join("/")} (looks), others ${plan.otherRounds}; budget ${plan.budgetS} s; placement ${plan.placements.map((p) => p.mode).join(" then ")}; idle ${plan.cpuIdle.join(" then ")}`,
+  `iouring-bench: ${[...plan.backends, ...plan.targets.map((t) => t.label)].join(", ")} × ${[...plan.scenarios.map((s) => s.def.slug), ...(plan.sweep ? [`sweep (${plan.sweep.parts.join(", ")}; ${plan.sweep.budgetS} s)`] : []), ...(plan.coreScaling ? [`core scaling of ${plan.coreScaling.backends.join(", ")} at ${plan.coreScaling.counts.join(",")} server cores (${plan.coreScaling.budgetS} s)`] : [])].join(", ")}; rounds ${plan.looks.join("/")} (looks), others ${plan.otherRounds}; budget ${plan.budgetS} s; placement ${plan.placements.map((p) => p.mode).join(" then ")}; idle ${plan.cpuIdle.join(" then ")}`,
 );
 const { results, exitCode: runCode, samples } = await runBench({
   ...plan,

@@ -14,7 +14,7 @@
 // crossover and the capacity instead. In markdown each part of the full
 // report folds (<details>); the terminal shows everything.
 import { contextLines, placementText, type Placement } from "../measure/machine.ts";
-import type { BenchResults, Gate } from "../results/schema.ts";
+import type { BenchResults, CoreScalingResults, Gate } from "../results/schema.ts";
 import { warningText } from "../results/warnings.ts";
 import { costsTable, placementEffectTable, twinTable } from "./cost-tables.ts";
 import { gateTable, informationalTable, phase0Table } from "./gate-tables.ts";
@@ -23,6 +23,7 @@ import { claimsToTable, microTable } from "./micro-claims-tables.ts";
 import { roundsTable } from "./run-tables.ts";
 import { scenarioTables } from "./scenario-tables.ts";
 import { summaryTable } from "./summary-table.ts";
+import { CORE_SCALING_TITLE, coreScalingTable, NO_VERDICT_CORES } from "./core-scaling.ts";
 import { capacityTable, capacityTitle, crossoverTable, IDLE_TITLE, idleTable, sweepComboTables, sweepCombos, SWEEP_TITLE } from "./sweep-tables.ts";
 import type { Table } from "./table.ts";
 
@@ -65,6 +66,8 @@ export interface ReportPictures {
   latency?: string;
   /** The connection sweep's charts, one per window and payload (sweepChartSvg). */
   sweep?: { window: number; payload: number; src: string }[];
+  /** The core-scaling sweep's chart (bench-<stamp>-cores.svg). */
+  cores?: string;
 }
 
 export const REPORT_TITLE = "iouring-bench results";
@@ -141,8 +144,20 @@ const sweepOnly = (r: BenchResults) => r.scenarios.length === 0 && r.sweep !== u
 
 export const NO_VERDICT_LINE = "No verdict: this run measured the connection sweep only; the decision gate needs the scenarios (--scenarios all).";
 
+/** A `bench --sweep-cores` run without the scenarios or the connection sweep: its first page is the scaling table. */
+const coresOnly = (r: BenchResults) => r.scenarios.length === 0 && r.sweep === undefined && r.core_scaling !== undefined;
+
+function coreScalingBlocks(c: CoreScalingResults, pictures: ReportPictures): Block[] {
+  const image: Block[] = pictures.cores ? [{ kind: "image", alt: "Throughput against server cores, a line per thread-per-core backend", src: pictures.cores, only: "markdown" }] : [];
+  return [...image, tableBlock(coreScalingTable(c))];
+}
+
 function firstPage(r: BenchResults, pictures: ReportPictures): Block[] {
   const blocks: Block[] = [{ kind: "heading", level: 3, text: REPORT_TITLE, only: "markdown" }, { kind: "text", lines: shortContext(r) }];
+  if (coresOnly(r)) {
+    blocks.push({ kind: "text", lines: [NO_VERDICT_CORES] }, ...coreScalingBlocks(r.core_scaling!, pictures));
+    return blocks;
+  }
   if (sweepOnly(r)) {
     blocks.push({ kind: "text", lines: [NO_VERDICT_LINE] }, tableBlock(crossoverTable(r.sweep!)));
     if (r.capacity?.length) blocks.push(tableBlock(capacityTable(r.capacity)));
@@ -217,6 +232,7 @@ export function buildReport(r: BenchResults, pictures: ReportPictures = {}): Rep
   if (effect) rest.push(...details("Placement effect", [tableBlock(effect)]));
   if (r.ladder) rest.push(...details("What each io_uring feature buys: the ladder", [tableBlock(ladderTable(r.ladder))]));
   rest.push(...sweepBlocks(r, pictures));
+  if (r.core_scaling && !coresOnly(r)) rest.push(...details(CORE_SCALING_TITLE, coreScalingBlocks(r.core_scaling, pictures)));
   if (r.warnings.length) rest.push({ kind: "warnings", items: r.warnings.map(warningText) });
   const all = gates.flat();
   // The headline verdict stays outside the fold: the report ends with the answer.

@@ -12,6 +12,7 @@ import type { ReportPictures } from "./document.ts";
 import { forestGates, gatesForestSvg } from "./forest.ts";
 import { renderMarkdownReport } from "./report.ts";
 import { sweepChartsSvg } from "./sweep-chart.ts";
+import { coreScalingChartSvg } from "./core-scaling.ts";
 import { latencyDistributionSvg, latencySeriesFromSamples, type SampleSource } from "./svg.ts";
 import { updateGuideFile } from "./update-guide.ts";
 
@@ -73,6 +74,12 @@ const SWEEP_FORMAT: OutputFormat = {
   at: () => undefined,
 };
 
+const CORES_FORMAT: OutputFormat = {
+  name: "core-scaling chart (SVG)",
+  standard: (r, stamp) => (r.core_scaling?.points.length ? [{ key: "cores", file: `bench-${stamp}-cores.svg`, text: coreScalingChartSvg(r.core_scaling) }] : []),
+  at: () => undefined,
+};
+
 const MARKDOWN_FORMAT: OutputFormat = {
   name: "markdown",
   flag: { name: "markdown", help: "also write the report as markdown here (it links the pictures from there); - for standard output", stdout: true },
@@ -89,7 +96,7 @@ const CSV_FORMAT: OutputFormat = {
 };
 
 /** Every output format, in the order they are written (the markdown after the pictures it links). */
-export const OUTPUTS: readonly OutputFormat[] = [JSON_FORMAT, LATENCY_FORMAT, FOREST_FORMAT, SWEEP_FORMAT, MARKDOWN_FORMAT, CSV_FORMAT];
+export const OUTPUTS: readonly OutputFormat[] = [JSON_FORMAT, LATENCY_FORMAT, FOREST_FORMAT, SWEEP_FORMAT, CORES_FORMAT, MARKDOWN_FORMAT, CSV_FORMAT];
 
 export interface ExportPlan {
   /** The output folder (created when missing). */
@@ -142,6 +149,7 @@ export function exportResults(results: BenchResults, samples: Map<string, Sample
     return {
       gates: standardPaths.has("gates") ? rel(standardPaths.get("gates")!) : undefined,
       latency: standardPaths.has("latency") ? rel(standardPaths.get("latency")!) : undefined,
+      cores: standardPaths.has("cores") ? rel(standardPaths.get("cores")!) : undefined,
       sweep: sweep.length ? sweep.map(([k, p]) => ({ window: Number(k.match(/-w(\d+)/)![1]), payload: Number(k.match(/-p(\d+)/)![1]), src: rel(p) })) : undefined,
     };
   };

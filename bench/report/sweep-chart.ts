@@ -8,7 +8,7 @@
 // msg/s as at 200k, so the crossover threshold reads alike across the sweep,
 // and the few-connection counts are not squashed against the axis by the
 // many-connection ones. No dependencies.
-import type { SweepResults } from "../results/schema.ts";
+import type { SweepCrossover, SweepPoint, SweepResults } from "../results/schema.ts";
 import { fmtRate } from "./format.ts";
 import { backendStyles, escapeXml, logTicks } from "./svg.ts";
 import { clientText, fmtRateCompact, sweepBackends, sweepCombos } from "./sweep-tables.ts";
@@ -41,11 +41,39 @@ export const tickText = (t: number) => fmtRateCompact(t).replace(/(\.\d*?)0+([kM
 export function sweepChartSvg(s: SweepResults, opts: { window: number; payload: number }): string {
   const { window, payload } = opts;
   const points = s.points.filter((p) => p.window === window && p.payload === payload).sort((a, b) => a.connections - b.connections);
-  const names = sweepBackends({ ...s, points });
+  return throughputChartSvg({
+    points,
+    crossover: s.crossover,
+    clientBoundUtil: s.client_bound_util,
+    names: sweepBackends({ ...s, points }),
+    title: `Throughput against connections: window ${window}, ${payload} B payload (load client: ${clientText(s.client)})`,
+    xLabel: "connections (log scale)",
+    noCrossoverUnit: "connections",
+    window,
+    payload,
+  });
+}
+
+/** What a throughput chart draws: x is each point's `connections` (the connection sweep's count, or the core-scaling sweep's cores). */
+export interface ThroughputChart {
+  points: SweepPoint[];
+  crossover: SweepCrossover[];
+  clientBoundUtil: number;
+  names: string[];
+  title: string;
+  xLabel: string;
+  /** What the x axis counts, in the "no crossover up to N ..." line. */
+  noCrossoverUnit: string;
+  window: number;
+  payload: number;
+}
+
+export function throughputChartSvg(c: ThroughputChart): string {
+  const { points, window, payload, names, title } = c;
+  const s = { crossover: c.crossover, client_bound_util: c.clientBoundUtil };
   // The gate pair (the first crossover's, else the first gain's) drawn thick, as in the latency chart.
   const pair = s.crossover[0] ?? points.flatMap((p) => p.gains)[0];
   const styles = backendStyles(names, pair ? { baseline: pair.baseline, candidate: pair.candidate } : {});
-  const title = `Throughput against connections: window ${window}, ${payload} B payload (load client: ${clientText(s.client)})`;
   // A line under the plot per pair without a crossover: the picture grows to hold them all.
   const missing = s.crossover.filter((c) => c.window === window && c.payload === payload && c.connections === null).length;
   const height = HEIGHT + Math.max(0, missing - 1) * 15;
@@ -81,7 +109,7 @@ export function sweepChartSvg(s: SweepResults, opts: { window: number; payload: 
     out.push(`<line x1="${f(x0)}" y1="${f(sy(t))}" x2="${f(x1)}" y2="${f(sy(t))}" stroke="${decade ? "#ddd" : "#f2f2f2"}"/>`);
     out.push(`<text class="ytick" x="${f(x0 - 6)}" y="${f(sy(t) + 4)}" text-anchor="end">${tickText(t)}</text>`);
   }
-  out.push(`<text x="${f((x0 + x1) / 2)}" y="${f(y1 + 36)}" text-anchor="middle">connections (log scale)</text>`);
+  out.push(`<text x="${f((x0 + x1) / 2)}" y="${f(y1 + 36)}" text-anchor="middle">${escapeXml(c.xLabel)}</text>`);
   out.push(`<text transform="translate(${f(x0 - 56)},${f((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle">throughput, msg/s (log scale)</text>`);
 
   // Bands first, then lines, then markers: every line stays visible over every band.
@@ -121,8 +149,9 @@ export function sweepChartSvg(s: SweepResults, opts: { window: number; payload: 
       out.push(`<text class="crossover-label" x="${f(right ? x + 5 : x - 5)}" y="${f(y0 + 14 + i * 15)}" text-anchor="${right ? "start" : "end"}" font-size="11">${escapeXml(`${c.candidate} > ${c.baseline} +${c.threshold_pct}% from ${fmtRate(c.connections!)}`)}</text>`);
     });
   const none = here.filter((c) => c.connections === null);
+  const unit = c.noCrossoverUnit;
   none.forEach((c, i) => {
-    out.push(`<text class="no-crossover" x="${f((x0 + x1) / 2)}" y="${f(y1 + 56 + i * 15)}" text-anchor="middle" font-size="11">${escapeXml(`${c.candidate} vs ${c.baseline}: no crossover above +${c.threshold_pct}% up to ${fmtRate(c.max_connections)} connections`)}</text>`);
+    out.push(`<text class="no-crossover" x="${f((x0 + x1) / 2)}" y="${f(y1 + 56 + i * 15)}" text-anchor="middle" font-size="11">${escapeXml(`${c.candidate} vs ${c.baseline}: no crossover above +${c.threshold_pct}% up to ${fmtRate(c.max_connections)} ${unit}`)}</text>`);
   });
 
   // The legend: a line per backend, then what the marks mean.

@@ -6,9 +6,11 @@ import type { ClientErrors } from "../results/errors.ts";
 import type { MachineContext, Placement } from "../measure/machine.ts";
 import type { LatencySummary } from "../stats/stats.ts";
 import type { CapacityResult, IdleResult, SweepResults } from "./sweep-schema.ts";
+import type { CoreScalingResults } from "./core-scaling-schema.ts";
 import type { RunWarning } from "./warnings.ts";
 
 export type * from "./sweep-schema.ts";
+export type * from "./core-scaling-schema.ts";
 
 /** 3: criteria carry `ci` (was `ci95`) with its `confidence`; gates `trusted`; the A/A control's states; CLIENT-BOUND; relative figures paired; warnings coded. */
 export const SCHEMA = "iouring-bench/3";
@@ -260,6 +262,8 @@ export interface BenchResults {
   ladder?: LadderResult;
   /** With --sweep: every backend over connection counts, windows and payloads, and where io_uring overtakes. */
   sweep?: SweepResults;
+  /** The core-scaling sweep (--sweep-cores): the thread-per-core backends at each server core count. */
+  core_scaling?: CoreScalingResults;
   /** With --sweep: the highest open-loop rate each backend carries with its p99 under --slo-p99. */
   capacity?: CapacityResult[];
   /** With --sweep: many idle connections and a few active ones, per backend. */

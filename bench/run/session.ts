@@ -5,7 +5,7 @@
 // CLI's job.
 import { clientCpusOf, machineContext, serverCpusOf, type Placement } from "../measure/machine.ts";
 import { lookConfidence, minSignRounds } from "../stats/paired.ts";
-import { cpuIdleInfo } from "../measure/quiet.ts";
+import { allowedCpus, cpuIdleInfo } from "../measure/quiet.ts";
 import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResult } from "../results/schema.ts";
 import { SCHEMA } from "../results/schema.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
@@ -25,6 +25,7 @@ import { SampleStore } from "./pool.ts";
 import { Progress } from "./progress.ts";
 import { runScenario } from "./rounds.ts";
 import { runSweep, type SweepPlan } from "./sweep.ts";
+import { runCoreScaling, type CoreScalingPlan } from "./core-scaling.ts";
 
 export type CpuIdleMode = "poll" | "default";
 
@@ -63,6 +64,8 @@ export interface BenchPlan {
   ladder?: boolean;
   /** The connection sweep (--sweep), run after the scenarios of the first placement. */
   sweep?: SweepPlan;
+  /** The core-scaling sweep (--sweep-cores), run last with servers of its own. */
+  coreScaling?: CoreScalingPlan;
   /** Backends the sweep measures; default: every backend of a gate (not the control) and the targets. */
   sweepBackends?: string[];
   /** Extra arguments per backend's server (fault injection). */
@@ -94,6 +97,8 @@ export interface BenchRun {
 export async function runBench(plan: BenchPlan): Promise<BenchRun> {
   const { log, warnings } = plan;
   let exitCode = 0;
+  // Before anything is pinned: the core-scaling sweep takes its CPU sets from these.
+  const allowedAtStart = allowedCpus();
   const pre = plan.before ? await plan.before() : {};
 
   // ---- which backends can run here, and their servers ----
@@ -111,11 +116,11 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
     runnable = [...runnable, control];
   }
   const placement0 = plan.placements[0];
-  const spawnOptions = (label: string, mode: string | undefined) => {
+  const spawnOptions = (label: string, mode: string | undefined, loops?: number) => {
     const b = BACKENDS[backendOf(label)];
     if (mode && !servesMode(b, mode)) throw new Error(`${backendOf(label)} serves ${b.modes!.join(", ")} only`);
     // Thread-per-core: one loop per server CPU unless --server-threads says otherwise; each pins within the set taskset gives it.
-    const threads = b.threaded ? (placement0.serverThreads ?? (serverCpusOf(placement0).length || undefined)) : undefined;
+    const threads = b.threaded ? (loops ?? placement0.serverThreads ?? (serverCpusOf(placement0).length || undefined)) : undefined;
     const threadArgs = threads !== undefined && !b.external ? ["--server-threads", String(threads)] : [];
     return { backend: backendOf(label), mode, host: plan.host, command: b.external?.({ threads }), extraArgs: [...threadArgs, ...(mode ? [] : (plan.serverArgs.get(label) ?? []))] };
   };
@@ -171,12 +176,14 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
   // ---- every idle mode × placement ----
   const runs: PlacementRun[] = [];
   const samplesByRun = new Map<string, SampleStore>();
-  const combos = plan.cpuIdle.flatMap((mode) => plan.placements.map((p) => ({ mode, placement: p })));
+  // The scenarios and the connection sweep share the run's servers; the core-scaling sweep alone needs none of them.
+  const mainPhase = plan.scenarios.length > 0 || plan.sweep !== undefined || plan.coreScaling === undefined;
+  const combos = mainPhase ? plan.cpuIdle.flatMap((mode) => plan.placements.map((p) => ({ mode, placement: p }))) : [];
   const focus = (keep: ServerHandle[] | undefined) => fleet.focus(keep);
   let quiet: QuietMachine | undefined;
-  const progress = new Progress(plan.startedAt, (plan.scenarios.length || !plan.sweep ? plan.budgetS : 0) + (plan.sweep?.budgetS ?? 0));
+  const progress = new Progress(plan.startedAt, (plan.scenarios.length || (!plan.sweep && !plan.coreScaling) ? plan.budgetS : 0) + (plan.sweep?.budgetS ?? 0) + (plan.coreScaling?.budgetS ?? 0));
   try {
-    if (servers.size === 0) throw new Error("no server started");
+    if (servers.size === 0 && mainPhase) throw new Error("no server started");
     for (const [runIndex, { mode, placement }] of combos.entries()) {
       quiet?.release();
       quiet = QuietMachine.hold({ idle: mode, placement, hiccup: plan.hiccup }, warnings);
@@ -288,6 +295,30 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
       if (r.summary) info.serverSummary = r.summary;
       info.instances = r.instances;
       for (const u of r.unclean) warnings.push(warning("server-unclean", `Server ${name} did not stop cleanly (exit ${u.exitCode}${u.killed ? ", killed" : ""}).`, `Run \`bun run serve --backend ${backendOf(name)}\` and stop it with Ctrl-C to see how it exits.`));
+    }
+  }
+
+  // ---- the core-scaling sweep: servers of its own per core count ----
+  if (plan.coreScaling) {
+    try {
+      results.core_scaling = await runCoreScaling(plan.coreScaling, {
+        allowed: allowedAtStart,
+        spawnOptions: (label, threads) => spawnOptions(label, undefined, threads),
+        idle: plan.cpuIdle[0] === "poll" ? "poll" : "default",
+        hiccup: plan.hiccup,
+        freshServers: plan.freshServers,
+        seed: plan.seed,
+        quick: plan.quick,
+        stallBoundMs: plan.stallBoundMs,
+        maxRepeats: plan.maxRepeats,
+        progress,
+        log,
+        warnings,
+      });
+      if (!mainPhase && results.context.cpuIdle) results.context.cpuIdle.pmQos = results.core_scaling.pm_qos;
+    } catch (e) {
+      warnings.push(warning("run-stopped", `The core-scaling sweep stopped: ${(e as Error).message}`));
+      exitCode = 1;
     }
   }
 

@@ -40,7 +40,7 @@ function band(xs: number[]): [number, number] | null {
   return Number.isFinite(b.lo) && Number.isFinite(b.hi) ? [b.lo, b.hi] : null;
 }
 
-function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf): SweepBackend {
+export function backendFigures(b: BackendResult, connections: number, delayOf?: DelayOf): SweepBackend {
   const rounds = usableRounds(b);
   const delays = rounds.map((r) => delayOf?.(connections, b.backend, r.round)).filter((x): x is number => x !== undefined);
   const p99s = rounds.map((r) => r.latency?.p99).filter((x): x is number => x !== undefined && Number.isFinite(x));
