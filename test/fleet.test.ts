@@ -5,15 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { PingPongClient } from "../bench/clients/ping-pong.ts";
 import { ServerFleet } from "../bench/run/fleet.ts";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive } from "./helpers.ts";
 
 function echoOnce(host: string, port: number, n: number): void {
   using c = new PingPongClient(host, port, 100);

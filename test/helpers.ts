@@ -39,6 +39,16 @@ export function benchEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...(process.env as Record<string, string>), IOURING_BENCH_OUT_DIR: outDir, ...extra };
 }
 
+/** Whether a process still exists (signal 0 checks without signalling). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function startServer(backend: string, opts: Partial<ServerSpawnOptions> = {}): Promise<ServerProcess> {
   return ServerProcess.start({ backend, ...opts });
 }

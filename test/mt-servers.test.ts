@@ -13,7 +13,7 @@ import { allowedCpus } from "../bench/measure/quiet.ts";
 import { BACKENDS, DEFAULT_BACKEND_NAMES, THREADED_BACKEND_NAMES } from "../bench/server/backends.ts";
 import { loopCpus } from "../bench/server/c-servers.ts";
 import { ROOT } from "../ffi/build.ts";
-import { startServer } from "./helpers.ts";
+import { alive, startServer } from "./helpers.ts";
 
 const cpus = allowedCpus();
 const SERVE = join(ROOT, "bench/cli/serve.ts");
@@ -29,15 +29,6 @@ function threadsOf(pid: number): { name: string; cpus: string }[] {
     }
   });
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("thread-per-core backends: declared apart", () => {
   test("c-epoll-mt, c-uring-mt and tokio-mt are threaded; `--backends all` leaves them out (a gate or the name brings them in)", () => {

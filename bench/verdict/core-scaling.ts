@@ -10,15 +10,8 @@ import type { ScenarioResult } from "../results/schema.ts";
 import type { ScalingBackend, ScalingPoint } from "../results/core-scaling-schema.ts";
 import { backendFigures } from "./sweep.ts";
 
-export interface ScalingInput {
-  cores: number;
-  server_cpus: number[];
-  client_cpus: number[];
-  client_threads: number;
-  shared: boolean;
-  connections: number;
-  result: ScenarioResult;
-}
+/** One count as measured: where it ran, and its scenario result. */
+export type ScalingInput = Omit<ScalingPoint, "backends"> & { result: ScenarioResult };
 
 /** The efficiency at `cores` of rounds `at` against rounds `ref` measured at `refCores`: linear scaling is 1. */
 export function scalingEfficiency(ref: number[], at: number[], refCores: number, cores: number, confidence = 0.95): { efficiency: number | null; ci: [number, number] | null } {
