@@ -4,7 +4,7 @@
 // time. The backends take turns in a seeded order per search, the others
 // paused; the answer is the lowest of the searches' answers, the rate to
 // provision with.
-import { CLoadClient } from "../clients/c-load.ts";
+import { CLoadClient, threadOptions } from "../clients/c-load.ts";
 import { errorCount } from "../results/errors.ts";
 import { warning } from "../results/warnings.ts";
 import { ProcMeter } from "../measure/accounting.ts";
@@ -59,7 +59,7 @@ export async function runCapacity(plan: CapacityPlan, ctx: SweepContext, deadlin
       const cpus = cpuAt.get(backend) ?? new Map<number, number | null>();
       cpuAt.set(backend, cpus);
       try {
-        using lc = new CLoadClient(server, plan.connections, plan.payload, OPEN_WINDOW, 5000);
+        using lc = new CLoadClient(server, plan.connections, plan.payload, OPEN_WINDOW, 5000, threadOptions(ctx.clientThreads, ctx.clientCpus, plan.connections));
         const probe = (rate: number): CapacityProbe => {
           const meter = server.pid > 0 ? new ProcMeter(server.pid) : undefined;
           // A probe a platform stall hit says nothing about the server: measured again, at most twice.
