@@ -86,6 +86,12 @@ const VALUE_CASES: [string[], RegExp][] = [
   [["--inject-delay", "nope:100"], /--inject-delay 'nope:100' is not BACKEND:MICROS/],
   [["--corrupt", "bun:0"], /--corrupt 'bun:0' is not BACKEND:N/],
   [["--gate-pairs", "bun-uring"], /--gate-pairs: 'bun-uring' is not baseline:candidate/],
+  // Where the results go is checked before anything is measured.
+  [["--out-dir", "/proc/iob-no-such"], /--out-dir \/proc\/iob-no-such: cannot be created \(ENOENT\)/],
+  [["--json", "/nonexistent-iob/r.json"], /--json \/nonexistent-iob\/r.json: its folder \/nonexistent-iob does not exist/],
+  [["--markdown", "/etc/hostname/r.md"], /--markdown \/etc\/hostname\/r.md: its folder \/etc\/hostname is not a folder/],
+  [["--server-cpus", "999"], /--server-cpus: CPU 999 cannot be used by this process/],
+  [["--sweep-cores", "0"], /--sweep-cores: '0' is not an integer from 1 to 1024/],
 ];
 
 const results = new Map<string, Outcome>();
