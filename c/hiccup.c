@@ -41,6 +41,8 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define HIC_WORDS 4
 #define HIC_MAX 64
 #define HIC_MIN_PERIOD_US 50
@@ -64,23 +66,10 @@ struct hic {
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hic *_Atomic table[HIC_MAX];
 
-static int64_t ts_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * NS_PER_S + t->tv_nsec;
-}
-
 static struct timespec ns_ts(int64_t ns)
 {
 	struct timespec t = { .tv_sec = ns / NS_PER_S, .tv_nsec = ns % NS_PER_S };
 	return t;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return ts_ns(&t);
 }
 
 /* The reader may reset max to 0 at any time, so raise it with a CAS loop. */

@@ -20,7 +20,7 @@
  *   lg_closed(h, payload, window, warmup_ns, duration_ns, result, lat_ns, cap)            -> 0
  *   lg_open(h, payload, rate_per_s, warmup_ns, duration_ns, result, lat_ns, lag_ns, cap)  -> 0
  *   lg_destroy(h) -> 0;  lg_threads(h);  lg_cpu_usable(cpu);
- *   lg_result_bytes() -> sizeof(struct lg_result);  lg_thread_cpu_ns()
+ *   lg_result_bytes() -> sizeof(struct lg_result);  thread_cpu_ns()
  *
  * result holds 1 + threads struct lg_result: [0] the whole client (sums;
  * elapsed_ns and max_lag_ns the largest), [1 + i] thread i alone.
@@ -57,6 +57,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#include "clock.h"
 #include <unistd.h>
 
 #define LG_MAX_HANDLES 64
@@ -165,22 +167,6 @@ struct run {
 
 static struct lg *handles[LG_MAX_HANDLES];
 
-static inline int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t lg_thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return -errno;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int lg_result_bytes(void)
 {
@@ -783,7 +769,7 @@ static void run_shard(struct worker *w, int64_t t0)
 	next_due = x.open ? t0 : INT64_MAX;
 	if (p->warmup_ns == 0) {
 		started = 1;
-		cpu0 = lg_thread_cpu_ns();
+		cpu0 = thread_cpu_ns();
 	}
 	if (!x.open)
 		for (i = 0; i < sh->nconn; i++)
@@ -794,11 +780,11 @@ static void run_shard(struct worker *w, int64_t t0)
 		now = now_ns();
 		if (!started && now >= x.ms) {
 			started = 1;
-			cpu0 = lg_thread_cpu_ns();
+			cpu0 = thread_cpu_ns();
 		}
 		if (!stopped && now >= x.me) {
 			stopped = 1;
-			x.r->client_cpu_ns = lg_thread_cpu_ns() - cpu0;
+			x.r->client_cpu_ns = thread_cpu_ns() - cpu0;
 		}
 		/* Late sends still go out after the interval ends: the schedule is the schedule. */
 		if (next_due <= now)
@@ -822,7 +808,7 @@ static void run_shard(struct worker *w, int64_t t0)
 	}
 	t_end = now_ns();
 	if (started && !stopped)
-		x.r->client_cpu_ns = lg_thread_cpu_ns() - cpu0;
+		x.r->client_cpu_ns = thread_cpu_ns() - cpu0;
 	if (started)
 		x.r->elapsed_ns = (t_end < x.me ? t_end : x.me) - x.ms;
 	for (i = 0, x.r->dead_connections = 0; i < sh->nconn; i++)

@@ -25,6 +25,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
+
+#include "clock.h"
 #include <unistd.h>
 
 static int fill_addr(const char *host, int port, struct sockaddr_in *sa)
@@ -313,20 +315,13 @@ int net_current_cpu(void)
 /* CLOCK_MONOTONIC in ns, for C loops that must agree with the JS clock. */
 long net_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+	return (long)now_ns();
 }
 
 /* CPU time of the calling thread in ns: what one event loop costs, whatever else the process runs. */
 int64_t net_thread_cpu_ns(void)
 {
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return -errno;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return thread_cpu_ns();
 }
 
 /* An rlim_t as an int: the kernel caps RLIMIT_NOFILE at fs.nr_open (at most 2^30) anyway. */
