@@ -35,8 +35,23 @@ describe("every registered scenario", () => {
     for (const s of SCENARIOS) {
       const plan = planFromFlags(parseArgs(["--scenarios", s.slug, "--backends", "epoll"], BENCH_FLAGS), ["--scenarios", s.slug, "--backends", "epoll"], () => {});
       expect(plan.scenarios.map((x) => x.def)).toEqual([s]);
-      expect(plan.scenarios[0].options).toMatchObject(Object.fromEntries(Object.entries(s.defaults).filter(([k]) => !["sizes", "window", "connections", "rate"].includes(k))));
+      expect(plan.scenarios[0].options).toMatchObject(s.defaults);
     }
+  });
+
+  test("its own flags are bench flags that set its options, and only its options (the scenario declares them; nothing else names them)", () => {
+    const values: Record<string, [string, unknown]> = { int: ["17", 17], number: ["1234.5", 1234.5], list: ["12,34", ["12", "34"]] };
+    for (const s of SCENARIOS)
+      for (const [name, f] of Object.entries(s.flags ?? {})) {
+        expect(BENCH_FLAGS[name]).toMatchObject({ type: f.type, help: f.help, group: "Scenario options" });
+        const [given, parsed] = values[f.type];
+        const argv = ["--scenarios", "all", "--backends", "epoll", `--${name}`, given];
+        const plan = planFromFlags(parseArgs(argv, BENCH_FLAGS), argv, () => {});
+        for (const x of plan.scenarios) {
+          const expected = x.def === s ? (f.toOption ? f.toOption(parsed as number | string[]) : parsed) : (x.def.defaults as Record<string, unknown>)[f.option];
+          expect({ scenario: x.def.slug, flag: name, value: (x.options as Record<string, unknown>)[f.option] }).toEqual({ scenario: x.def.slug, flag: name, value: expected });
+        }
+      }
   });
 
   test("has a table in the report, titled with its number and title", () => {

@@ -8,9 +8,7 @@ import { SWEEP_BACKENDS } from "../server/relations.ts";
 import { LADDER_STEPS } from "../verdict/ladder.ts";
 import { injectDelayArgs, MAX_INJECT_DELAY_US } from "../server/modes.ts";
 import { findScenario, SCENARIOS } from "../scenarios/index.ts";
-import { latencyUnderLoad } from "../scenarios/latency-under-load.ts";
-import { persistentThroughput } from "../scenarios/persistent-throughput.ts";
-import { pingPong } from "../scenarios/ping-pong-latency.ts";
+import type { Scenario, ScenarioFlag } from "../scenarios/types.ts";
 import { cpuListText, type Placement } from "../measure/machine.ts";
 import { allowedCpus } from "../measure/quiet.ts";
 import type { BenchPlan, CpuIdleMode, Target } from "../run/session.ts";
@@ -25,11 +23,16 @@ const RUN = "What to run";
 const LONG = "How long";
 const PLACE = "Placement";
 const SERVERS = "Servers and clients";
+const SCENARIO_OPTIONS = "Scenario options";
+/** Each scenario's own flags (Scenario.flags), in the help under their group. */
+const SCENARIO_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
+  SCENARIOS.flatMap((def) => Object.entries(def.flags ?? {}).map(([name, f]) => [name, { type: f.type, help: f.help, min: f.min, max: f.max, placeholder: f.placeholder, group: SCENARIO_OPTIONS } satisfies FlagSpec])),
+);
 const SWEEP = "The connection sweep (--sweep)";
 const CORES = "The core-scaling sweep (--sweep-cores)";
 const OUT = "Outputs";
 const FAULT = "Fault injection (to test the harness)";
-export const BENCH_GROUPS = [RUN, LONG, PLACE, SERVERS, SWEEP, OUT, FAULT];
+export const BENCH_GROUPS = [RUN, LONG, PLACE, SERVERS, SCENARIO_OPTIONS, SWEEP, CORES, OUT, FAULT];
 
 /** The output formats' own flags (bench/report/export.ts): each format brings its flag. */
 const OUTPUT_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
@@ -52,8 +55,6 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   "min-rounds": { type: "int", help: "rounds before the first look at the criteria (default 6, --quick 4)", min: 1, max: 1000, placeholder: "N", group: LONG },
   "max-rounds": { type: "int", help: "most rounds of a gated scenario (default 20, --quick 6)", min: 1, max: 1000, placeholder: "N", group: LONG },
   "other-rounds": { type: "int", help: "rounds of backends in no gate and of scenarios no criterion reads (default 3)", min: 1, max: 1000, placeholder: "N", group: LONG },
-  iterations: { type: "int", help: "measured round trips per backend, size and round (ping-pong)", min: 10, placeholder: "N", group: LONG },
-  warmup: { type: "int", help: "discarded round trips before each measurement (ping-pong)", min: 0, placeholder: "N", group: LONG },
   placement: { type: "string", help: "CPU placement of server and client (both: cross, then same, a gate for each)", choices: ["cross", "same", "both", "off"], default: "cross", group: PLACE },
   "cpu-idle": { type: "string", help: "idle CPUs: poll (PM QoS 0 on /dev/cpu_dma_latency, needs root), default (the cpuidle governor), both (a gate for each)", choices: ["poll", "default", "both"], default: "poll", group: PLACE },
   "server-cpus": { type: "string", help: "CPUs for the servers, every thread pinned within them (default: the first CPU this process may use: one for the single-threaded servers)", placeholder: "LIST", group: PLACE, aliases: ["server-cpu"] },
@@ -65,13 +66,10 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   "fresh-servers": { type: "string", help: "a fresh process for every server in every round, so what differs between server instances is inside the intervals (off: one process per run)", choices: ["on", "off"], default: "on", group: SERVERS },
   host: { type: "string", help: "address the servers listen on", default: "127.0.0.1", placeholder: "ADDRESS", group: SERVERS },
   client: { type: "string", help: "auto: the C load client for the throughput scenarios 2 and 6, the TypeScript loops elsewhere; ts: TypeScript everywhere; c: C everywhere it exists", choices: ["auto", "ts", "c"], default: "auto", group: SERVERS },
-  sizes: { type: "list", help: `payload sizes in bytes (ping-pong; default ${pingPong.defaults.sizes.join(",")})`, placeholder: "a,b", group: SERVERS },
-  window: { type: "int", help: `requests in flight on the connection (persistent-throughput; default ${persistentThroughput.defaults.window})`, min: 1, max: 4096, placeholder: "W", group: SERVERS },
-  connections: { type: "int", help: `connections of the open-loop load (latency-under-load; default ${latencyUnderLoad.defaults.connections})`, min: 1, max: 10000, placeholder: "C", group: SERVERS },
-  rate: { type: "number", help: "open-loop rate, requests/s (latency-under-load; default: half the lowest capacity)", min: 1, placeholder: "R", group: SERVERS },
   syscalls: { type: "string", help: "count syscalls per request with perf in an untimed pass (auto: on, off with --quick)", choices: ["auto", "on", "off"], default: "auto", group: SERVERS },
   micro: { type: "string", help: "micro-benchmarks for the claims table (auto: on; about 15 s, 1 s with --quick)", choices: ["auto", "on", "off"], default: "auto", group: SERVERS },
   seed: { type: "int", help: "seed for payloads, the order of backends in each round and resampling", default: 1, min: 0, placeholder: "N", group: SERVERS },
+  ...SCENARIO_FLAGS,
   sweep: { type: "bool", help: "the connection sweep: throughput, CPU and p99 from 1 to 4096 connections, where io_uring overtakes, capacity at --slo-p99 and 10 000 idle connections (about 3 min; --quick 30 s); alone unless --scenarios is given", group: SWEEP },
   "sweep-connections": { type: "list", help: "connection counts (default 1,8,64,256,1024,4096)", placeholder: "a,b", group: SWEEP },
   "sweep-window": { type: "list", help: "requests in flight per connection (default 1,8)", placeholder: "a,b", group: SWEEP },
@@ -234,11 +232,6 @@ export function placementsFromFlags(args: Parsed, warnings: RunWarning[], allowe
 export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => void): BenchPlan {
   const quick = Boolean(args.quick);
   const warnings: RunWarning[] = [];
-  const sizes = (args.sizes as string[] | undefined)?.map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 0 || n > 1 << 20) throw new UsageError(`--sizes: '${s}' is not a payload size in bytes (0 to 1048576)`);
-    return n;
-  });
   const targets = parseTargets(args.target as string[] | undefined, args["backend-label"] as string | undefined);
   const listed = args.backends as string[];
   // With --target only the targets run, unless --backends names local ones too.
@@ -284,21 +277,26 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   // --sweep alone measures the sweep only; --scenarios adds the guide's scenarios (and the gate).
   const explicitScenarios = argv.some((a) => a === "--scenarios" || a.startsWith("--scenarios="));
   const scenarios = (sweep || coreScaling) && !explicitScenarios ? [] : [...new Set((args.scenarios as string[]).flatMap((n) => (n === "all" ? SCENARIOS : [findScenario(n)!])))].sort((a, b) => a.number - b.number);
-  // The flags that set a scenario's options; what is not given keeps the scenario's own default.
-  const given = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  const FLAG_OPTIONS: Record<string, Record<string, unknown>> = {
-    "ping-pong": { sizes, iterations: args.iterations, warmup: args.warmup },
-    "persistent-throughput": { window: args.window },
-    "latency-under-load": { connections: args.connections, rate: args.rate },
-  };
-  const options = (slug: string, o: Record<string, unknown>) => ({ ...o, ...given(FLAG_OPTIONS[slug] ?? {}) });
-  // A scenario that needs local servers is not run against your servers alone.
+  // The flags that set a scenario's options (each scenario declares its own); what is not given keeps its default.
+  const options = (def: Scenario, o: Record<string, unknown>) => {
+    const set: Record<string, unknown> = {};
+    for (const [name, f] of Object.entries(def.flags ?? {}) as [string, ScenarioFlag][]) {
+      if (args[name] === undefined) continue;
+      try {
+        set[f.option] = f.toOption ? f.toOption(args[name] as number | string[]) : args[name];
+      } catch (e) {
+        if (e instanceof RangeError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
+    return { ...o, ...set };
+  };  // A scenario that needs local servers is not run against your servers alone.
   const runnable = scenarios.filter((def) => {
     if (!def.localOnly || backends.length) return true;
     warnings.push(warning("scenario-skipped", `Scenario ${def.number} skipped: ${def.localOnly}.`));
     return false;
   });
-  const chosen = runnable.map((def) => ({ def, options: options(def.slug, { ...(quick ? def.quick : def.defaults) }) }));
+  const chosen = runnable.map((def) => ({ def, options: options(def, { ...(quick ? def.quick : def.defaults) }) }));
 
   // ---- placement ----
   const { placements, mode, warnings: placed } = placementsFromFlags(args, warnings);

@@ -48,13 +48,19 @@ function capacity(env: ScenarioEnv, backend: string, o: LoadLatencyOptions): num
   return median(runs);
 }
 
+const DEFAULTS: LoadLatencyOptions = { connections: 8, payload: 100, durationMs: 500, calibrationMessages: 2000, timeoutMs: 5000 };
+
 export const latencyUnderLoad: Scenario<LoadLatencyOptions, State> = {
   slug: "latency-under-load",
   number: 4,
   title: "Latency percentiles under load",
-  defaults: { connections: 8, payload: 100, durationMs: 500, calibrationMessages: 2000, timeoutMs: 5000 },
+  defaults: DEFAULTS,
   quick: { connections: 8, payload: 100, durationMs: 300, calibrationMessages: 800, timeoutMs: 5000 },
   budgetWeight: 4,
+  flags: {
+    connections: { type: "int", help: `connections of the open-loop load (latency-under-load; default ${DEFAULTS.connections})`, min: 1, max: 10000, placeholder: "C", option: "connections" },
+    rate: { type: "number", help: "open-loop rate, requests/s (latency-under-load; default: half the lowest capacity)", min: 1, placeholder: "R", option: "rate" },
+  },
   report: { layout: "open-loop", distribution: "open-loop latency from intended send time" },
   async prepare(env, o) {
     const capacities: Record<string, number> = {};

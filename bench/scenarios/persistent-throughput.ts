@@ -24,16 +24,19 @@ export interface PersistentThroughputOptions {
   warmupMs: number;
 }
 
+const DEFAULTS: PersistentThroughputOptions = { messages: 1000, payload: 100, window: 16, repetitions: 40, warmup: 3000, timeoutMs: 3000, runMs: 10, warmupMs: 30 };
+
 export const persistentThroughput: Scenario<PersistentThroughputOptions, null> = {
   slug: "persistent-throughput",
   number: 2,
   title: "Persistent-connection throughput",
-  defaults: { messages: 1000, payload: 100, window: 16, repetitions: 40, warmup: 3000, timeoutMs: 3000, runMs: 10, warmupMs: 30 },
+  defaults: DEFAULTS,
   quick: { messages: 1000, payload: 100, window: 16, repetitions: 10, warmup: 1000, timeoutMs: 3000, runMs: 10, warmupMs: 10 },
   // Measured here (4 rounds, epoll/c-uring/tokio): the C load client carries 2-8% more in scenario 6 and 10-12% more
   // in scenario 2 than the TypeScript one at the same client CPU: less of the closed loop is the client's own time.
   autoClient: "c",
   budgetWeight: 2,
+  flags: { window: { type: "int", help: `requests in flight on the connection (persistent-throughput; default ${DEFAULTS.window})`, min: 1, max: 4096, placeholder: "W", option: "window" } },
   report: { layout: "throughput" },
   async prepare(env, o) {
     return {

@@ -24,13 +24,31 @@ interface State {
   maxSize: number;
 }
 
+const DEFAULTS: PingPongOptions = { sizes: [10, 100, 1000], iterations: 3000, warmup: 300, timeoutMs: 2000 };
+
 export const pingPong: Scenario<PingPongOptions, State> = {
   slug: "ping-pong",
   number: 1,
   title: "Single ping-pong latency",
-  defaults: { sizes: [10, 100, 1000], iterations: 3000, warmup: 300, timeoutMs: 2000 },
+  defaults: DEFAULTS,
   quick: { sizes: [10, 100, 1000], iterations: 600, warmup: 100, timeoutMs: 2000 },
   budgetWeight: 3,
+  flags: {
+    sizes: {
+      type: "list",
+      help: `payload sizes in bytes (ping-pong; default ${DEFAULTS.sizes.join(",")})`,
+      placeholder: "a,b",
+      option: "sizes",
+      toOption: (v) =>
+        (v as string[]).map((s) => {
+          const n = Number(s);
+          if (!Number.isInteger(n) || n < 0 || n > 1 << 20) throw new RangeError(`--sizes: '${s}' is not a payload size in bytes (0 to 1048576)`);
+          return n;
+        }),
+    },
+    iterations: { type: "int", help: `measured round trips per backend, size and round (ping-pong; default ${DEFAULTS.iterations})`, min: 10, placeholder: "N", option: "iterations" },
+    warmup: { type: "int", help: `discarded round trips before each measurement (ping-pong; default ${DEFAULTS.warmup})`, min: 0, placeholder: "N", option: "warmup" },
+  },
   headlineVariant: "100B",
   report: { layout: "by-metric", twin: { measure: "p50" }, placementEffect: true, distribution: "ping-pong latency", costView: "1: ping-pong, 100 B" },
   async prepare(env, o) {

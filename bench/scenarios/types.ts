@@ -83,6 +83,23 @@ export interface ScenarioReportSpec {
   costView?: string;
 }
 
+/**
+ * A bench flag that sets one of a scenario's options (`--sizes` sets
+ * ping-pong's `sizes`). The CLI lists it in the help and passes the value
+ * through `toOption` (which throws a RangeError naming what is wrong);
+ * not given, the scenario's own default stays.
+ */
+export interface ScenarioFlag<O = any> {
+  type: "int" | "number" | "list";
+  help: string;
+  min?: number;
+  max?: number;
+  placeholder?: string;
+  /** The option it sets. */
+  option: keyof O & string;
+  toOption?(value: number | string[]): unknown;
+}
+
 export interface Scenario<O = any, S = any> {
   /** Stable name in code, flags and JSON (`ping-pong`). */
   slug: string;
@@ -93,6 +110,8 @@ export interface Scenario<O = any, S = any> {
   quick: O;
   /** Its share of the run's time budget against the other scenarios': more for those that decide criteria and have long units. */
   budgetWeight: number;
+  /** Bench flags that set its options, by flag name. */
+  flags?: Record<string, ScenarioFlag<O>>;
   /** The variant that stands for the scenario where one figure must (the summary table, the cost expectations, the latency picture); default: its first. */
   headlineVariant?: string;
   report: ScenarioReportSpec;
