@@ -73,7 +73,7 @@ async function expectHealthy(s: ServerProcess): Promise<void> {
  */
 async function startReady(b: Backend, extraArgs: string[] = []): Promise<ServerProcess> {
   // An external server (tokio) is started directly, so that its pid is the server's own.
-  const s = await startServer(b.name, b.external ? { command: b.external() } : { extraArgs });
+  const s = await startServer(b.name, b.kind === "executable" ? { command: b.command() } : { extraArgs });
   await expectHealthy(s);
   return s;
 }
@@ -425,7 +425,7 @@ for (const { b, a } of candidates) {
       // 16 MiB of requests written before reading anything: the FIN reaches the server while
       // answers still wait in its output buffer (the kernel's buffers hold only part of them).
       // tokio stops reading while its answers cannot go out, so it gets what fits in those buffers.
-      const bulkFrames = b.external ? 48 : 256;
+      const bulkFrames = b.kind === "executable" ? 48 : 256;
       const bulk = Array.from({ length: bulkFrames }, (_, i) => payload(64 * 1024 - HEADER_BYTES, 700 + i));
       const c3 = new BlockingConn(server.port);
       const req3 = concatBytes(bulk.map(encodeFrame));
@@ -483,7 +483,7 @@ for (const { b, a } of candidates) {
     // Backends built on ServerConfig cap the output held per connection (--max-pending) and
     // close the connection past it. An external server (tokio) has no such flag: it stops
     // reading instead (TCP backpressure), which bounds its memory but keeps the connection.
-    const caps = !b.external;
+    const caps = b.kind === "in-process";
     test(`a client that sends but never reads: ${caps ? "closed (overflow)" : "held back by backpressure"}, the server's memory stays bounded`, async () => {
       const before = await statsOf(tight);
       const mem0 = readProcStat(tight.pid);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
 import { PingPongClient } from "../bench/clients/ping-pong.ts";
 import { encodeFrame } from "../bench/protocol/frame.ts";
-import { BACKENDS } from "../bench/server/backends.ts";
+import { BACKENDS, commandOf } from "../bench/server/backends.ts";
 import { injectDelayArgs } from "../bench/server/modes.ts";
 import { concatBytes } from "./fixtures.ts";
 import { FramedClient, payload, sameBytes, startServer, URING_SKIP_REASON } from "./helpers.ts";
@@ -40,7 +40,7 @@ describe("serve --inject-delay-us: each answer waits, and is still right", () =>
     test.skipIf(c.skip !== "")(`${c.label}: every round trip >= ${DELAY_US} µs, answers byte-correct${c.skip ? ` (skipped: ${c.skip})` : ""}`, async () => {
       const server = await startServer(c.backend, {
         extraArgs: injectDelayArgs(DELAY_US),
-        ...(c.own ? { command: BACKENDS[c.backend].external!() } : {}),
+        ...(c.own ? { command: commandOf(BACKENDS[c.backend]) } : {}),
       });
       try {
         // One request in flight: the measuring client, which compares every
@@ -92,7 +92,7 @@ describe("serve --inject-delay (once --inject-delay-us, still accepted): a bad v
   });
 
   test.skipIf(TOKIO_SKIP !== "").each([["-1"], ["1.5"]])("tokio's own executable --inject-delay-us %p: exit 2 with the usage", (value) => {
-    const r = Bun.spawnSync([...BACKENDS.tokio.external!(), "--inject-delay-us", value], { stdout: "pipe", stderr: "pipe", timeout: 15000 });
+    const r = Bun.spawnSync([...commandOf(BACKENDS.tokio)!, "--inject-delay-us", value], { stdout: "pipe", stderr: "pipe", timeout: 15000 });
     expect(r.exitCode).toBe(2);
     expect(r.stderr.toString()).toMatch(/--inject-delay-us wants an integer/);
     expect(r.stderr.toString()).toMatch(/usage: tokio-echo/);

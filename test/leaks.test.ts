@@ -74,7 +74,7 @@ for (const b of Object.values(BACKENDS) as Backend[]) {
     let server: ServerProcess;
     beforeAll(async () => {
       // An external server (tokio) is started directly, so that the pid is the server's own.
-      server = await startServer(b.name, b.external ? { command: b.external() } : {});
+      server = await startServer(b.name, b.kind === "executable" ? { command: b.command() } : {});
     });
     afterAll(async () => {
       if (!server) return;

@@ -90,7 +90,7 @@ function echoOnce(port: number): void {
 function start(b: Backend, prefix: string[] = []): Promise<ServerProcess> {
   // An external server (tokio) is started directly, so that the pid is the server's own
   // (prlimit execs what it runs: the pid stays the same).
-  const command = b.external ? b.external() : prefix.length ? [process.execPath, SERVE, "--backend", b.name] : undefined;
+  const command = b.kind === "executable" ? b.command() : prefix.length ? [process.execPath, SERVE, "--backend", b.name] : undefined;
   return startServer(b.name, command ? { command: [...prefix, ...command] } : {});
 }
 

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLoadClient } from "../bench/clients/c-load.ts";
 import { allowedCpus } from "../bench/measure/quiet.ts";
-import { BACKENDS, DEFAULT_BACKEND_NAMES, THREADED_BACKEND_NAMES } from "../bench/server/backends.ts";
+import { BACKENDS, commandOf, DEFAULT_BACKEND_NAMES, THREADED_BACKEND_NAMES } from "../bench/server/backends.ts";
 import { loopCpus } from "../bench/server/c-servers.ts";
 import { ROOT } from "../ffi/build.ts";
 import { alive, startServer } from "./helpers.ts";
@@ -101,7 +101,7 @@ for (const backend of ["c-epoll-mt", "c-uring-mt"]) {
 const tokioMt = BACKENDS["tokio-mt"].availability();
 describe.skipIf(!tokioMt.available)(`tokio-mt${tokioMt.available ? "" : ` (skipped: ${tokioMt.reason})`}`, () => {
   test("the multi-thread runtime with two workers answers 1000 connections, every answer right", async () => {
-    const server = await startServer("tokio-mt", { command: BACKENDS["tokio-mt"].external!({ threads: 2 }) });
+    const server = await startServer("tokio-mt", { command: commandOf(BACKENDS["tokio-mt"], { threads: 2 }) });
     try {
       // Tokio names its workers tokio-runtime-w(orker): two of them, not the current_thread runtime's none.
       expect(threadsOf(server.pid).filter((t) => t.name.startsWith("tokio-runtime-w")).length).toBe(2);

@@ -14,7 +14,8 @@ import {
 import { BufferPool, newStats, OutBuffer } from "../bench/server/core.ts";
 import { handlerFor, MODES, orderHandler } from "../bench/server/modes.ts";
 import { BACKENDS } from "../bench/server/backends.ts";
-import { parseKv, ServerProcess } from "../bench/server/process.ts";
+import { ServerProcess } from "../bench/server/process.ts";
+import { parseSummary } from "../bench/server/lines.ts";
 import { seededRandom } from "../bench/stats/stats.ts";
 
 const enc = new TextEncoder();
@@ -400,8 +401,8 @@ interface OrderServer {
  */
 async function startOrderServer(backend: string): Promise<OrderServer> {
   const b = BACKENDS[backend];
-  if (b.external) {
-    const s = await ServerProcess.start({ backend, mode: "order", command: b.external() });
+  if (b.kind === "executable") {
+    const s = await ServerProcess.start({ backend, mode: "order", command: b.command() });
     return {
       host: s.host,
       port: s.port,
@@ -421,7 +422,7 @@ async function startOrderServer(backend: string): Promise<OrderServer> {
       srv.proc.kill("SIGTERM");
       const code = await srv.proc.exited;
       const line = (await srv.output).split("\n").find((l) => l.startsWith("summary "));
-      return { code, summary: line ? parseKv(line) : null };
+      return { code, summary: line ? parseSummary(line) : null };
     },
   };
 }

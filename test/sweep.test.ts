@@ -12,7 +12,7 @@ import { BENCH_FLAGS, planFromFlags } from "../bench/cli/bench-plan.ts";
 import { CLoadClient } from "../bench/clients/c-load.ts";
 import { errorCount } from "../bench/results/errors.ts";
 import type { BenchResults } from "../bench/results/schema.ts";
-import { BACKENDS } from "../bench/server/backends.ts";
+import { BACKENDS, commandOf } from "../bench/server/backends.ts";
 import { ServerProcess } from "../bench/server/process.ts";
 import { ROOT } from "../ffi/build.ts";
 import { benchEnv } from "./helpers.ts";
@@ -167,7 +167,7 @@ describe("4096 connections against every backend the sweep measures by default",
     const a = BACKENDS[name].availability();
     const skip = !a.available ? `${name}: ${a.reason}` : limit.short ? limit.short : "";
     test.skipIf(Boolean(skip))(`${name}: every request answered and verified, every descriptor given back${skip ? ` (skipped: ${skip})` : ""}`, async () => {
-      const server = await ServerProcess.start({ backend: name, command: BACKENDS[name].external?.() });
+      const server = await ServerProcess.start({ backend: name, command: commandOf(BACKENDS[name]) });
       try {
         const serverBefore = fds(server.pid);
         const selfBefore = fds("self");

@@ -6,6 +6,7 @@ import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import * as net from "node:net";
 import { join, resolve } from "node:path";
+import { parseListening, parseStats, parseSummary } from "../bench/server/lines.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BIN = join(ROOT, "build/tokio-echo");
@@ -77,12 +78,13 @@ async function startServer(extra: string[] = []): Promise<Server> {
   const proc = Bun.spawn([BIN, "--host", "127.0.0.1", "--port", "0", ...extra], { stdout: "pipe", stderr: "pipe" });
   const lines = new Lines(proc.stdout as ReadableStream<Uint8Array>);
   const first = await lines.next();
-  const m = /^listening 127\.0\.0\.1:(\d+) backend=(tokio|tokio-mt)$/.exec(first ?? "");
-  if (!m) {
+  // tokio-echo writes the lines of bench/server/lines.ts in its own words: read them with its parsers.
+  const listening = parseListening(first);
+  if (!listening || listening.host !== "127.0.0.1" || !["tokio", "tokio-mt"].includes(listening.backend)) {
     proc.kill("SIGKILL");
     throw new Error(`unexpected first line ${JSON.stringify(first)}; stderr: ${await new Response(proc.stderr as ReadableStream).text()}`);
   }
-  return { proc, lines, port: Number(m[1]) };
+  return { proc, lines, port: listening.port };
 }
 
 /** SIGTERM, then every remaining stdout line and the exit code. */
@@ -94,15 +96,6 @@ async function stopServer(s: Server, signal: "SIGTERM" | "SIGINT" = "SIGTERM"): 
   const code = await s.proc.exited;
   clearTimeout(killer);
   return { code, lines: out };
-}
-
-function parseKv(line: string): Record<string, string> {
-  const kv: Record<string, string> = {};
-  for (const part of line.split(" ").slice(1)) {
-    const i = part.indexOf("=");
-    kv[part.slice(0, i)] = part.slice(i + 1);
-  }
-  return kv;
 }
 
 /** Frames of the given sizes; payload bytes depend on the connection and the frame, so mix-ups show. */
@@ -239,7 +232,7 @@ t(name("tokio-echo: echoes frames of 0 B to 1 MiB on one connection, byte for by
     expect(code).toBe(0);
     const sum = lines.find((l) => l.startsWith("summary "));
     expect(sum).toBeDefined();
-    const kv = parseKv(sum!);
+    const kv = parseSummary(sum!);
     const bytes = 2 * wireBytes(SIZES);
     expect(kv).toMatchObject({
       backend: "tokio",
@@ -265,7 +258,7 @@ t(name("tokio-echo: echoes on 50 concurrent connections; SIGTERM prints the summ
     const { code, lines } = await stopServer(s);
     expect(code).toBe(0);
     expect(lines).toHaveLength(1);
-    const kv = parseKv(lines[0]);
+    const kv = parseSummary(lines[0]);
     expect(lines[0].startsWith("summary backend=tokio ")).toBe(true);
     expect(kv.connections).toBe(String(conns));
     expect(kv.frames).toBe(String(conns * 2 * SIZES.length));
@@ -280,7 +273,7 @@ t(name("tokio-echo: --threads 2 (multi-thread runtime) echoes on 20 connections,
     await Promise.all(Array.from({ length: 20 }, (_, c) => echoCheck(s.port, c, SIZES)));
     const { code, lines } = await stopServer(s, "SIGINT");
     expect(code).toBe(0);
-    expect(parseKv(lines[0])).toMatchObject({ backend: "tokio-mt", connections: "20", frames: String(20 * 2 * SIZES.length), errors: "0", signal: "SIGINT" });
+    expect(parseSummary(lines[0])).toMatchObject({ backend: "tokio-mt", connections: "20", frames: String(20 * 2 * SIZES.length), errors: "0", signal: "SIGINT" });
   });
 });
 
@@ -294,8 +287,8 @@ t(name("tokio-echo: SIGUSR1 prints stats and keeps serving; SIGTERM closes open 
     for (let i = 0; i < 50; i++) {
       s.proc.kill("SIGUSR1");
       const line = (await s.lines.next()) ?? "";
-      expect(line.startsWith("stats {")).toBe(true);
-      stats = JSON.parse(line.slice("stats ".length));
+      expect(parseStats(line)).not.toBeNull();
+      stats = parseStats(line)!;
       if (stats.active === 1) break;
       await Bun.sleep(20);
     }
@@ -319,7 +312,7 @@ t(name("tokio-echo: SIGUSR1 prints stats and keeps serving; SIGTERM closes open 
     expect(code).toBe(0);
     await idleRx.whenClosed();
     idle.destroy();
-    expect(parseKv(lines[0])).toMatchObject({ connections: "3", frames: "6", errors: "0", signal: "SIGTERM" });
+    expect(parseSummary(lines[0])).toMatchObject({ connections: "3", frames: "6", errors: "0", signal: "SIGTERM" });
   });
 });
 
@@ -337,7 +330,7 @@ t(name("tokio-echo: a frame over --max-frame closes the connection and counts as
     sock.destroy();
     const { code, lines } = await stopServer(s);
     expect(code).toBe(0);
-    expect(parseKv(lines[0])).toMatchObject({ connections: "2", frames: "5", errors: "1", oversize: "1", io_errors: "0" });
+    expect(parseSummary(lines[0])).toMatchObject({ connections: "2", frames: "5", errors: "1", oversize: "1", io_errors: "0" });
   });
 });
 
@@ -387,13 +380,13 @@ t(name("tokio-echo --mode order: JSON answers; stats and summary count rejection
 
     s.proc.kill("SIGUSR1");
     const line = (await s.lines.next()) ?? "";
-    expect(line.startsWith("stats {")).toBe(true);
-    const stats = JSON.parse(line.slice("stats ".length));
+    const stats = parseStats(line)!;
+    expect(stats).not.toBeNull();
     expect(stats).toMatchObject({ backend: "tokio", frames: reqs.length, rejected: 3, oversize: 0, ioErrors: 0 });
     expect(stats.processingNs).toBeGreaterThan(0);
     const { code, lines } = await stopServer(s);
     expect(code).toBe(0);
-    const kv = parseKv(lines[0]);
+    const kv = parseSummary(lines[0]);
     expect(kv).toMatchObject({ backend: "tokio", frames: String(reqs.length), rejected: "3", errors: "0" });
     expect(Number(kv.processing_ns)).toBeGreaterThanOrEqual(stats.processingNs);
   });

@@ -11,7 +11,8 @@ import { DEFAULT_MAX_FRAME } from "../protocol/frame.ts";
 ensureBuilt();
 const { SysError } = await import("../../ffi/errno.ts");
 const { BACKENDS, BACKEND_NAMES } = await import("../server/backends.ts");
-const { defaultConfig, summaryLine } = await import("../server/core.ts");
+const { defaultConfig } = await import("../server/core.ts");
+const { listeningLine, statsLine, summaryLine } = await import("../server/lines.ts");
 const { corrupting, handlerFor, injectDelayArgs, MAX_INJECT_DELAY_US, MODES } = await import("../server/modes.ts");
 const net = await import("../../ffi/net.ts");
 
@@ -74,9 +75,9 @@ if (!backend.threaded) {
   if (serverCpus && serverCpus.length > 1) usageExit(PREFIX, cmd, `backend ${backend.name} runs one thread: give --server-cpus one CPU (or use ${THREADED.join(", ")})`);
 }
 const serverThreads = backend.threaded ? (threads ?? (serverCpus ?? allowedCpus()).length) : 1;
-if (backend.external) {
+if (backend.kind === "executable") {
   // Its own executable: run it in the foreground with our flags, forwarding signals.
-  const cmd = [...backend.external({ threads: serverThreads }), "--host", args.host as string, "--port", String(args.port), "--mode", args.mode as string, "--max-frame", String(args["max-frame"]), ...injectDelayArgs(args["inject-delay"] as number)];
+  const cmd = [...backend.command({ threads: serverThreads }), "--host", args.host as string, "--port", String(args.port), "--mode", args.mode as string, "--max-frame", String(args["max-frame"]), ...injectDelayArgs(args["inject-delay"] as number)];
   const child = Bun.spawn(serverCpus ? ["taskset", "-c", serverCpus.join(","), ...cmd] : cmd, { stdio: ["ignore", "inherit", "inherit"] });
   for (const sig of ["SIGINT", "SIGTERM", "SIGUSR1"] as const) process.on(sig, () => child.kill(sig));
   process.exit(await child.exited);
@@ -124,16 +125,16 @@ const stop = async (signal: string) => {
   stopping = true;
   srv.stop();
   await srv.done;
-  writeSync(1, `${summaryLine(srv.backend, srv.stats)} signal=${signal}\n`);
+  writeSync(1, `${summaryLine(srv.backend, srv.stats, signal)}\n`);
   process.exit(0);
 };
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
 process.on("SIGUSR1", () => {
   srv.refresh?.();
-  writeSync(1, `stats ${JSON.stringify({ backend: srv.backend, pid: process.pid, ...srv.stats })}\n`);
+  writeSync(1, `${statsLine(srv.backend, process.pid, srv.stats)}\n`);
 });
 // Written synchronously: the uring and epoll loops hold the thread, and a
 // buffered console.log could sit unflushed.
-writeSync(1, `listening ${srv.host}:${srv.port} backend=${srv.backend}\n`);
+writeSync(1, `${listeningLine(srv.host, srv.port, srv.backend)}\n`);
 await srv.done;

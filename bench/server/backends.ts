@@ -27,19 +27,12 @@ export interface Availability {
   hint?: string;
 }
 
-export interface Backend {
+interface BackendCommon {
   name: string;
   description: string;
   availability(): Availability;
-  start(cfg: ServerConfig): Server;
   /** Modes it can serve (default: every mode). */
   modes?: readonly string[];
-  /**
-   * For a server that is its own executable (tokio): the command to run. It
-   * takes --host, --port and --max-frame and prints the same lines as serve;
-   * `threads` for a threaded one.
-   */
-  external?: (opts?: { threads?: number }) => string[];
   /**
    * Runs several threads (`serve --server-threads N`, `bench` gives it one
    * per server CPU by default); the others run one event loop on one thread.
@@ -54,6 +47,27 @@ export interface Backend {
    */
   ladderOnly?: boolean;
 }
+
+/** A server this suite runs in a `serve` process: started from its config. */
+export interface InProcessBackend extends BackendCommon {
+  kind: "in-process";
+  start(cfg: ServerConfig): Server;
+}
+
+/**
+ * A server that is its own executable (tokio): the command to run. It takes
+ * --host, --port, --mode, --max-frame and --inject-delay-us and prints the
+ * lines of server/lines.ts in its own words; `threads` for a threaded one.
+ */
+export interface ExecutableBackend extends BackendCommon {
+  kind: "executable";
+  command(opts?: { threads?: number }): string[];
+}
+
+export type Backend = InProcessBackend | ExecutableBackend;
+
+/** The command of an executable backend, undefined for one that runs in `serve`. */
+export const commandOf = (b: Backend, opts?: { threads?: number }): string[] | undefined => (b.kind === "executable" ? b.command(opts) : undefined);
 
 /** A serve flag a backend declares (the shape of bench/cli/args.ts's FlagSpec, for an integer). */
 export interface BackendFlag {
@@ -139,24 +153,28 @@ export const BACKENDS: Record<string, Backend> = {
     name: "bun",
     description: "Bun.listen: the runtime's own sockets (uSockets over epoll)",
     availability: always,
+    kind: "in-process",
     start: startBunServer,
   },
   epoll: {
     name: "epoll",
     description: "TypeScript readiness loop over the epoll shim (epoll_wait + read + write)",
     availability: always,
+    kind: "in-process",
     start: startEpollServer,
   },
   uring: {
     name: "uring",
     description: "TypeScript completion loop over liburing (one io_uring_enter per step)",
     availability: uring,
+    kind: "in-process",
     start: (cfg) => startUringServer(cfg),
   },
   "uring-sqpoll": {
     name: "uring-sqpoll",
     description: "uring with SQPOLL: a kernel thread polls the submission queue (its CPU counts as the server's)",
     availability: probeSqpoll,
+    kind: "in-process",
     start: (cfg) =>
       startUringServer(cfg, { backend: "uring-sqpoll", ring: { flags: IORING_SETUP_SQPOLL, sqIdleMs: cfg.sqpollIdleMs ?? SQPOLL_IDLE_DEFAULT_MS } }),
     flags: { "sqpoll-idle": sqpollFlag },
@@ -169,6 +187,7 @@ export const BACKENDS: Record<string, Backend> = {
       () => probeSetupFlags(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN),
       "DEFER_TASKRUN needs Linux 6.1+",
     ),
+    kind: "in-process",
     start: (cfg) => startUringServer(cfg, { backend: "uring-defer", ring: { flags: IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN } }),
   },
   "uring-multishot": {
@@ -178,6 +197,7 @@ export const BACKENDS: Record<string, Backend> = {
     // Exact flags 0, as before the plain loop took proxy.c's set-up: with SINGLE_ISSUER|DEFER_TASKRUN
     // (kernel 6.18 here) a peer that never reads was at times not cut off for overflow: the server
     // stopped reading it for seconds (test/faults.test.ts, about 2 runs in 3). Not yet understood.
+    kind: "in-process",
     start: (cfg) => startUringServer(cfg, { backend: "uring-multishot", ring: { flags: 0 }, multishot: { buffers: cfg.providedBuffers ?? 1024, bufferSize: 16 * 1024 } }),
     flags: { buffers: buffersFlag },
   },
@@ -186,6 +206,7 @@ export const BACKENDS: Record<string, Backend> = {
     name: "uring-basic",
     description: "ladder step 1: the naive uring loop (ring flags 0, no registered ring fd, waits for one completion: 2 enters per request)",
     availability: uring,
+    kind: "in-process",
     start: (cfg) => startUringServer(cfg, { backend: "uring-basic", ring: { flags: 0, registerRingFd: false }, oneEnter: false }),
     ladderOnly: true,
   },
@@ -193,6 +214,7 @@ export const BACKENDS: Record<string, Backend> = {
     name: "uring-1enter",
     description: "ladder step 2: uring-basic + one enter per request (waits for one completion more than the quick sends)",
     availability: uring,
+    kind: "in-process",
     start: (cfg) => startUringServer(cfg, { backend: "uring-1enter", ring: { flags: 0, registerRingFd: false } }),
     ladderOnly: true,
   },
@@ -200,6 +222,7 @@ export const BACKENDS: Record<string, Backend> = {
     name: "uring-taskrun",
     description: "ladder step 3: uring-1enter + SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN|TASKRUN_FLAG); no registered ring fd",
     availability: uring,
+    kind: "in-process",
     start: (cfg) => startUringServer(cfg, { backend: "uring-taskrun", ring: { registerRingFd: false } }),
     ladderOnly: true,
   },
@@ -208,6 +231,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "the epoll loop written in C, started through bun:ffi; no FFI crossing per request",
     availability: always,
     modes: ["echo"],
+    kind: "in-process",
     start: startCEpollServer,
   },
   "c-uring": {
@@ -215,6 +239,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "the io_uring loop written in C, started through bun:ffi; no FFI crossing per request",
     availability: uring,
     modes: ["echo"],
+    kind: "in-process",
     start: startCUringServer,
   },
   "c-epoll-mt": {
@@ -223,6 +248,7 @@ export const BACKENDS: Record<string, Backend> = {
     availability: always,
     modes: ["echo"],
     threaded: true,
+    kind: "in-process",
     start: startCEpollMtServer,
   },
   "c-uring-mt": {
@@ -231,6 +257,7 @@ export const BACKENDS: Record<string, Backend> = {
     availability: uring,
     modes: ["echo"],
     threaded: true,
+    kind: "in-process",
     start: startCUringMtServer,
   },
   tokio: {
@@ -238,10 +265,8 @@ export const BACKENDS: Record<string, Backend> = {
     description: "Rust: Tokio current_thread runtime with tokio-util's LengthDelimitedCodec (the guide's current stack)",
     availability: tokioAvailability,
     modes: ["echo", "order"],
-    external: () => [TOKIO_BINARY],
-    start: () => {
-      throw new Error("tokio is its own executable: start build/tokio-echo");
-    },
+    kind: "executable",
+    command: () => [TOKIO_BINARY],
   },
   "tokio-mt": {
     name: "tokio-mt",
@@ -249,10 +274,8 @@ export const BACKENDS: Record<string, Backend> = {
     availability: tokioAvailability,
     modes: ["echo", "order"],
     threaded: true,
-    external: (opts) => [TOKIO_BINARY, "--runtime", "multi", "--threads", String(opts?.threads ?? allowedCpus().length)],
-    start: () => {
-      throw new Error("tokio-mt is its own executable: start build/tokio-echo --threads N");
-    },
+    kind: "executable",
+    command: (opts) => [TOKIO_BINARY, "--runtime", "multi", "--threads", String(opts?.threads ?? allowedCpus().length)],
   },
 };
 

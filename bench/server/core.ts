@@ -165,12 +165,6 @@ export function newStats(): ServerStats {
   return { connections: 0, active: 0, frames: 0, bytesIn: 0, bytesOut: 0, oversize: 0, overflow: 0, ioErrors: 0, rejected: 0, processingNs: 0, noBuffers: 0 };
 }
 
-export function summaryLine(backend: string, s: ServerStats): string {
-  const errors = s.oversize + s.overflow + s.ioErrors;
-  const threads = s.perThread ? ` threads=${s.perThread.length} thread_frames=${s.perThread.map((t) => t.frames).join(",")}` : "";
-  return `summary backend=${backend} connections=${s.connections} frames=${s.frames} errors=${errors} oversize=${s.oversize} overflow=${s.overflow} io_errors=${s.ioErrors} rejected=${s.rejected} bytes_in=${s.bytesIn} bytes_out=${s.bytesOut} processing_ns=${Math.round(s.processingNs)} no_buffers=${s.noBuffers}${threads}`;
-}
-
 /** Turns one complete frame (header included, at buf[off..off+len)) into its answer, appended to out. */
 export interface FrameHandler {
   handle(buf: Uint8Array, off: number, len: number, out: OutBuffer, stats: ServerStats): void;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { hostname } from "node:os";
 import { ROOT } from "../../ffi/build.ts";
 import { listeningPid } from "../measure/procstat.ts";
+import { isListeningLine, isStatsLine, isSummaryLine, parseListening, parseStats, parseSummary } from "./lines.ts";
 
 const live = new Set<ServerProcess>();
 let hooksInstalled = false;
@@ -216,17 +217,17 @@ export class ServerProcess implements ServerHandle {
     installExitHooks();
     const s = new ServerProcess(opts);
     const line = await Promise.race([
-      s.#out.wait((l) => l.startsWith("listening "), opts.startTimeoutMs ?? 15000),
+      s.#out.wait(isListeningLine, opts.startTimeoutMs ?? 15000),
       s.proc.exited.then(() => null),
     ]);
-    const m = line?.match(/^listening (\S+):(\d+) backend=(\S+)$/);
-    if (!m) {
+    const listening = parseListening(line);
+    if (!listening) {
       s.kill();
       await s.proc.exited;
       const why = s.#stderr.trim().split("\n").slice(-3).join(" | ") || `no 'listening' line (exit ${s.exitCode})`;
       throw new ServerStartError(`server ${opts.backend} did not start: ${why}`);
     }
-    s.port = Number(m[2]);
+    s.port = listening.port;
     return s;
   }
 
@@ -265,8 +266,8 @@ export class ServerProcess implements ServerHandle {
     this.resume();
     const from = this.#out.lines.length;
     this.proc.kill("SIGUSR1");
-    const line = await this.#out.wait((l) => l.startsWith("stats "), timeoutMs, from);
-    return line ? JSON.parse(line.slice(6)) : null;
+    const line = await this.#out.wait(isStatsLine, timeoutMs, from);
+    return parseStats(line);
   }
 
   /**
@@ -286,8 +287,8 @@ export class ServerProcess implements ServerHandle {
       clearTimeout(t);
     }
     // The pump may still be draining stdout after exit.
-    const line = await this.#out.wait((l) => l.startsWith("summary "), 200);
-    return { summary: line ? parseKv(line) : null, exitCode: this.exitCode, killed };
+    const line = await this.#out.wait(isSummaryLine, 200);
+    return { summary: line ? parseSummary(line) : null, exitCode: this.exitCode, killed };
   }
 
   kill(): void {
@@ -299,16 +300,6 @@ export class ServerProcess implements ServerHandle {
       }
     }
   }
-}
-
-/** `summary a=1 b=x` -> { a: "1", b: "x" } */
-export function parseKv(line: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of line.split(" ").slice(1)) {
-    const eq = part.indexOf("=");
-    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
-  }
-  return out;
 }
 
 /** Pids of servers still running (for tests that check nothing is orphaned). */
