@@ -19,8 +19,8 @@ src=bench/tokio-echo
 out=build/tokio-echo
 registry=/usr/share/cargo/registry
 # Debian package -> a crate directory it installs.
-crate_pkgs=(librust-tokio-dev librust-tokio-util-dev librust-futures-util-dev librust-serde-dev librust-serde-json-dev)
-crate_globs=("tokio-1.*" "tokio-util-0.7.*" "futures-util-0.3.*" "serde-1.*" "serde_json-1.*")
+crate_pkgs=(librust-tokio-dev librust-tokio-util-dev librust-futures-util-dev librust-serde-dev librust-serde-json-dev librust-libc-dev)
+crate_globs=("tokio-1.*" "tokio-util-0.7.*" "futures-util-0.3.*" "serde-1.*" "serde_json-1.*" "libc-0.2.*")
 
 have_crate() { compgen -G "$registry/$1/Cargo.toml" >/dev/null; }
 

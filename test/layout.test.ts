@@ -97,4 +97,17 @@ describe("layout", () => {
     const bad = files.filter((f) => !relative(ROOT, f).startsWith("ffi/")).filter((f) => /\.addr\b/.test(readFileSync(f, "utf8").replace(/\/\/.*$/gm, "")));
     expect(bad.map((f) => relative(ROOT, f))).toEqual([]);
   });
+
+  test("C headers declare, or define only static inline helpers: a function with a body in a header would be compiled into every shim that includes it (what c/loop_common.c is for)", () => {
+    const cDir = join(ROOT, "c");
+    const bad: string[] = [];
+    for (const h of readdirSync(cDir).filter((f) => f.endsWith(".h"))) {
+      const lines = readFileSync(join(cDir, h), "utf8").split("\n");
+      lines.forEach((line, i) => {
+        // A definition: a line at column 0 naming a function, the next line its opening brace.
+        if (/^[A-Za-z_].*\)\s*$/.test(line) && lines[i + 1]?.trim() === "{" && !/^static inline\b/.test(line)) bad.push(`c/${h}:${i + 1}: ${line}`);
+      });
+    }
+    expect(bad).toEqual([]);
+  });
 });

@@ -100,18 +100,21 @@ for (const backend of ["c-epoll-mt", "c-uring-mt"]) {
 
 const tokioMt = BACKENDS["tokio-mt"].availability();
 describe.skipIf(!tokioMt.available)(`tokio-mt${tokioMt.available ? "" : ` (skipped: ${tokioMt.reason})`}`, () => {
-  test("the multi-thread runtime with two workers answers 1000 connections, every answer right", async () => {
+  test("the multi-thread runtime with two workers, each pinned to a CPU in turn, answers 1000 connections, every answer right, both workers serving", async () => {
     const server = await startServer("tokio-mt", { command: commandOf(BACKENDS["tokio-mt"], { threads: 2 }) });
     try {
-      // Tokio names its workers tokio-runtime-w(orker): two of them, not the current_thread runtime's none.
-      expect(threadsOf(server.pid).filter((t) => t.name.startsWith("tokio-runtime-w")).length).toBe(2);
+      const workers = threadsOf(server.pid).filter((t) => t.name === "tokio-mt-worker");
+      expect(workers.map((t) => t.cpus).sort()).toEqual([0, 1].map((i) => String(cpus[i % cpus.length])).sort());
       using lc = new CLoadClient(server, 1000, 1000, 2, 10000, { threads: Math.min(2, cpus.length), cpus: cpus.slice(0, 2) });
       const r = lc.closed(100, 1, 50, 300);
       expect(r.errors).toEqual({ timeout: 0, closed: 0, mismatch: 0, io: 0 });
       expect(r.sent).toBe(r.completed);
-      const st = await server.stats();
-      expect(st!.backend as unknown).toBe("tokio-mt");
-      expect(st!.connections).toBe(1000);
+      const st = (await server.stats()) as unknown as { backend: string; connections: number; frames: number; perThread: { cpu: number; frames: number }[] };
+      expect(st.backend).toBe("tokio-mt");
+      expect(st.connections).toBe(1000);
+      expect(st.perThread.length).toBe(2);
+      for (const w of st.perThread) expect(w.frames).toBeGreaterThan(0);
+      expect(st.perThread[0].frames + st.perThread[1].frames).toBe(st.frames);
     } finally {
       expect((await server.stop()).exitCode).toBe(0);
     }

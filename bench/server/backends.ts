@@ -270,7 +270,7 @@ export const BACKENDS: Record<string, Backend> = {
   },
   "tokio-mt": {
     name: "tokio-mt",
-    description: "Rust: the tokio reference on Tokio's multi-thread runtime (#[tokio::main]'s), worker_threads = the server's CPUs; threads confined to the server set, not each pinned",
+    description: "Rust: the tokio reference on Tokio's multi-thread runtime (#[tokio::main]'s), one worker per server CPU, each pinned to its CPU",
     availability: tokioAvailability,
     modes: ["echo", "order"],
     threaded: true,

@@ -157,8 +157,12 @@ export interface ServerStats {
   processingNs: number;
   /** uring-multishot: times a multishot recv ended because every provided buffer was in use. */
   noBuffers: number;
-  /** Thread-per-core backends: each loop's connections and frames, in thread order (with the CPU it is pinned to). */
-  perThread?: { cpu: number; connections: number; frames: number }[];
+  /**
+   * Threaded backends: each loop's (tokio-mt: each worker's) frames and the
+   * CPU it is pinned to, in thread order; connections for the C loops (a
+   * Tokio connection moves between workers).
+   */
+  perThread?: { cpu: number; connections?: number; frames: number }[];
 }
 
 export function newStats(): ServerStats {

@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+mod workers;
+
 use bytes::{Bytes, BytesMut};
 use futures_util::future::{self, Either};
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -68,8 +70,10 @@ Echo or order-matching server on Tokio + tokio-util's LengthDelimitedCodec (4-by
   --max-frame N    largest payload accepted, bytes; larger closes the connection (default 1048576)
   --threads N      worker threads of the multi_thread runtime (default 1)
   --runtime R      current: current_thread runtime, one thread (default with --threads 1);
-                   multi: multi_thread runtime, #[tokio::main]'s, with --threads workers
-                   (default with --threads > 1); its lines say backend=tokio-mt
+                   multi: multi_thread runtime, #[tokio::main]'s, with --threads workers, each
+                   pinned to one CPU of the set this process may run on, in turn
+                   (default with --threads > 1); its lines say backend=tokio-mt and add
+                   each worker's frames
   --inject-delay-us MICROS
                    fault injection: busy-wait this long before answering each frame (default 0)
   -h, --help       this text
@@ -206,7 +210,7 @@ fn say(line: &str) {
 
 fn stats_json() -> String {
     format!(
-        "{{\"backend\":\"{}\",\"pid\":{},\"connections\":{},\"active\":{},\"frames\":{},\"bytesIn\":{},\"bytesOut\":{},\"oversize\":{},\"overflow\":0,\"ioErrors\":{},\"rejected\":{},\"processingNs\":{}}}",
+        "{{\"backend\":\"{}\",\"pid\":{},\"connections\":{},\"active\":{},\"frames\":{},\"bytesIn\":{},\"bytesOut\":{},\"oversize\":{},\"overflow\":0,\"ioErrors\":{},\"rejected\":{},\"processingNs\":{}{}}}",
         backend(),
         process::id(),
         get(&STATS.connections),
@@ -218,6 +222,7 @@ fn stats_json() -> String {
         get(&STATS.io_errors),
         get(&STATS.rejected),
         get(&STATS.processing_ns),
+        if MULTI.load(Ordering::Relaxed) { format!(",{}", workers::stats_json()) } else { String::new() },
     )
 }
 
@@ -225,7 +230,7 @@ fn summary_line(signal: &str) -> String {
     let oversize = get(&STATS.oversize);
     let io_errors = get(&STATS.io_errors);
     format!(
-        "summary backend={} connections={} frames={} errors={} oversize={} overflow=0 io_errors={} rejected={} bytes_in={} bytes_out={} processing_ns={} signal={}",
+        "summary backend={} connections={} frames={} errors={} oversize={} overflow=0 io_errors={} rejected={} bytes_in={} bytes_out={} processing_ns={}{} signal={}",
         backend(),
         get(&STATS.connections),
         get(&STATS.frames),
@@ -236,6 +241,7 @@ fn summary_line(signal: &str) -> String {
         get(&STATS.bytes_in),
         get(&STATS.bytes_out),
         get(&STATS.processing_ns),
+        if MULTI.load(Ordering::Relaxed) { workers::summary() } else { String::new() },
         signal,
     )
 }
@@ -365,6 +371,7 @@ async fn answer_frames(stream: TcpStream, max_frame: usize, delay: Duration, eng
                 busy_wait(delay);
             }
             bump(&STATS.frames, 1);
+            workers::count_frame();
             let answer = match &engine {
                 None => payload.freeze(),
                 Some(engine) => order_answer(engine, &payload),
@@ -518,7 +525,21 @@ fn main() {
     let rt = if !multi {
         tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(o.threads).enable_io().enable_time().build()
+        let cpus = match workers::allowed_cpus() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("tokio-echo: sched_getaffinity: {}", e);
+                process::exit(1);
+            }
+        };
+        let n = o.threads;
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .thread_name("tokio-mt-worker")
+            .on_thread_start(move || workers::on_thread_start(&cpus, n))
+            .enable_io()
+            .enable_time()
+            .build()
     };
     let rt = match rt {
         Ok(rt) => rt,
