@@ -5,10 +5,17 @@
 import { join } from "node:path";
 import { hostname } from "node:os";
 import { ROOT } from "../../ffi/build.ts";
+import { localAccounting, type ServerAccounting } from "../measure/interval.ts";
 import { listeningPid } from "../measure/procstat.ts";
 
 const live = new Set<ServerProcess>();
 let hooksInstalled = false;
+let signalsOwned = false;
+
+/** For a process that handles SIGINT/SIGTERM itself (serve with several backends): no signal hooks here, only the exit hook. */
+export function ownSignals(): void {
+  signalsOwned = true;
+}
 
 function installExitHooks(): void {
   if (hooksInstalled) return;
@@ -20,6 +27,7 @@ function installExitHooks(): void {
     }
   };
   process.on("exit", killAll);
+  if (signalsOwned) return;
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(sig, () => {
       killAll();
@@ -33,6 +41,7 @@ function installExitHooks(): void {
 class LineReader {
   readonly lines: string[] = [];
   #waiters: { pred: (l: string) => boolean; resolve: (l: string) => void; from: number }[] = [];
+  #followers: ((line: string) => void)[] = [];
   closed = false;
   constructor(stream: ReadableStream<Uint8Array>) {
     void this.#pump(stream);
@@ -57,6 +66,7 @@ class LineReader {
   }
   #push(line: string) {
     this.lines.push(line);
+    for (const f of this.#followers) f(line);
     const idx = this.lines.length - 1;
     this.#waiters = this.#waiters.filter((w) => {
       if (idx >= w.from && w.pred(line)) {
@@ -65,6 +75,11 @@ class LineReader {
       }
       return true;
     });
+  }
+  /** Calls `each` with every line from index `from` on, those to come too. */
+  follow(each: (line: string) => void, from: number): void {
+    for (let i = from; i < this.lines.length; i++) each(this.lines[i]);
+    this.#followers.push(each);
   }
   /** First line (from index `from` on) matching pred, or null after timeoutMs. */
   wait(pred: (l: string) => boolean, timeoutMs: number, from = 0): Promise<string | null> {
@@ -84,6 +99,10 @@ export interface ServerSpawnOptions {
   backend: string;
   mode?: string;
   host?: string;
+  /** TCP port; default 0 (an ephemeral one). */
+  port?: number;
+  /** Each line the server writes on stdout after its `listening` line (stats, summary). */
+  onLine?: (line: string) => void;
   /** CPU to pin the whole server process to with taskset; undefined: not pinned. */
   cpu?: number;
   /** CPUs to pin the whole server process to with taskset (wins over cpu). */
@@ -96,38 +115,33 @@ export interface ServerSpawnOptions {
   startTimeoutMs?: number;
 }
 
-export class ServerStartError extends Error {}
+export class ServerStartError extends Error {
+  constructor(
+    message: string,
+    /** What the server wrote on stderr before it gave up. */
+    readonly stderr = "",
+  ) {
+    super(message);
+  }
+}
 
 /** What scenarios need of a server, local or remote. */
 export interface ServerHandle {
   readonly backend: string;
   readonly host: string;
   readonly port: number;
-  /** The server process's pid, or -1 for a remote server (no accounting possible). */
+  /** The server process's pid on this host, or -1 (a server on another host). */
   readonly pid: number;
   readonly exited: boolean;
   readonly exitCode: number | null;
+  /** How it ended, when that is known better than by an exit code (a server on another host). */
+  readonly exitReason?: string;
+  /** Where its figures are read (this host's /proc, or its own host's through serve's control channel); undefined: nowhere. */
+  readonly accounting?: ServerAccounting;
   stats(timeoutMs?: number): Promise<Record<string, number> | null>;
   /** Stops the server's process (SIGSTOP) while another is measured; a no-op for servers this run does not own. */
   pause(): void;
   resume(): void;
-}
-
-/** A server on another host (`bench --target HOST:PORT`): measured from outside only. */
-export class RemoteServer implements ServerHandle {
-  readonly pid = -1;
-  readonly exited = false;
-  readonly exitCode = null;
-  constructor(
-    readonly backend: string,
-    readonly host: string,
-    readonly port: number,
-  ) {}
-  async stats(): Promise<null> {
-    return null;
-  }
-  pause(): void {}
-  resume(): void {}
 }
 
 /**
@@ -139,12 +153,15 @@ export class RemoteServer implements ServerHandle {
 export class TargetServer implements ServerHandle {
   readonly exited = false;
   readonly exitCode = null;
+  readonly accounting?: ServerAccounting;
   private constructor(
     readonly backend: string,
     readonly host: string,
     readonly port: number,
     readonly pid: number,
-  ) {}
+  ) {
+    if (pid > 0) this.accounting = localAccounting(pid);
+  }
   static find(label: string, host: string, port: number): TargetServer {
     const local = /^(127\.|localhost$|::1$|0\.0\.0\.0$)/.test(host) || host === hostname();
     return new TargetServer(label, host, port, local ? (listeningPid(port) ?? -1) : -1);
@@ -166,12 +183,13 @@ export class ServerProcess implements ServerHandle {
   exited = false;
   exitCode: number | null = null;
   #paused = false;
+  #accounting?: ServerAccounting;
 
   private constructor(opts: ServerSpawnOptions) {
     this.backend = opts.backend;
     this.host = opts.host ?? "127.0.0.1";
     const base = opts.command ?? [process.execPath, join(ROOT, "bench/cli/serve.ts"), "--backend", opts.backend];
-    const args = [...base, "--host", this.host, "--port", "0"];
+    const args = [...base, "--host", this.host, "--port", String(opts.port ?? 0)];
     if (!opts.command) {
       args.push("--mode", opts.mode ?? "echo");
       if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
@@ -207,6 +225,10 @@ export class ServerProcess implements ServerHandle {
     return this.proc.pid;
   }
 
+  get accounting(): ServerAccounting {
+    return (this.#accounting ??= localAccounting(this.pid));
+  }
+
   get stderr(): string {
     return this.#stderr;
   }
@@ -224,9 +246,10 @@ export class ServerProcess implements ServerHandle {
       s.kill();
       await s.proc.exited;
       const why = s.#stderr.trim().split("\n").slice(-3).join(" | ") || `no 'listening' line (exit ${s.exitCode})`;
-      throw new ServerStartError(`server ${opts.backend} did not start: ${why}`);
+      throw new ServerStartError(`server ${opts.backend} did not start: ${why}`, s.#stderr);
     }
     s.port = Number(m[2]);
+    if (opts.onLine) s.#out.follow(opts.onLine, s.#out.lines.indexOf(line!) + 1);
     return s;
   }
 
