@@ -10,7 +10,7 @@ import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResul
 import { SCHEMA } from "../results/schema.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
 import type { Scenario, ScenarioEnv } from "../scenarios/types.ts";
-import { BACKENDS, servesMode } from "../server/backends.ts";
+import { BACKENDS, servesMode, spawnOptionsFor } from "../server/backends.ts";
 import { type ServerHandle, TargetServer } from "../server/process.ts";
 import type { GatePair } from "../verdict/gate.ts";
 import { evaluateGatePairs, scenarioSettled } from "../verdict/control.ts";
@@ -115,9 +115,8 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
     const b = BACKENDS[backendOf(label)];
     if (mode && !servesMode(b, mode)) throw new Error(`${backendOf(label)} serves ${b.modes!.join(", ")} only`);
     // Thread-per-core: one loop per server CPU unless --server-threads says otherwise; each pins within the set taskset gives it.
-    const threads = b.threaded ? (placement0.serverThreads ?? (serverCpusOf(placement0).length || undefined)) : undefined;
-    const threadArgs = threads !== undefined && !b.external ? ["--server-threads", String(threads)] : [];
-    return { backend: backendOf(label), mode, host: plan.host, command: b.external?.({ threads }), extraArgs: [...threadArgs, ...(mode ? [] : (plan.serverArgs.get(label) ?? []))] };
+    const threads = placement0.serverThreads ?? (serverCpusOf(placement0).length || undefined);
+    return spawnOptionsFor(backendOf(label), { host: plan.host, mode, threads, extraArgs: mode ? [] : (plan.serverArgs.get(label) ?? []) });
   };
   fleet.placeOn(serverCpusOf(placement0));
   for (const t of plan.targets) {

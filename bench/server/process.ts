@@ -191,7 +191,8 @@ export class ServerProcess implements ServerHandle {
     const base = opts.command ?? [process.execPath, join(ROOT, "bench/cli/serve.ts"), "--backend", opts.backend];
     const args = [...base, "--host", this.host, "--port", String(opts.port ?? 0)];
     if (!opts.command) {
-      args.push("--mode", opts.mode ?? "echo");
+      // The backend in this very process: no control channel of its own (the one who started it reads it).
+      args.push("--mode", opts.mode ?? "echo", "--control", "off");
       if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
     } else {
       // An external server (tokio) takes the same --mode; echo is its default.
