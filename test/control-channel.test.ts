@@ -5,13 +5,15 @@
 // counted while it echoed, descriptors open), never for a timing.
 import type { Socket } from "bun";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
 import { PidInterval } from "../bench/measure/interval.ts";
 import { perfAvailable } from "../bench/measure/accounting.ts";
 import { listeningPid } from "../bench/measure/procstat.ts";
 import { controlPortCandidates, defaultControlPort, MAX_CONTROL_LINE, parseControlLine } from "../bench/protocol/control.ts";
-import { FramedClient, payload, sameBytes, URING_SKIP_REASON } from "./helpers.ts";
+import { Listener } from "../ffi/net.ts";
+import { benchEnv, FramedClient, LineLog, payload, sameBytes, testDir, URING_SKIP_REASON } from "./helpers.ts";
 
 const SERVE = join(ROOT, "bench/cli/serve.ts");
 // c-uring where io_uring is, else the Bun backend: two backends either way.
@@ -89,39 +91,16 @@ class LineClient {
 
 describe(`serve --backend epoll,${SECOND}: a control channel for both`, () => {
   let proc: ReturnType<typeof Bun.spawn>;
-  const lines: string[] = [];
-  let waiters: (() => void)[] = [];
-  const waitLine = async (re: RegExp, ms = 15000): Promise<RegExpMatchArray> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      for (const l of lines) {
-        const m = l.match(re);
-        if (m) return m;
-      }
-      if (Date.now() > end) throw new Error(`no line ${re} in:\n${lines.join("\n")}`);
-      await new Promise<void>((r) => {
-        waiters.push(r);
-        setTimeout(r, 200);
-      });
-    }
-  };
+  let log: LineLog;
+  const waitLine = (re: RegExp) => log.wait(re);
+  let lines: string[] = [];
   let ports: Record<string, number> = {};
   let controlPort = 0;
 
   beforeAll(async () => {
     proc = Bun.spawn([process.execPath, SERVE, "--backend", `epoll,${SECOND}`, "--port", "0", "--control-port", "0", "--server-cpus", "0"], { stdout: "pipe", stderr: "pipe" });
-    void (async () => {
-      let buf = "";
-      for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-        buf += new TextDecoder().decode(chunk);
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          lines.push(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-        }
-        for (const w of waiters.splice(0)) w();
-      }
-    })();
+    log = new LineLog(proc.stdout as ReadableStream<Uint8Array>);
+    lines = log.lines;
     for (const b of ["epoll", SECOND]) ports[b] = Number((await waitLine(new RegExp(`^listening 127\\.0\\.0\\.1:(\\d+) backend=${b}$`)))[1]);
     controlPort = Number((await waitLine(/^control 127\.0\.0\.1:(\d+)$/))[1]);
     await waitLine(/^targets /);
@@ -249,7 +228,44 @@ describe(`serve --backend epoll,${SECOND}: a control channel for both`, () => {
     c.close();
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
+    await waitLine(/^stopped signal=SIGTERM$/);
     expect(lines.filter((l) => l.startsWith("summary backend=epoll "))).toHaveLength(1);
     expect(lines.at(-1)).toBe("stopped signal=SIGTERM");
   });
 });
+
+/** A port P with P, P + 1 and P + 10000 free here now (the ports a serve of two backends takes). */
+function freeBase(): number {
+  for (let i = 0; i < 50; i++) {
+    const p = 20000 + Math.floor(Math.random() * 25000);
+    try {
+      for (const q of [p, p + 1, p + 10000]) new Listener("127.0.0.1", q).close();
+      return p;
+    } catch {
+      // taken: another
+    }
+  }
+  throw new Error("no free ports");
+}
+
+test("bench --target finds a serve's control channel from the data port and reads its costs there (loopback)", async () => {
+  const base = freeBase();
+  const serve = Bun.spawn([process.execPath, SERVE, "--backend", `epoll,${SECOND}`, "--port", String(base), "--server-cpus", "0"], { stdout: "pipe", stderr: "pipe" });
+  try {
+    const out = new LineLog(serve.stdout as ReadableStream<Uint8Array>);
+    expect((await out.wait(/^control (\S+)$/))[1]).toBe(`127.0.0.1:${base + 10000}`);
+    const file = join(testDir(), "r.json");
+    const r = Bun.spawnSync(
+      [process.execPath, join(ROOT, "bench/cli/bench.ts"), "--target", `a=127.0.0.1:${base},b=127.0.0.1:${base + 1}`, "--baseline", "a", "--candidate", "b", "--scenarios", "1", "--rounds", "2", "--quick", "--json", file],
+      { stdout: "pipe", stderr: "pipe", env: benchEnv(), timeout: 60000 },
+    );
+    expect(r.exitCode).toBe(0);
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    for (const v of json.scenarios[0].variants) for (const b of v.backends) expect([b.backend, b.costs?.measured_on, b.costs?.cpu_us > 0]).toEqual([b.backend, "server-host", true]);
+    expect(json.backends.find((b: { name: string }) => b.name === "b").description).toContain(`through serve's control channel at 127.0.0.1:${base + 10000} (${SECOND}, pid `);
+    expect(json.context.serverHosts[0].labels).toEqual(["a", "b"]);
+  } finally {
+    serve.kill("SIGTERM");
+    await serve.exited;
+  }
+}, 60000);

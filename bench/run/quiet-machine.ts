@@ -19,6 +19,8 @@ class Probe implements StallProbe {
     this.#watch = new CpuStallWatch(cpus, hiccups);
   }
   begin(): void {
+    // A unit that threw never ended its interval: close it, so the watch does not keep it open.
+    this.#stop?.();
     this.#stop = this.#watch.start();
   }
   end(): StallReading {

@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { ROOT } from "../../ffi/build.ts";
 import { localAccounting, type ServerAccounting } from "../measure/interval.ts";
 import { listeningPid } from "../measure/procstat.ts";
+import { remoteAccounting, type ControlFinder, type FoundControl } from "./control-client.ts";
 
 const live = new Set<ServerProcess>();
 let hooksInstalled = false;
@@ -145,26 +146,46 @@ export interface ServerHandle {
 }
 
 /**
- * A server you run yourself (`bench --target LABEL=HOST:PORT`). When it
- * listens on this host its process is found from the port, so its CPU,
- * context switches and descriptors are read like a local backend's; it is
- * never paused or signalled (it is not ours).
+ * A server you run yourself (`bench --target LABEL=HOST:PORT`). When `serve`'s
+ * control channel answers for it, its figures are read on its own host;
+ * else, when it listens on this host, its process is found from the port
+ * and read here; else only the client's figures exist. It is never paused
+ * or signalled (it is not ours).
  */
 export class TargetServer implements ServerHandle {
-  readonly exited = false;
+  exited = false;
   readonly exitCode = null;
-  readonly accounting?: ServerAccounting;
+  exitReason?: string;
+  accounting?: ServerAccounting;
+  /** Why its figures are read where they are, or are not read at all. */
+  accountingNote = "";
+  /** The control channel's view of it, when one answers. */
+  control?: FoundControl;
   private constructor(
     readonly backend: string,
     readonly host: string,
     readonly port: number,
     readonly pid: number,
-  ) {
-    if (pid > 0) this.accounting = localAccounting(pid);
-  }
-  static find(label: string, host: string, port: number): TargetServer {
+  ) {}
+
+  /** Your server at host:port; `finder` (absent: --server-control off) looks for its control channel. */
+  static async find(label: string, host: string, port: number, finder?: ControlFinder): Promise<TargetServer> {
+    const found = finder ? await finder.find(host, port) : { why: "not asked (--server-control off)" };
     const local = /^(127\.|localhost$|::1$|0\.0\.0\.0$)/.test(host) || host === hostname();
-    return new TargetServer(label, host, port, local ? (listeningPid(port) ?? -1) : -1);
+    const pid = !("client" in found) && local ? (listeningPid(port) ?? -1) : -1;
+    const t = new TargetServer(label, host, port, pid);
+    if ("client" in found) {
+      t.control = found;
+      t.accounting = remoteAccounting(found, (why) => {
+        t.exited = true;
+        t.exitReason = `on its host, ${why}`;
+      });
+      t.accountingNote = `measured on the server's host, through serve's control channel at ${host}:${found.client.port} (${found.info.backend}, pid ${found.info.pid} there)`;
+    } else if (pid > 0) {
+      t.accounting = localAccounting(pid);
+      t.accountingNote = `pid ${pid} on this host: its costs are read here (${found.why})`;
+    } else t.accountingNote = `client-side figures only: ${found.why}`;
+    return t;
   }
   async stats(): Promise<null> {
     return null;
