@@ -200,6 +200,10 @@ describe(`serve --backend epoll,${SECOND}: a control channel for both`, () => {
     const f = await c.json("end s1");
     if (perf.ok) expect(f.syscalls).toBeGreaterThanOrEqual(50);
     else expect(f.syscallsNote).toBe(perf.reason);
+    // A perf process each: four at once at the most.
+    for (let i = 0; i < 4; i++) expect(await c.ask(`syscalls p${i} epoll`)).toBe(`ok syscalls p${i}`);
+    expect(await c.ask("syscalls p4 epoll")).toBe("error 4 counting passes are open, the most at once; end one first");
+    for (let i = 0; i < 4; i++) expect((await c.json(`end p${i}`)).id).toBe(`p${i}`);
     data.close();
     c.close();
   }, 30000);

@@ -27,6 +27,8 @@ export const CONTROL_PORT_OFFSET = 10000;
 export const MAX_SERVED_BACKENDS = 16;
 /** Intervals open at once on one serve; beginning one more forgets the oldest. */
 export const MAX_OPEN_INTERVALS = 1024;
+/** Counting passes (a perf process each) open at once on one serve; one more is refused. */
+export const MAX_OPEN_COUNTING = 4;
 
 /** The control port of a serve whose backends listen from `firstPort` on, when --control-port is not given. */
 export function defaultControlPort(firstPort: number): number {

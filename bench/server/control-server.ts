@@ -7,7 +7,7 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { resourcesOnceFdsAtMost } from "../measure/accounting.ts";
 import { PidInterval, type CpuStallWatch } from "../measure/interval.ts";
-import { CONTROL_PROTOCOL, MAX_CONTROL_LINE, MAX_OPEN_INTERVALS, parseControlLine, wellFormed, type ControlRequest, type ServedBackendInfo } from "../protocol/control.ts";
+import { CONTROL_PROTOCOL, MAX_CONTROL_LINE, MAX_OPEN_COUNTING, MAX_OPEN_INTERVALS, parseControlLine, wellFormed, type ControlRequest, type ServedBackendInfo } from "../protocol/control.ts";
 
 export interface ControlServerOptions {
   host: string;
@@ -31,7 +31,7 @@ const exitedAnswer = (b: ServedBackendInfo) => `error exited ${b.label}: ${b.exi
 
 export class ControlServer {
   #listener: TCPSocketListener<Conn>;
-  #open = new Map<string, { backend: ServedBackendInfo; interval: PidInterval }>();
+  #open = new Map<string, { backend: ServedBackendInfo; interval: PidInterval; perf: boolean }>();
   #stalls?: CpuStallWatch;
 
   private constructor(readonly opts: ControlServerOptions) {
@@ -73,6 +73,7 @@ export class ControlServer {
   }
 
   stop(): void {
+    for (const id of [...this.#open.keys()]) this.#forget(id);
     this.#listener.stop(true);
   }
 
@@ -130,6 +131,13 @@ export class ControlServer {
     return exitedAnswer(b);
   }
 
+  /** Drops an open interval; a counting pass's perf process is stopped. */
+  #forget(id: string): void {
+    const open = this.#open.get(id);
+    this.#open.delete(id);
+    if (open?.perf) void open.interval.end().catch(() => {});
+  }
+
   /** The answer to one request line (without its newline). */
   async answer(line: string): Promise<string> {
     const req: ControlRequest | { error: string } = parseControlLine(line);
@@ -144,16 +152,19 @@ export class ControlServer {
         const b = this.#backend(req.backend);
         if (typeof b === "string") return `error ${b}`;
         if (b.exited) return exitedAnswer(b);
+        // Each counting pass is a perf process: a client may not start them without end.
+        const counting = [...this.#open.values()].filter((o) => o.perf).length;
+        if (req.cmd === "syscalls" && counting >= MAX_OPEN_COUNTING) return `error ${counting} counting passes are open, the most at once; end one first`;
         const interval = new PidInterval(b.pid, { resources: true, perf: req.cmd === "syscalls", stalls: this.#stalls && { watch: this.#stalls, cpus: b.cpus } });
         try {
           await interval.begin();
         } catch (e) {
           return (await this.#gone(b, e)) ?? `error ${req.cmd} ${req.id}: ${(e as Error).message}`;
         }
-        this.#open.delete(req.id);
-        this.#open.set(req.id, { backend: b, interval });
+        this.#forget(req.id);
+        this.#open.set(req.id, { backend: b, interval, perf: req.cmd === "syscalls" });
         // The oldest interval nobody ended is forgotten (a client that went away).
-        if (this.#open.size > MAX_OPEN_INTERVALS) this.#open.delete(this.#open.keys().next().value!);
+        if (this.#open.size > MAX_OPEN_INTERVALS) this.#forget(this.#open.keys().next().value!);
         return `ok ${req.cmd} ${req.id}`;
       }
       case "end": {
