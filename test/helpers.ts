@@ -164,3 +164,36 @@ export class FramedClient {
 }
 
 export { payload, sameBytes } from "./fixtures.ts";
+
+/** The lines a child writes on a stream, kept as they come; wait() for the first that matches. */
+export class LineLog {
+  readonly lines: string[] = [];
+  ended = false;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    void this.#pump(stream);
+  }
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let buf = "";
+    for await (const chunk of stream) {
+      buf += new TextDecoder().decode(chunk);
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        this.lines.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    }
+    this.ended = true;
+  }
+  /** The first line matching `re`; throws, with every line seen, when none comes within ms or the stream ends. */
+  async wait(re: RegExp, ms = 15000): Promise<RegExpMatchArray> {
+    const end = Date.now() + ms;
+    for (;;) {
+      for (const l of this.lines) {
+        const m = l.match(re);
+        if (m) return m;
+      }
+      if (this.ended || Date.now() > end) throw new Error(`no line ${re} among: ${this.lines.join(" | ")}`);
+      await Bun.sleep(20);
+    }
+  }
+}

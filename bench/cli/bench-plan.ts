@@ -48,6 +48,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   control: { type: "string", help: "A/A control: a second instance of the headline baseline (NAME#2), tested for equivalence within a quarter of each threshold", choices: ["on", "off"], default: "on", group: RUN },
   ladder: { type: "bool", help: "the ablation ladder: each io_uring feature's paired gain in scenarios 1, 2 and 6", group: RUN },
   target: { type: "list", help: "your own servers, each a backend of its own (labels usable in --baseline, --candidate, --gate-pairs), or one HOST:PORT", placeholder: "LABEL=HOST:PORT,...", group: RUN },
+  "server-control": { type: "string", help: "read each --target's costs on its own host through `serve`'s control channel, found from its data port (the first data port + 10000; docs/two-hosts.md); off: never ask", choices: ["auto", "off"], default: "auto", group: RUN },
   "backend-label": { type: "string", help: "name of a single HOST:PORT --target in the report", placeholder: "NAME", group: RUN },
   quick: { type: "bool", help: "smoke run: fewer rounds and round trips (about a minute)", group: LONG },
   budget: { type: "duration", unit: "s", help: "how long the whole run may take (90s, 4m); rounds stop when their share is used (default 225 s, --quick 55 s)", min: 10, placeholder: "TIME", group: LONG },
@@ -329,7 +330,8 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const toStdout = OUTPUTS.filter((f) => f.flag && args[f.flag.name] === "-");
   if (toStdout.length > 1) throw new UsageError(`only one output can go to standard output, not ${toStdout.map((f) => `--${f.flag!.name} -`).join(" and ")}`);
   for (const f of OUTPUTS) if (f.flag && !f.flag.stdout && args[f.flag.name] === "-") throw new UsageError(`--${f.flag.name} cannot go to standard output; give a file`);
-  const countSyscalls = backends.length > 0 && (args.syscalls === "on" || (args.syscalls === "auto" && !quick));
+  // Targets too: those whose figures are read (serve's control channel, or a pid here) get a counting pass.
+  const countSyscalls = backends.length + targets.length > 0 && (args.syscalls === "on" || (args.syscalls === "auto" && !quick));
   void log;
   return {
     quick,
@@ -338,6 +340,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
     client: args.client as "auto" | "ts" | "c",
     backends,
     targets,
+    serverControl: args["server-control"] === "auto",
     baseline,
     candidate,
     gatePairs,

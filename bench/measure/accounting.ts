@@ -68,6 +68,8 @@ export interface RequestCosts {
   /** System calls per request from the counting pass; null when it could not count (see syscalls_note). */
   syscalls: number | null;
   syscalls_note?: string;
+  /** Set when the figures were read on the server's own host (serve's control channel), not on the client's. */
+  measured_on?: "server-host";
 }
 
 export function perRequest(samples: CostSample[]): RequestCosts {
@@ -148,13 +150,17 @@ export function perfAvailable(): PerfAvailability {
  * A meter for the counting pass: `perf stat` attached to the server, started
  * disabled (-D -1) and switched on and off through its control FIFO exactly at
  * begin() and end(), so the idle wake-ups before and after are not counted.
- * The result is syscalls per request, or the reason it could not be counted.
+ * The result is the count (and per request, given the requests), or the
+ * reason it could not be counted.
  */
 export class PerfMeter implements Meter {
   #proc?: ReturnType<typeof Bun.spawn>;
   #dir?: string;
   #ctl = -1;
   #ack = -1;
+  /** System calls counted over the interval (null: not counted; see note). */
+  count: number | null = null;
+  /** count / requests, when end() was given the requests. */
   syscallsPerRequest: number | null = null;
   note?: string;
   constructor(readonly pid: number) {}
@@ -203,8 +209,10 @@ export class PerfMeter implements Meter {
       const text = readFileSync(join(this.#dir, "out"), "utf8");
       const line = text.split("\n").find((l) => l.includes("raw_syscalls:sys_enter"));
       const count = line ? Number(line.split(",")[0]) : NaN;
-      if (!this.note && disabled && Number.isFinite(count) && requests > 0) this.syscallsPerRequest = count / requests;
-      else this.note ??= `perf gave no count (${line ?? text.trim().slice(0, 120)})`;
+      if (!this.note && disabled && Number.isFinite(count)) {
+        this.count = count;
+        if (requests > 0) this.syscallsPerRequest = count / requests;
+      } else this.note ??= `perf gave no count (${line ?? text.trim().slice(0, 120)})`;
     } catch (e) {
       this.note = `perf output unreadable: ${(e as Error).message}`;
     } finally {

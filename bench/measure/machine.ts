@@ -53,14 +53,33 @@ export interface MachineContext {
   gitCommit: string;
   placement: Placement;
   /** Set for --target runs (the single HOST:PORT form): the server that was measured. */
-  target?: { host: string; port: number; label: string };
+  target?: TargetInContext;
   /** Every --target server measured, by label. */
-  targets?: { host: string; port: number; label: string }[];
+  targets?: TargetInContext[];
+  /** The hosts of --target servers whose `serve` control channel answered: each one's own context, as it read it. */
+  serverHosts?: ServerHostContext[];
+  /** Set in a server host's context: the backends its `serve` runs, with their ports and CPUs. */
+  serving?: { label: string; backend: string; port: number; cpus: number[] }[];
   /** How idle CPUs were kept: the cpuidle driver and governor, the idle modes run, and whether the PM QoS request (CPUs polling) was held. */
   cpuIdle?: { driver: string | null; governor: string | null; requested: string; pmQos: string };
   /** The settings that shape the comparison: cpufreq, SMT, CPU-vulnerability mitigations, io_uring access, seccomp, RLIMIT_MEMLOCK, THP (bench/measure/environment.ts). Absent in results from before it was recorded. */
   environment?: Environment;
   argv: string[];
+}
+
+/** A --target in the context; `figures` says where its costs were read: "server-host" (serve's control channel), "local" (its pid here), "none". */
+export interface TargetInContext {
+  host: string;
+  port: number;
+  label: string;
+  figures?: "server-host" | "local" | "none";
+}
+
+/** A server host as the run saw it: the control channel it answered on, the targets it serves, and its machine context. */
+export interface ServerHostContext {
+  control: string;
+  labels: string[];
+  context: MachineContext;
 }
 
 function run(cmd: string[]): string {
@@ -113,16 +132,41 @@ export function placementText(p: Placement): string {
   return `${what}: server on ${cpus(server)}${loops}, client on ${cpus(client)}${threads}${p.note ? ` (${p.note})` : ""}`;
 }
 
+const FIGURES_TEXT = { "server-host": "server-side costs measured on its host", local: "server-side costs read on this host", none: "server-side costs not available" } as const;
+
+/** "; server-side costs measured on its host: a, b; not available: c" (nothing for results from before it was recorded). */
+function targetFigures(targets: TargetInContext[]): string {
+  const kinds = (["server-host", "local", "none"] as const).map((k) => [k, targets.filter((t) => t.figures === k).map((t) => t.label)] as const).filter(([, ls]) => ls.length);
+  return kinds.map(([k, ls], i) => `; ${i ? FIGURES_TEXT[k].replace("server-side costs ", "") : FIGURES_TEXT[k]}: ${ls.join(", ")}`).join("");
+}
+
+/** The machine section: this host, then each server host whose control channel answered, read there. */
 export function contextLines(c: MachineContext): string[] {
+  const where = (t: TargetInContext) => FIGURES_TEXT[t.figures ?? "none"];
+  const hostLines = (h: MachineContext) => [
+    `machine   ${h.cpuModel}, ${h.cores} cores${h.virtualized ? ", virtual machine" : ""}, host ${h.host}`,
+    `kernel    Linux ${h.kernel} (kernel.io_uring_disabled=${h.ioUringDisabledSysctl})`,
+    `runtime   Bun ${h.bun}, liburing ${h.liburing}, iouring-bench ${h.gitCommit}`,
+  ];
+  const tail = (h: MachineContext) => [
+    ...(h.environment ? environmentLines(h.environment) : []),
+    ...(h.cpuIdle ? [`cpu idle  driver ${h.cpuIdle.driver ?? "none"}, governor ${h.cpuIdle.governor ?? "none"}; idle mode ${h.cpuIdle.requested}; PM QoS ${h.cpuIdle.pmQos}`] : []),
+  ];
+  // Each server host's block under its own header line, the same keys as this host's (a table's rows in markdown).
+  const servers = (c.serverHosts ?? []).flatMap((s) => [
+    `server    host ${s.context.host}, read through its control channel ${s.control}; serves ${s.labels.join(", ")}`,
+    ...hostLines(s.context),
+    ...(s.context.serving ? [`serving   ${s.context.serving.map((b) => `${b.label} on :${b.port} (CPU${b.cpus.length > 1 ? "s" : ""} ${cpuListText(b.cpus)})`).join(", ")}`] : []),
+    ...tail(s.context),
+  ]);
   return [
-    `machine   ${c.cpuModel}, ${c.cores} cores${c.virtualized ? ", virtual machine" : ""}, host ${c.host}`,
-    `kernel    Linux ${c.kernel} (kernel.io_uring_disabled=${c.ioUringDisabledSysctl})`,
-    `runtime   Bun ${c.bun}, liburing ${c.liburing}, iouring-bench ${c.gitCommit}`,
+    ...(servers.length ? [`client    host ${c.host}: the bench and its load client`] : []),
+    ...hostLines(c),
     `placement ${placementText(c.placement)}`,
-    ...(c.target ? [`target    ${c.target.label} at ${c.target.host}:${c.target.port} (remote; server-side costs not available)`] : []),
-    ...(c.targets && !c.target ? [`targets   ${c.targets.map((t) => `${t.label} at ${t.host}:${t.port}`).join(", ")}`] : []),
-    ...(c.environment ? environmentLines(c.environment) : []),
-    ...(c.cpuIdle ? [`cpu idle  driver ${c.cpuIdle.driver ?? "none"}, governor ${c.cpuIdle.governor ?? "none"}; idle mode ${c.cpuIdle.requested}; PM QoS ${c.cpuIdle.pmQos}`] : []),
+    ...(c.target ? [`target    ${c.target.label} at ${c.target.host}:${c.target.port} (remote; ${where(c.target)})`] : []),
+    ...(c.targets && !c.target ? [`targets   ${c.targets.map((t) => `${t.label} at ${t.host}:${t.port}`).join(", ")}${targetFigures(c.targets)}`] : []),
+    ...tail(c),
     `date      ${c.date}`,
+    ...servers,
   ];
 }

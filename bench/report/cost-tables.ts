@@ -29,6 +29,7 @@ export function costsTable(s: ScenarioResult): Table | undefined {
       ]);
     }
   if (!rows.length) return undefined;
+  const remote = [...new Set(s.variants.flatMap((v) => v.backends.filter((b) => b.costs?.measured_on === "server-host").map((b) => b.backend)))];
   return {
     title: `Scenario ${s.id}: ${s.name}, server cost per request`,
     columns: [
@@ -44,6 +45,7 @@ export function costsTable(s: ScenarioResult): Table | undefined {
     rows,
     notes: [
       "Per request, over exactly the measured intervals: CPU of all server threads (schedstat), split by the kernel's user/system ticks; context switches summed over threads; syscalls from a separate, untimed perf pass (raw_syscalls:sys_enter).",
+      ...(remote.length ? [`Measured on the server's host (serve's control channel read them there, by the same code): ${remote.join(", ")}.`] : []),
     ],
   };
 }

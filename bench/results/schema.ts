@@ -49,6 +49,8 @@ export interface StallEvent {
   hiccupMs: number;
   /** True when the unit was measured again (its figures were dropped). */
   repeated: boolean;
+  /** What a remote server's host saw on its own CPUs over the unit's measured intervals (serve's control channel). */
+  serverHost?: { stealMs: number; hiccupMs: number };
 }
 
 export interface BackendResult {
@@ -130,6 +132,8 @@ export interface BackendInfoResult {
   serverSummary?: Record<string, string>;
   /** Server processes this backend ran: one per round with fresh servers (--fresh-servers on), else 1. */
   instances?: number;
+  /** A --target's server-side figures: read on its host by serve's control channel, here by its pid, or none (client-side only). */
+  figures?: "server-host" | "local" | "none";
 }
 
 /** How the A/A control's difference compares with its margin (two one-sided tests on its interval). */

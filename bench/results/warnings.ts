@@ -24,6 +24,7 @@ export type WarningCode =
   | "idle-left-out"
   | "client-descriptor-leak"
   | "capacity-disagree"
+  | "client-side-only"
   // What the results say (verdict/warnings.ts)
   | "backend-errors"
   | "not-measured"
@@ -70,6 +71,7 @@ const REMEDY: Record<WarningCode, string> = {
   "idle-left-out": "Raise the descriptor limit (ulimit -n) or lower --idle-connections.",
   "client-descriptor-leak": "Report it: the load client should close every connection it opens.",
   "capacity-disagree": "Run on a quieter host, or raise --slo-p99 if a millisecond is within the machine's own jitter.",
+  "client-side-only": "Run it with `bun run serve` on its host: its control channel answers on the first data port + 10000, which this host must be able to reach (docs/two-hosts.md).",
   "backend-errors": "Check the server with `bun run serve --backend NAME`.",
   "not-measured": "See the backend's failure in the scenario table.",
   "busy-polls": "Compare its CPU per request and --placement same before crediting the latency.",

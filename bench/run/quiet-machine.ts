@@ -6,24 +6,27 @@
 import * as net from "../../ffi/net.ts";
 import { HiccupMeter } from "../measure/hiccup.ts";
 import { clientCpusOf, cpuListText, serverCpusOf, type Placement } from "../measure/machine.ts";
-import { holdPmQos, pinProcessThreads, readPmQos, StealWatch, type PmQosHold } from "../measure/quiet.ts";
+import { CpuStallWatch, type StallReading } from "../measure/interval.ts";
+import { holdPmQos, pinProcessThreads, readPmQos, type PmQosHold } from "../measure/quiet.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
 import type { StallProbe } from "./rounds.ts";
 
+/** The probe the round runner reads around every unit: the stall watch a remote server's host runs too (measure/interval.ts). */
 class Probe implements StallProbe {
-  #steal?: StealWatch;
-  constructor(
-    readonly cpus: number[],
-    readonly hiccups: HiccupMeter | undefined,
-  ) {}
-  begin(): void {
-    this.#steal = StealWatch.start(this.cpus);
-    this.hiccups?.read();
+  #watch: CpuStallWatch;
+  #stop?: () => StallReading;
+  constructor(cpus: number[], hiccups: HiccupMeter | undefined) {
+    this.#watch = new CpuStallWatch(cpus, hiccups);
   }
-  end() {
-    const steal = this.#steal?.stop().maxMs ?? 0;
-    const h = this.hiccups?.read() ?? [];
-    return { stealMs: steal, hiccupMs: h.length ? Math.max(...h.map((x) => x.maxLateUs)) / 1000 : 0, hiccupByCpu: Object.fromEntries(h.map((x) => [x.cpu, x.maxLateUs / 1000])) };
+  begin(): void {
+    // A unit that threw never ended its interval: close it, so the watch does not keep it open.
+    this.#stop?.();
+    this.#stop = this.#watch.start();
+  }
+  end(): StallReading {
+    const seen = this.#stop?.() ?? { stealMs: 0, hiccupMs: 0 };
+    this.#stop = undefined;
+    return seen;
   }
 }
 

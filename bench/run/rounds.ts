@@ -9,7 +9,8 @@
 // they are settled, at `maxRounds`, or when its time is up. With a `renew`
 // hook every round starts with fresh server processes (run/fleet.ts says why).
 import { threadCpuNs } from "../../ffi/net.ts";
-import { CLIENT_BOUND_UTIL, NO_METER, PerfMeter, ProcMeter, resourcesOnceFdsAtMost, resourceSnapshot, type Meter } from "../measure/accounting.ts";
+import { CLIENT_BOUND_UTIL, NO_METER, type Meter, type ResourceSnapshot } from "../measure/accounting.ts";
+import { costSample, type IntervalFigures, type StallReading } from "../measure/interval.ts";
 import { errorCount, noErrors } from "../results/errors.ts";
 import { seededRandom } from "../stats/stats.ts";
 import type { RoundResult, ScenarioResult, StallEvent, VariantResult } from "../results/schema.ts";
@@ -17,17 +18,34 @@ import type { Scenario, ScenarioEnv, Unit } from "../scenarios/types.ts";
 import type { ServerHandle } from "../server/process.ts";
 import { finishVariants, newVariant, SampleStore } from "./pool.ts";
 
-/** What a stall probe saw over one unit, in ms. */
-export interface StallReading {
-  stealMs: number;
-  hiccupMs: number;
-  /** The hiccup meter's worst lateness per watched CPU, ms. */
-  hiccupByCpu?: Record<number, number>;
-}
+export type { StallReading } from "../measure/interval.ts";
 
 export interface StallProbe {
   begin(): void;
   end(): StallReading;
+}
+
+/** A meter on a server's accounting: the interval's figures, and the requests it carried. */
+class AccountedMeter implements Meter {
+  figures?: IntervalFigures;
+  requests = 0;
+  #interval: ReturnType<NonNullable<ServerHandle["accounting"]>["interval"]>;
+  constructor(server: ServerHandle, perf: boolean) {
+    this.#interval = server.accounting!.interval({ perf });
+  }
+  begin(): Promise<void> {
+    return this.#interval.begin();
+  }
+  async end(requests: number): Promise<void> {
+    this.requests = requests;
+    this.figures = await this.#interval.end();
+  }
+}
+
+/** The larger of the client host's reading and the server host's (a remote server's, read there). */
+export function worseStall(a: StallReading, b: StallReading | undefined): StallReading {
+  if (!b) return a;
+  return { stealMs: Math.max(a.stealMs, b.stealMs), hiccupMs: Math.max(a.hiccupMs, b.hiccupMs), hiccupByCpu: a.hiccupByCpu };
 }
 
 /** The resolution of steal time in /proc/stat (USER_HZ 100). */
@@ -127,11 +145,11 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
   }
   const serverFor = (label: string) => env.servers.get(label);
   const serversOf = (label: string): ServerHandle[] => [serverFor(label), prepared.extraServers?.get(label)].filter((s): s is ServerHandle => s !== undefined);
-  const resources = new Map<string, { before: ReturnType<typeof resourceSnapshot>; after: ReturnType<typeof resourceSnapshot> }>();
-  for (const b of env.backends) {
-    const s = serverFor(b);
-    resources.set(b, { before: s && s.pid > 0 ? resourceSnapshot(s.pid) : null, after: null });
-  }
+  const resources = new Map<string, { before: ResourceSnapshot | null; after: ResourceSnapshot | null }>();
+  // A server's figures are read where it runs (server.accounting); one without any has client-side figures only.
+  const resourcesOf = (s: ServerHandle | undefined, fdsAtMost?: number | null, tries = 1) =>
+    s?.accounting && !s.exited ? s.accounting.resources(fdsAtMost, tries).catch((e) => (env.log(`${s.backend}: resources: ${(e as Error).message}`), null)) : Promise.resolve(null);
+  for (const b of env.backends) resources.set(b, { before: await resourcesOf(serverFor(b)), after: null });
   const out: ScenarioResult = {
     id: def.number,
     slug: def.slug,
@@ -158,8 +176,8 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     env.log(`scenario ${def.number}: ${backend}: ${why}`);
   };
 
-  const measureUnit = async (backend: string, server: ServerHandle, r: number): Promise<{ got: Record<string, RoundResult>; meters: Map<string, ProcMeter> }> => {
-    const meters = new Map<string, ProcMeter>();
+  const measureUnit = async (backend: string, server: ServerHandle, r: number): Promise<{ got: Record<string, RoundResult>; meters: Map<string, AccountedMeter> }> => {
+    const meters = new Map<string, AccountedMeter>();
     const clientUtil = new Map<string, number>();
     const pending = new Map<string, { samples: Float64Array; series: "corrected" | "uncorrected" }[]>();
     const unit: Unit = {
@@ -167,9 +185,9 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
       server,
       round: r,
       meter(key, s = server): Meter {
-        // A remote server has no pid here: its costs cannot be read; the client's own CPU still is.
-        const inner: Meter = s.pid < 0 ? NO_METER : new ProcMeter(s.pid);
-        if (inner instanceof ProcMeter) meters.set(key, inner);
+        // A server nobody reads has client-side figures only: the client's own CPU still is read.
+        const inner: Meter = s.accounting ? new AccountedMeter(s, false) : NO_METER;
+        if (inner instanceof AccountedMeter) meters.set(key, inner);
         let t0 = 0;
         let c0 = 0;
         return {
@@ -213,7 +231,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
       for (const b of visiting) {
         const s = serverFor(b);
         // Descriptors are compared within one process: the instance that ends the scenario, from its start.
-        if (s && !s.exited && s.pid > 0) resources.get(b)!.before = resourceSnapshot(s.pid);
+        if (s && !s.exited && s.accounting) resources.get(b)!.before = await resourcesOf(s);
       }
     }
     const order = shuffled(visiting.filter((b) => !dead.has(b)), rnd);
@@ -221,7 +239,7 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
     for (const backend of order) {
       const server = serverFor(backend);
       if (!server || server.exited) {
-        markDead(backend, server ? `server exited (code ${server.exitCode}) before round ${round}` : "server not started");
+        markDead(backend, server ? `server exited (${server.exitReason ?? `code ${server.exitCode}`}) before round ${round}` : "server not started");
         continue;
       }
       hooks.focus(serversOf(backend));
@@ -233,9 +251,12 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
           // Buffers kept per attempt: a repeated unit replaces what its stalled attempt kept.
           const mark = samples.mark();
           const { got, meters } = await measureUnit(backend, server, round);
-          const seen = hooks.probe.end();
+          // A remote server's host watched its own CPUs over each measured interval: the worst counts too.
+          const there = [...meters.values()].map((m) => m.figures?.stall).filter((x) => x !== undefined);
+          const serverHost = there.length ? { stealMs: Math.max(...there.map((x) => x.stealMs)), hiccupMs: Math.max(...there.map((x) => x.hiccupMs)) } : undefined;
+          const seen = worseStall(hooks.probe.end(), serverHost);
           const stalled = isStalled(seen, plan.stallBoundMs);
-          if (stalled) stalls.push({ round, backend, stealMs: seen.stealMs, hiccupMs: seen.hiccupMs, repeated: attempt < plan.maxRepeats });
+          if (stalled) stalls.push({ round, backend, stealMs: seen.stealMs, hiccupMs: seen.hiccupMs, repeated: attempt < plan.maxRepeats, ...(serverHost ? { serverHost } : {}) });
           if (stalled && attempt < plan.maxRepeats) {
             samples.rollback(mark);
             attempt++;
@@ -244,8 +265,8 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
           for (const v of variants) {
             const res = got[v.key];
             if (!res) continue;
-            const sample = meters.get(v.key)?.sample;
-            if (sample) res.costs = sample;
+            const m = meters.get(v.key);
+            if (m?.figures) res.costs = costSample(m.figures, m.requests);
             if (stalled) res.stalled = true;
             if (attempt) res.repeats = attempt;
             v.backends.find((b) => b.backend === backend)!.rounds.push(res);
@@ -287,8 +308,8 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
   for (const b of env.backends) {
     const s = serverFor(b);
     const r = resources.get(b)!;
-    if (!s || s.exited || s.pid < 0) continue;
-    r.after = await resourcesOnceFdsAtMost(s.pid, r.before?.fds, 50);
+    if (!s || s.exited || !s.accounting) continue;
+    r.after = await resourcesOf(s, r.before?.fds, 50);
   }
 
   // One more, untimed pass per backend counts system calls with perf.
@@ -296,15 +317,16 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
   if (plan.countSyscalls) {
     for (const backend of env.backends) {
       const server = serverFor(backend);
-      if (!server || server.exited || server.pid < 0 || dead.has(backend)) continue;
+      if (!server || server.exited || !server.accounting || dead.has(backend)) continue;
       hooks.focus(serversOf(backend));
-      const meters = new Map<string, PerfMeter>();
+      const meters = new Map<string, AccountedMeter>();
       const unit: Unit = {
         backend,
         server,
         round: 0,
         meter(key, s = server) {
-          const m = new PerfMeter(s.pid);
+          if (!s.accounting) return NO_METER;
+          const m = new AccountedMeter(s, true);
           meters.set(key, m);
           return m;
         },
@@ -318,13 +340,16 @@ export async function runScenario(def: Scenario, o: unknown, env: ScenarioEnv, p
       for (const [key, m] of meters) {
         let byBackend = syscalls.get(key);
         if (!byBackend) syscalls.set(key, (byBackend = new Map()));
-        byBackend.set(backend, { perRequest: m.syscallsPerRequest, note: m.note });
+        const count = m.figures?.syscalls;
+        byBackend.set(backend, count != null && m.requests > 0 ? { perRequest: count / m.requests } : { perRequest: null, note: m.figures?.syscallsNote ?? "no count" });
       }
     }
     hooks.focus(undefined);
   }
   await def.cleanup?.(prepared.state);
   finishVariants(def.slug, variants, samples, { baseline: hooks.baseline, confidence: plan.confidence }, syscalls, resources, plan.countSyscalls);
+  for (const v of variants)
+    for (const b of v.backends) if (b.costs && serverFor(b.backend)?.accounting?.where === "server-host") b.costs.measured_on = "server-host";
   if (variants.every((v) => v.backends.every((b) => b.failure || b.unsupported))) out.status = "failed";
   if (variants.some((v) => v.backends.some((b) => !b.failure && errorCount(b.errors) > 0)))
     out.note = "errors occurred: see the errors column";

@@ -3,14 +3,15 @@
 // every placement and idle mode asked for, the scenarios in rounds within
 // the time budget, and the gates. Returns the results; writing them is the
 // CLI's job.
-import { clientCpusOf, machineContext, serverCpusOf, type Placement } from "../measure/machine.ts";
+import { clientCpusOf, machineContext, serverCpusOf, type MachineContext, type Placement, type ServerHostContext } from "../measure/machine.ts";
 import { lookConfidence, minSignRounds } from "../stats/paired.ts";
 import { allowedCpus, cpuIdleInfo } from "../measure/quiet.ts";
 import type { BackendInfoResult, BenchResults, Gate, PlacementRun, ScenarioResult } from "../results/schema.ts";
 import { SCHEMA } from "../results/schema.ts";
 import { warning, type RunWarning } from "../results/warnings.ts";
 import type { Scenario, ScenarioEnv } from "../scenarios/types.ts";
-import { BACKENDS, commandOf, servesMode } from "../server/backends.ts";
+import { BACKENDS, servesMode, spawnOptionsFor } from "../server/backends.ts";
+import { ControlFinder } from "../server/control-client.ts";
 import { type ServerHandle, TargetServer } from "../server/process.ts";
 import type { GatePair } from "../verdict/gate.ts";
 import { evaluateGatePairs, scenarioSettled } from "../verdict/control.ts";
@@ -44,6 +45,8 @@ export interface BenchPlan {
   /** Local backends to run (names), before availability. */
   backends: string[];
   targets: Target[];
+  /** Look for each target's `serve` control channel, to read its figures on its host (--server-control auto). */
+  serverControl: boolean;
   /** Gate pairs asked for: headline first; undefined baseline/candidate: chosen from what runs (resolveGates). */
   baseline?: string;
   candidate?: string;
@@ -83,6 +86,25 @@ export interface BenchPlan {
   startedAt: number;
 }
 
+/** The context of each host whose control channel answered for a target, asked once per channel. */
+async function serverHostContexts(targets: TargetServer[], log: (m: string) => void): Promise<ServerHostContext[]> {
+  const byChannel = new Map<string, TargetServer[]>();
+  for (const t of targets) {
+    if (!t.control) continue;
+    const key = `${t.host}:${t.control.client.port}`;
+    byChannel.set(key, [...(byChannel.get(key) ?? []), t]);
+  }
+  const out: ServerHostContext[] = [];
+  for (const [control, ts] of byChannel) {
+    try {
+      out.push({ control, labels: ts.map((t) => t.backend), context: await ts[0].control!.client.json<MachineContext>("context", 15000) });
+    } catch (e) {
+      log(`server host ${control}: no machine context: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
 /** Seconds kept for the gates, the reports and stopping the servers. */
 const RESERVE_S = 6;
 
@@ -120,15 +142,20 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
     const b = BACKENDS[backendOf(label)];
     if (mode && !servesMode(b, mode)) throw new Error(`${backendOf(label)} serves ${b.modes!.join(", ")} only`);
     // Thread-per-core: one loop per server CPU unless --server-threads says otherwise; each pins within the set taskset gives it.
-    const threads = b.threaded ? (loops ?? placement0.serverThreads ?? (serverCpusOf(placement0).length || undefined)) : undefined;
-    const threadArgs = threads !== undefined && b.kind === "in-process" ? ["--server-threads", String(threads)] : [];
-    return { backend: backendOf(label), mode, host: plan.host, command: commandOf(b, { threads }), extraArgs: [...threadArgs, ...(mode ? [] : (plan.serverArgs.get(label) ?? []))] };
+    const threads = loops ?? placement0.serverThreads ?? (serverCpusOf(placement0).length || undefined);
+    return spawnOptionsFor(backendOf(label), { host: plan.host, mode, threads, extraArgs: mode ? [] : (plan.serverArgs.get(label) ?? []) });
   };
   fleet.placeOn(serverCpusOf(placement0));
+  // Your servers: read on their own host when serve's control channel answers for them, else here by pid, else not at all.
+  const finder = plan.serverControl ? new ControlFinder() : undefined;
+  const targets = new Map<string, TargetServer>();
   for (const t of plan.targets) {
-    const s = TargetServer.find(t.label, t.host, t.port);
+    const s = await TargetServer.find(t.label, t.host, t.port, finder);
+    targets.set(t.label, s);
     fleet.addTarget(t.label, s);
-    backendInfo.push({ name: t.label, description: `your server at ${t.host}:${t.port}${s.pid > 0 ? ` (pid ${s.pid} on this host: its costs are read)` : ""}`, available: true });
+    backendInfo.push({ name: t.label, description: `your server at ${t.host}:${t.port}; ${s.accountingNote}`, available: true, figures: s.accounting?.where ?? "none" });
+    if (!s.accounting)
+      warnings.push(warning("client-side-only", `Target ${t.label} (${t.host}:${t.port}) has client-side figures only (${s.accountingNote.replace(/^client-side figures only: /, "")}): no server CPU, context switches, system calls or descriptors per request, no stall detection on its host, and its host is not in the machine section.`));
   }
   for (const name of runnable) {
     try {
@@ -169,9 +196,12 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
   };
   const idle = cpuIdleInfo();
   results.context.cpuIdle = { driver: idle.driver, governor: idle.governor, requested: plan.cpuIdle.join(" then "), pmQos: "not held" };
-  if (plan.targets.length) results.context.targets = plan.targets;
+  const inContext = plan.targets.map((t) => ({ ...t, figures: targets.get(t.label)?.accounting?.where ?? ("none" as const) }));
+  if (plan.targets.length) results.context.targets = inContext;
   // One server of yours and nothing local: the two-host form (serve there, bench here).
-  if (plan.targets.length === 1 && !plan.backends.length) results.context.target = plan.targets[0];
+  if (plan.targets.length === 1 && !plan.backends.length) results.context.target = inContext[0];
+  const serverHosts = await serverHostContexts([...targets.values()], log);
+  if (serverHosts.length) results.context.serverHosts = serverHosts;
 
   // ---- every idle mode × placement ----
   const runs: PlacementRun[] = [];
@@ -290,6 +320,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
   } finally {
     quiet?.release();
     focus(undefined);
+    finder?.close();
     for (const [name, r] of await fleet.stopAll()) {
       const info = backendInfo.find((b) => b.name === name)!;
       if (r.summary) info.serverSummary = r.summary;

@@ -17,6 +17,7 @@ import { allowedCpus } from "../measure/quiet.ts";
 import { startBunServer } from "./bun-server.ts";
 import { startCEpollMtServer, startCEpollServer, startCUringMtServer, startCUringServer } from "./c-servers.ts";
 import type { Server, ServerConfig } from "./core.ts";
+import type { ServerSpawnOptions } from "./process.ts";
 import { startEpollServer } from "./epoll-server.ts";
 import { startUringServer } from "./uring-server.ts";
 
@@ -289,3 +290,15 @@ export const BACKEND_NAMES = Object.keys(BACKENDS);
 export const DEFAULT_BACKEND_NAMES = BACKEND_NAMES.filter((n) => !BACKENDS[n].ladderOnly && !BACKENDS[n].threaded);
 /** The thread-per-core backends. */
 export const THREADED_BACKEND_NAMES = BACKEND_NAMES.filter((n) => BACKENDS[n].threaded);
+
+/**
+ * How a backend's server process is started: bench's fleet and a serve of
+ * several backends start theirs alike (its executable for tokio, serve.ts
+ * otherwise; a threaded one's loops), so both measure the same process.
+ */
+export function spawnOptionsFor(name: string, o: { host: string; mode?: string; threads?: number; extraArgs?: string[] }): ServerSpawnOptions {
+  const b = BACKENDS[name];
+  const threads = b.threaded ? o.threads : undefined;
+  const threadArgs = threads !== undefined && b.kind === "in-process" ? ["--server-threads", String(threads)] : [];
+  return { backend: name, mode: o.mode, host: o.host, command: commandOf(b, { threads }), extraArgs: [...threadArgs, ...(o.extraArgs ?? [])] };
+}

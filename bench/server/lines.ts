@@ -6,6 +6,10 @@
 //   listening HOST:PORT backend=NAME    once it accepts connections (the only line before that)
 //   stats {json}                        on SIGUSR1: ServerStats, plus backend and pid
 //   summary backend=NAME k=v ...        on SIGINT/SIGTERM, after every socket is closed; then exit 0
+// and from a serve of several backends or with its control channel on (server/serve-many.ts):
+//   control HOST:PORT                   where the control channel answers (docs/two-hosts.md)
+//   targets LABEL=HOST:PORT,...         ready for bench --target
+//   exited backend=NAME signal=S|code=N a backend that ended by itself
 import type { ServerStats } from "./core.ts";
 
 export const isListeningLine = (line: string) => line.startsWith("listening ");
@@ -47,3 +51,7 @@ export function parseSummary(line: string): Record<string, string> {
   }
   return out;
 }
+
+export const controlLine = (host: string, port: number) => `control ${host}:${port}`;
+export const targetsLine = (targets: { label: string; host: string; port: number }[]) => `targets ${targets.map((t) => `${t.label}=${t.host}:${t.port}`).join(",")}`;
+export const exitedLine = (backend: string, signal: string | null, code: number | null) => `exited backend=${backend} ${signal ? `signal=${signal}` : `code=${code}`}`;

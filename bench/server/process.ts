@@ -5,11 +5,19 @@
 import { join } from "node:path";
 import { hostname } from "node:os";
 import { ROOT } from "../../ffi/build.ts";
+import { localAccounting, type ServerAccounting } from "../measure/interval.ts";
 import { listeningPid } from "../measure/procstat.ts";
 import { isListeningLine, isStatsLine, isSummaryLine, parseListening, parseStats, parseSummary } from "./lines.ts";
+import { remoteAccounting, type ControlFinder, type FoundControl } from "./control-client.ts";
 
 const live = new Set<ServerProcess>();
 let hooksInstalled = false;
+let signalsOwned = false;
+
+/** For a process that handles SIGINT/SIGTERM itself (serve with several backends): no signal hooks here, only the exit hook. */
+export function ownSignals(): void {
+  signalsOwned = true;
+}
 
 function installExitHooks(): void {
   if (hooksInstalled) return;
@@ -21,6 +29,7 @@ function installExitHooks(): void {
     }
   };
   process.on("exit", killAll);
+  if (signalsOwned) return;
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(sig, () => {
       killAll();
@@ -34,6 +43,7 @@ function installExitHooks(): void {
 class LineReader {
   readonly lines: string[] = [];
   #waiters: { pred: (l: string) => boolean; resolve: (l: string) => void; from: number }[] = [];
+  #followers: ((line: string) => void)[] = [];
   closed = false;
   constructor(stream: ReadableStream<Uint8Array>) {
     void this.#pump(stream);
@@ -58,6 +68,7 @@ class LineReader {
   }
   #push(line: string) {
     this.lines.push(line);
+    for (const f of this.#followers) f(line);
     const idx = this.lines.length - 1;
     this.#waiters = this.#waiters.filter((w) => {
       if (idx >= w.from && w.pred(line)) {
@@ -66,6 +77,11 @@ class LineReader {
       }
       return true;
     });
+  }
+  /** Calls `each` with every line from index `from` on, those to come too. */
+  follow(each: (line: string) => void, from: number): void {
+    for (let i = from; i < this.lines.length; i++) each(this.lines[i]);
+    this.#followers.push(each);
   }
   /** First line (from index `from` on) matching pred, or null after timeoutMs. */
   wait(pred: (l: string) => boolean, timeoutMs: number, from = 0): Promise<string | null> {
@@ -85,6 +101,10 @@ export interface ServerSpawnOptions {
   backend: string;
   mode?: string;
   host?: string;
+  /** TCP port; default 0 (an ephemeral one). */
+  port?: number;
+  /** Each line the server writes on stdout after its `listening` line (stats, summary). */
+  onLine?: (line: string) => void;
   /** CPU to pin the whole server process to with taskset; undefined: not pinned. */
   cpu?: number;
   /** CPUs to pin the whole server process to with taskset (wins over cpu). */
@@ -97,58 +117,76 @@ export interface ServerSpawnOptions {
   startTimeoutMs?: number;
 }
 
-export class ServerStartError extends Error {}
+export class ServerStartError extends Error {
+  constructor(
+    message: string,
+    /** What the server wrote on stderr before it gave up. */
+    readonly stderr = "",
+  ) {
+    super(message);
+  }
+}
 
 /** What scenarios need of a server, local or remote. */
 export interface ServerHandle {
   readonly backend: string;
   readonly host: string;
   readonly port: number;
-  /** The server process's pid, or -1 for a remote server (no accounting possible). */
+  /** The server process's pid on this host, or -1 (a server on another host). */
   readonly pid: number;
   readonly exited: boolean;
   readonly exitCode: number | null;
+  /** How it ended, when that is known better than by an exit code (a server on another host). */
+  readonly exitReason?: string;
+  /** Where its figures are read (this host's /proc, or its own host's through serve's control channel); undefined: nowhere. */
+  readonly accounting?: ServerAccounting;
   stats(timeoutMs?: number): Promise<Record<string, number> | null>;
   /** Stops the server's process (SIGSTOP) while another is measured; a no-op for servers this run does not own. */
   pause(): void;
   resume(): void;
 }
 
-/** A server on another host (`bench --target HOST:PORT`): measured from outside only. */
-export class RemoteServer implements ServerHandle {
-  readonly pid = -1;
-  readonly exited = false;
-  readonly exitCode = null;
-  constructor(
-    readonly backend: string,
-    readonly host: string,
-    readonly port: number,
-  ) {}
-  async stats(): Promise<null> {
-    return null;
-  }
-  pause(): void {}
-  resume(): void {}
-}
-
 /**
- * A server you run yourself (`bench --target LABEL=HOST:PORT`). When it
- * listens on this host its process is found from the port, so its CPU,
- * context switches and descriptors are read like a local backend's; it is
- * never paused or signalled (it is not ours).
+ * A server you run yourself (`bench --target LABEL=HOST:PORT`). When `serve`'s
+ * control channel answers for it, its figures are read on its own host;
+ * else, when it listens on this host, its process is found from the port
+ * and read here; else only the client's figures exist. It is never paused
+ * or signalled (it is not ours).
  */
 export class TargetServer implements ServerHandle {
-  readonly exited = false;
+  exited = false;
   readonly exitCode = null;
+  exitReason?: string;
+  accounting?: ServerAccounting;
+  /** Why its figures are read where they are, or are not read at all. */
+  accountingNote = "";
+  /** The control channel's view of it, when one answers. */
+  control?: FoundControl;
   private constructor(
     readonly backend: string,
     readonly host: string,
     readonly port: number,
     readonly pid: number,
   ) {}
-  static find(label: string, host: string, port: number): TargetServer {
+
+  /** Your server at host:port; `finder` (absent: --server-control off) looks for its control channel. */
+  static async find(label: string, host: string, port: number, finder?: ControlFinder): Promise<TargetServer> {
+    const found = finder ? await finder.find(host, port) : { why: "not asked (--server-control off)" };
     const local = /^(127\.|localhost$|::1$|0\.0\.0\.0$)/.test(host) || host === hostname();
-    return new TargetServer(label, host, port, local ? (listeningPid(port) ?? -1) : -1);
+    const pid = !("client" in found) && local ? (listeningPid(port) ?? -1) : -1;
+    const t = new TargetServer(label, host, port, pid);
+    if ("client" in found) {
+      t.control = found;
+      t.accounting = remoteAccounting(found, (why) => {
+        t.exited = true;
+        t.exitReason = `on its host, ${why}`;
+      });
+      t.accountingNote = `measured on the server's host, through serve's control channel at ${host}:${found.client.port} (${found.info.backend}, pid ${found.info.pid} there)`;
+    } else if (pid > 0) {
+      t.accounting = localAccounting(pid);
+      t.accountingNote = `pid ${pid} on this host: its costs are read here (${found.why})`;
+    } else t.accountingNote = `client-side figures only: ${found.why}`;
+    return t;
   }
   async stats(): Promise<null> {
     return null;
@@ -167,14 +205,16 @@ export class ServerProcess implements ServerHandle {
   exited = false;
   exitCode: number | null = null;
   #paused = false;
+  #accounting?: ServerAccounting;
 
   private constructor(opts: ServerSpawnOptions) {
     this.backend = opts.backend;
     this.host = opts.host ?? "127.0.0.1";
     const base = opts.command ?? [process.execPath, join(ROOT, "bench/cli/serve.ts"), "--backend", opts.backend];
-    const args = [...base, "--host", this.host, "--port", "0"];
+    const args = [...base, "--host", this.host, "--port", String(opts.port ?? 0)];
     if (!opts.command) {
-      args.push("--mode", opts.mode ?? "echo");
+      // The backend in this very process: no control channel of its own (the one who started it reads it).
+      args.push("--mode", opts.mode ?? "echo", "--control", "off");
       if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
     } else {
       // An external server (tokio) takes the same --mode; echo is its default.
@@ -208,6 +248,10 @@ export class ServerProcess implements ServerHandle {
     return this.proc.pid;
   }
 
+  get accounting(): ServerAccounting {
+    return (this.#accounting ??= localAccounting(this.pid));
+  }
+
   get stderr(): string {
     return this.#stderr;
   }
@@ -225,9 +269,10 @@ export class ServerProcess implements ServerHandle {
       s.kill();
       await s.proc.exited;
       const why = s.#stderr.trim().split("\n").slice(-3).join(" | ") || `no 'listening' line (exit ${s.exitCode})`;
-      throw new ServerStartError(`server ${opts.backend} did not start: ${why}`);
+      throw new ServerStartError(`server ${opts.backend} did not start: ${why}`, s.#stderr);
     }
     s.port = listening.port;
+    if (opts.onLine) s.#out.follow(opts.onLine, s.#out.lines.indexOf(line!) + 1);
     return s;
   }
 
