@@ -139,7 +139,12 @@ export function perfAvailable(): PerfAvailability {
     const r = Bun.spawnSync(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "--", "true"], { stdout: "pipe", stderr: "pipe", timeout: 10000 });
     const err = r.stderr.toString();
     if (r.exitCode === 0 && /raw_syscalls:sys_enter/.test(err) && !/not supported|<not counted>/.test(err)) perfChecked = { ok: true };
-    else perfChecked = { ok: false, reason: `perf cannot count raw_syscalls:sys_enter: ${err.trim().split("\n").slice(-1)[0] || `exit ${r.exitCode}`}` };
+    else {
+      // perf ends with its usage text; the line that says why is its "Error:" (permissions, tracefs).
+      const lines = err.trim().split("\n").map((l) => l.trim());
+      const why = lines.find((l) => /^Error:/.test(l))?.replace(/^Error:\s*/, "") ?? lines.find((l) => /permission|not supported|can't access/i.test(l)) ?? (lines[0] || `exit ${r.exitCode}`);
+      perfChecked = { ok: false, reason: `perf cannot count raw_syscalls:sys_enter: ${why}` };
+    }
   } catch {
     perfChecked = { ok: false, reason: "perf not installed (Debian: apt-get install linux-perf)" };
   }
