@@ -8,7 +8,7 @@
 // No timing is asserted.
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
-import { busiestCpu, CLoadClient, type CLoadResult } from "../bench/clients/c-load.ts";
+import { busiestCpu, CLoadClient, type CLoadResult, threadFigures } from "../bench/clients/c-load.ts";
 import { CLIENT_BOUND_UTIL } from "../bench/measure/accounting.ts";
 import { BACKENDS } from "../bench/server/backends.ts";
 import { lgCpuUsable, sampleSlice } from "../ffi/loadgen.ts";
@@ -157,6 +157,11 @@ describe("threads: failures and bad arguments", () => {
     expect(r.threads[0].clientCpuNs).toBe(r.clientCpuNs);
     expect(r.clientCpuUtil).toBe(r.clientCpuNs / r.elapsedNs);
     expect(threadsOf()).toBe(tasks);
+    // The results record the one thread too: not pinned by the client, on a CPU it reports.
+    const [only, ...rest] = threadFigures(r)!;
+    expect(rest).toEqual([]);
+    expect(only).toEqual({ cpu: null, ran_on: r.threads[0].ranOnCpu, util: r.clientCpuUtil, completed: r.completed });
+    expect(only.ran_on).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -103,9 +103,13 @@ export function threadOptions(threads: number, cpus: readonly number[], connecti
   return n > 1 ? { threads: n, cpus: cpus.length ? cpus : undefined } : {};
 }
 
-/** Per thread, as the results record it: the CPU it ran on, its CPU share, and the requests it completed. */
-export function threadFigures(r: CLoadResult): { cpu: number | null; util: number; completed: number }[] | undefined {
-  return r.threads.length > 1 ? r.threads.map((t) => ({ cpu: t.cpu, util: t.clientCpuUtil, completed: t.completed })) : undefined;
+/**
+ * Per thread, as the results record it (one entry for a one-thread client):
+ * the CPU it was pinned to (null: it ran on the run's own thread, pinned by
+ * the run), the CPU it finished on, its CPU share and the requests it completed.
+ */
+export function threadFigures(r: CLoadResult): { cpu: number | null; ran_on: number; util: number; completed: number }[] | undefined {
+  return r.threads.length ? r.threads.map((t) => ({ cpu: t.cpu, ran_on: t.ranOnCpu, util: t.clientCpuUtil, completed: t.completed })) : undefined;
 }
 
 /**

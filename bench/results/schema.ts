@@ -38,7 +38,7 @@ export interface RoundResult {
   /** client_util reached CLIENT_BOUND_UTIL: the figure may be the client's limit, not the server's. */
   client_bound?: boolean;
   /** With several load threads: each one's CPU, its CPU share over the interval, and the requests it completed (client_util is the busiest's). */
-  client_threads?: { cpu: number | null; util: number; completed: number }[];
+  client_threads?: { cpu: number | null; ran_on?: number; util: number; completed: number }[];
 }
 
 /** A unit that a platform stall hit (the vCPU was not running): steal time and the hiccup meter's worst lateness, ms. */
