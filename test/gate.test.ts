@@ -525,6 +525,13 @@ describe("the A/A control: an equivalence test per criterion", () => {
     expect(gates[1].verdict).toBe("UNINFORMATIVE");
   });
 
+  test("uninformative beyond what a run can reach: the note says the machine is too noisy for the margin rather than advise hundreds of rounds", () => {
+    const noisy = base1.map((x, i) => x * Math.exp(i % 2 ? 0.12 : -0.12));
+    const c1 = evaluateGatePairs(withControl({ c1: noisy, tp: twin(baseTp) }), PAIRS, { ...OPTS, maxRounds: 6 })[1].criteria[0];
+    expect(c1.control).toBe("uninformative");
+    expect(c1.note).toMatch(/too noisy for this machine to confirm within ±2\.5% \(about \d+ rounds would be needed\)/);
+  });
+
   test("C3 checks p95 and p99 both: a drift in either drifts the criterion", () => {
     const r = results([s4({ bun: { p95: baseP95, p99: baseP99 }, "bun#2": { p95: twin(baseP95), p99: baseP99.map((x) => x * 0.9) } })], [info("bun"), info("bun#2")]);
     const c3 = byId(evaluateControl(r, pair("bun", "bun#2", "control"), OPTS), "C3");

@@ -12,7 +12,7 @@
 // offset) is simulated in test/gate-calibration.test.ts.
 import { equivalence, roundsToEquivalence, type Equivalence } from "../stats/paired.ts";
 import type { ControlStatus, Criterion, Gate } from "../results/schema.ts";
-import { CRITERIA, controlMargin } from "./criteria.ts";
+import { CRITERIA, controlMargin, DEFAULT_MAX_ROUNDS } from "./criteria.ts";
 import { evaluateAll, evaluateCriterion, evaluateGate, GATE_METHOD, type Evaluated, type GateInput, type GateOptions, type GatePair, type PartResult } from "./gate.ts";
 
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}%`;
@@ -24,7 +24,7 @@ function partState(p: PartResult, margin: number): Equivalence {
   return p.status === "PASS" ? "drifted" : equivalence(p.interval, margin);
 }
 
-function partText(p: PartResult, state: Equivalence, margin: number, confidence: number, higherIsBetter: boolean): string {
+function partText(p: PartResult, state: Equivalence, margin: number, confidence: number, higherIsBetter: boolean, maxRounds?: number): string {
   const i = p.interval;
   const label = p.label === "p50" || p.label === "throughput" ? "" : `${p.label} `;
   if (!Number.isFinite(i.lo)) return `${label}no interval yet (${i.n} rounds${i.method === "paired-sign" ? "; the sign test needs more at this confidence" : ""})`;
@@ -32,7 +32,13 @@ function partText(p: PartResult, state: Equivalence, margin: number, confidence:
   if (state === "equivalent") return `${shown}, inside ±${margin}%`;
   if (state === "drifted") return `${shown}, beyond ±${margin}%`;
   const n = roundsToEquivalence(p.d, margin, confidence, higherIsBetter);
-  const more = Number.isFinite(n) && n <= 1000 ? `about ${n} rounds would likely settle it` : "its estimate sits near the margin: more rounds are unlikely to settle it";
+  // Rounds far beyond what a run allows are not advice: say the machine is too noisy for this margin.
+  const reach = (maxRounds ?? DEFAULT_MAX_ROUNDS) * 5;
+  const more = !Number.isFinite(n) || n > 1000
+    ? "its estimate sits near the margin: more rounds are unlikely to settle it"
+    : n > reach
+      ? `too noisy for this machine to confirm within ±${margin}% (about ${n} rounds would be needed)`
+      : `about ${n} rounds would likely settle it`;
   return `${shown} reaches past ±${margin}%; ${more}`;
 }
 
@@ -45,7 +51,7 @@ function controlCriterion(e: Evaluated, baseline: string, opts: GateOptions): Cr
   const worst = states.reduce((a, b) => (RANK[b] > RANK[a] ? b : a));
   const idx = e.parts.map((_, i) => i).filter((i) => states[i] === worst).reduce((a, b) => (Math.abs(e.parts[b].interval.estimatePct) > Math.abs(e.parts[a].interval.estimatePct) ? b : a));
   const shown = e.parts[idx].interval;
-  const texts = e.parts.map((p, i) => partText(p, states[i], margin, opts.confidence, e.def.higherIsBetter));
+  const texts = e.parts.map((p, i) => partText(p, states[i], margin, opts.confidence, e.def.higherIsBetter, opts.maxRounds));
   const head =
     worst === "drifted"
       ? `two instances of ${baseline} differed by more than the margin: `
