@@ -144,5 +144,5 @@ export const canRun = (items: DoctorItem[]): boolean => !items.some((i) => i.sta
 
 /** The lines a run prints before it starts: one per item that is not ok. */
 export function preflightLines(items: DoctorItem[]): string[] {
-  return items.filter((i) => i.status !== "ok").map((i) => `${i.status === "fail" ? "FAIL" : "warn"} ${i.check}: ${i.found}${i.effect ? `; ${i.effect}` : ""}${i.fix ? `. Fix: ${i.fix}` : ""}`);
+  return items.filter((i) => i.status !== "ok").map((i) => `${i.status === "fail" ? "FAIL" : "warn"} ${i.check}: ${i.found}${i.effect ? `; ${i.effect}` : ""}`.replace(/\.$/, "") + (i.fix ? `. Fix: ${i.fix}` : ""));
 }
