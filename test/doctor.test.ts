@@ -35,6 +35,8 @@ describe("diagnose: each fact, what it changes, the fix", () => {
     expect(items.every((i) => i.status === "ok")).toBe(true);
     expect(canRun(items)).toBe(true);
     expect(preflightLines(items)).toEqual([]);
+    // Every setting the report could warn about is listed, fine ones too, each saying what was found.
+    for (const check of ["frequency governor", "SMT", "RLIMIT_MEMLOCK", "seccomp", "transparent huge pages"]) expect(of(items, check).found.length).toBeGreaterThan(0);
   });
 
   test("not root, PM QoS refused: warnings that say what the run loses and how to fix it; the run can still go", () => {

@@ -37,10 +37,11 @@ const items = diagnose(readPreflight(placement));
 const width = terminalWidth();
 const head = (label: string, text: string, indent: number) => wrapText(text, width - indent).map((l, i) => (i ? " ".repeat(indent) : label.padEnd(indent)) + l);
 const lines = ["Pre-flight check: what a run here can measure", ""];
+const indent = 6 + Math.max(...items.map((i) => i.check.length), "changes:".length) + 2;
 for (const i of items) {
-  lines.push(...head(`${(i.status === "fail" ? "FAIL" : i.status).padEnd(4)}  ${i.check}`.padEnd(28), i.found, 28));
-  if (i.effect) lines.push(...head(`${" ".repeat(6)}changes:`, i.effect, 28));
-  if (i.fix) lines.push(...head(`${" ".repeat(6)}fix:`, i.fix, 28));
+  lines.push(...head(`${(i.status === "fail" ? "FAIL" : i.status).padEnd(4)}  ${i.check}`, i.found, indent));
+  if (i.effect) lines.push(...head(`${" ".repeat(6)}changes:`, i.effect, indent));
+  if (i.fix) lines.push(...head(`${" ".repeat(6)}fix:`, i.fix, indent));
 }
 lines.push("", canRun(items) ? "A run can go: npm run bench. Each warn says what it will measure with less." : "A run cannot answer its question here until each FAIL is fixed.");
 console.log(lines.join("\n"));

@@ -5,6 +5,7 @@
 // machines. fail means the run cannot answer its question (no shims, no
 // io_uring at all, CPUs it may not use); warn means it answers with less.
 import { clientCpusOf, placementText, serverCpusOf, type MachineContext, type Placement } from "../measure/machine.ts";
+import { chargesRingsToMemlock } from "../measure/environment.ts";
 import { environmentWarnings } from "./warnings.ts";
 
 export interface FeatureFact {
@@ -135,7 +136,19 @@ export function diagnose(f: PreflightFacts): DoctorItem[] {
     const w = env.find((x) => x.code === code);
     if (w) out.push(item(check, code === "memlock-low" ? "fail" : "warn", w.text, "", w.remedy));
   }
-  if (!env.some((x) => x.code === "cpufreq-governor")) out.push(item("frequency governor", "ok", f.context.environment ? f.context.environment.cpufreq.governor : "unknown"));
+  const e = f.context.environment;
+  const fine: Record<string, () => string> = {
+    "cpufreq-governor": () => e?.cpufreq.governor ?? "unknown",
+    "smt-siblings": () =>
+      !e ? "unknown" : e.smt.siblings.length ? `no server CPU shares a core with a client CPU (${e.smt.siblings.length} cores run two hardware threads)` : `no core runs two hardware threads (smt/control: ${e.smt.control ?? "absent"})`,
+    "memlock-low": () =>
+      !e
+        ? "unknown"
+        : `soft ${e.memlock.soft === null ? "unknown" : e.memlock.soft === "unlimited" ? "unlimited" : `${Math.round(e.memlock.soft / 1024)} KiB`}${e.memlock.ipcLock ? ", CAP_IPC_LOCK" : ""}; ${chargesRingsToMemlock(f.context.kernel) ? "enough for the servers' rings" : "Linux 5.12+ charges io_uring rings to the memory cgroup, not to this limit"}`,
+    "seccomp-filter": () => (!e ? "unknown" : `${e.seccomp.mode ?? "unknown"}: no filter taxes the system calls`),
+    "thp-always": () => (!e ? "unknown" : `${e.thp.enabled ?? "absent"}: ${e.thp.enabled === "never" ? "no 2 MiB page faults, no compaction" : "2 MiB pages only where a program asks for them"}`),
+  };
+  for (const [code, check] of settings) if (!env.some((x) => x.code === code) && code !== "syscall-mitigations") out.push(item(check, "ok", fine[code]()));
   return out;
 }
 
