@@ -102,7 +102,10 @@ export const TERMINAL: BlockFormat = {
   heading: (_level, text) => `=== ${text} ===`,
   // "key       value": a wrapped value stays under its column.
   context: (lines) => prose(lines, 10),
-  definitions: (title, items) => [title, ...items.map(([k, v]) => `  ${k.padEnd(8)} ${v}`)].join("\n"),
+  definitions: (title, items) => {
+    const key = Math.max(8, ...items.map(([k]) => k.length));
+    return [title, prose(items.map(([k, v]) => `  ${k.padEnd(key)} ${v}`), key + 3)].join("\n");
+  },
   table: (t) => renderTerminal(t),
   status: (lines) => prose(lines),
   warnings: (items) => ["warnings:", ...items.map((w) => `  - ${prose([w], 4).replace(/\n/g, "\n  ")}`)].join("\n"),
