@@ -519,10 +519,20 @@ describe("the A/A control: an equivalence test per criterion", () => {
     expect(c1.control).toBe("uninformative");
     expect(c1.note).toMatch(/about \d+ rounds would likely settle it/);
     expect(gates[0].trusted).toBe(true);
-    // C3 and C4 were not run: uninformative, not trusted by default.
+    // C3 and C4 were not run: not evaluated (they confirm nothing), not counted as uninformative.
     expect(gates[1].criteria[2].control).toBe("uninformative");
+    expect(gates[1].criteria[2].status).toBe("NOT EVALUATED");
     expect(gates[1].criteria[2].note).toContain("not evaluated");
     expect(gates[1].verdict).toBe("UNINFORMATIVE");
+    expect(gates[1].reason).toContain("uninformative on C1");
+    expect(gates[1].reason).not.toContain("uninformative on C1, C3");
+  });
+
+  test("criteria whose scenarios were not run leave an otherwise equivalent control equivalent, and say so", () => {
+    const gates = evaluateGatePairs(withControl({ c1: twin(base1), tp: twin(baseTp) }), PAIRS, OPTS);
+    expect(gates[1].verdict).toBe("EQUIVALENT");
+    expect(gates[1].reason).toMatch(/not evaluated: C3 \(.+\), C4 \(/);
+    expect(gates[0].trusted).toBe(true);
   });
 
   test("uninformative beyond what a run can reach: the note says the machine is too noisy for the margin rather than advise hundreds of rounds", () => {

@@ -46,7 +46,8 @@ function partText(p: PartResult, state: Equivalence, margin: number, confidence:
 function controlCriterion(e: Evaluated, baseline: string, opts: GateOptions): Criterion {
   const margin = controlMargin(e.def);
   const c = e.criterion;
-  if (!e.parts.length) return { ...c, control: "uninformative", margin_pct: margin, status: "UNINFORMATIVE", note: `not evaluated: ${c.note}` };
+  // Not measured (its scenario not run): it confirms nothing, and it is not a sign of noise either.
+  if (!e.parts.length) return { ...c, control: "uninformative", margin_pct: margin, status: "NOT EVALUATED", note: `not evaluated: ${c.note}` };
   const states = e.parts.map((p) => partState(p, margin));
   const worst = states.reduce((a, b) => (RANK[b] > RANK[a] ? b : a));
   const idx = e.parts.map((_, i) => i).filter((i) => states[i] === worst).reduce((a, b) => (Math.abs(e.parts[b].interval.estimatePct) > Math.abs(e.parts[a].interval.estimatePct) ? b : a));
@@ -78,7 +79,8 @@ function controlCriterion(e: Evaluated, baseline: string, opts: GateOptions): Cr
 function controlVerdict(cs: Criterion[]): Pick<Gate, "verdict" | "reason"> {
   const by = (s: Equivalence) => cs.filter((c) => c.control === s);
   const drifted = by("drifted");
-  const open = by("uninformative");
+  const notRun = cs.filter((c) => c.status === "NOT EVALUATED");
+  const open = by("uninformative").filter((c) => !notRun.includes(c));
   const eq = by("equivalent");
   const measured = cs.filter((c) => c.improvement_pct !== null);
   if (!measured.length) return { verdict: "NOT EVALUATED", reason: `No criterion of the control could be evaluated: ${cs.map((c) => `${c.id} (${c.note})`).join("; ")}.` };
@@ -86,6 +88,7 @@ function controlVerdict(cs: Criterion[]): Pick<Gate, "verdict" | "reason"> {
   const parts: string[] = [];
   if (eq.length) parts.push(`equivalent on ${list(eq.map((c) => `${c.id} (±${c.margin_pct}%)`))}`);
   if (open.length) parts.push(`uninformative on ${list(open.map((c) => c.id))}: ${open.map((c) => `${c.id} ${c.note.replace(/^not settled: /, "")}`).join("; ")}`);
+  if (notRun.length) parts.push(`not evaluated: ${notRun.map((c) => `${c.id} (${c.note.replace(/^not evaluated: /, "")})`).join(", ")}`);
   if (drifted.length) parts.push(`DRIFTED on ${list(drifted.map((c) => c.id))}: ${drifted.map((c) => `${c.id} ${c.improvement_pct !== null && c.ci ? `${pct(c.improvement_pct)} ${interval(c.ci[0], c.ci[1])}` : ""} beyond ±${c.margin_pct}%`).join("; ")}`);
   const verdict: ControlStatus = drifted.length ? "DRIFTED" : open.length ? "UNINFORMATIVE" : "EQUIVALENT";
   const tail = drifted.length
