@@ -93,7 +93,7 @@ let cpuSets: (number[] | undefined)[] = [];
 try {
   const allowed = allowedCpus();
   const given = (args["server-cpus"] as string | undefined)?.split("/");
-  if (given && given.length !== 1 && given.length !== names.length) throw new UsageError(`--server-cpus: ${given.length} CPU sets for ${names.length} backends; give one for all, or one per backend (LIST/LIST/...)`);
+  if (given && given.length !== 1 && given.length !== names.length) throw new UsageError(`--server-cpus: ${given.length} CPU sets for ${names.length} backend${names.length === 1 ? "" : "s"}; give one for all, or one per backend (LIST/LIST/...)`);
   const sets = given?.map((g) => cpuListFlag(g, "--server-cpus", allowed)!);
   cpuSets = names.map((_, i) => (sets ? sets[sets.length === 1 ? 0 : i] : names.length > 1 ? [allowed[i % allowed.length]] : undefined));
 } catch (e) {
