@@ -548,6 +548,9 @@ fn main() {
             process::exit(1);
         }
     };
+    if multi && !workers::wait_pinned(o.threads, std::time::Duration::from_secs(5)) {
+        eprintln!("tokio-echo: the runtime's {} workers did not all start within 5 s", o.threads);
+    }
     let code = rt.block_on(serve(o));
     drop(rt);
     process::exit(code);

@@ -72,6 +72,22 @@ pub fn on_thread_start(cpus: &[usize], workers: usize) {
     w.push(Worker { cpu: cpu as i32, tid, frames });
 }
 
+/// Waits (up to `limit`) until the first `workers` threads have pinned themselves: Tokio starts its
+/// workers on threads of their own after `build` returns, so without this the `listening` line could
+/// come before they are pinned and a client's first requests meet an unpinned worker. False on timeout.
+pub fn wait_pinned(workers: usize, limit: std::time::Duration) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        if WORKERS.lock().unwrap_or_else(|p| p.into_inner()).len() >= workers {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// One frame answered on this thread (a no-op off the multi-thread runtime's workers).
 pub fn count_frame() {
     FRAMES.with(|f| {
