@@ -1,5 +1,6 @@
 // `bun run serve` as a user runs it: a real child process.
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
 import { FramedClient, payload, sameBytes, URING_SKIP_REASON } from "./helpers.ts";
@@ -69,4 +70,31 @@ test("serve: a port in use is one clear line and exit 2", async () => {
   expect(r.err.trim().split("\n").length).toBe(1);
   proc.kill("SIGTERM");
   expect(await proc.exited).toBe(0);
+});
+
+/** Whether a process still runs (gone, or a zombie waiting for init to reap it, is not running). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+const tokioSkip = (await import("../bench/server/backends.ts")).BACKENDS.tokio.availability();
+test.skipIf(!tokioSkip.available)(`serve --backend tokio killed outright (SIGKILL): the Tokio server it runs does not outlive it${tokioSkip.available ? "" : ` (skipped: ${tokioSkip.reason})`}`, async () => {
+  const proc = Bun.spawn([process.execPath, SERVE, "--backend", "tokio", "--port", "0"], { stdout: "pipe", stderr: "pipe" });
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  const { value } = await reader.read();
+  expect(new TextDecoder().decode(value)).toMatch(/^listening 127\.0\.0\.1:\d+ backend=tokio/);
+  const children = Bun.spawnSync(["pgrep", "-P", String(proc.pid)]).stdout.toString().split("\n").filter(Boolean).map(Number);
+  expect(children.length).toBe(1);
+  expect(running(children[0])).toBe(true);
+  proc.kill("SIGKILL");
+  await proc.exited;
+  for (let i = 0; i < 100 && running(children[0]); i++) await Bun.sleep(20);
+  const left = running(children[0]);
+  if (left) process.kill(children[0], "SIGKILL");
+  expect(left).toBe(false);
 });

@@ -135,7 +135,8 @@ const serverThreads = backend.threaded ? (threads ?? (serverCpus ?? allowedCpus(
 if (backend.kind === "executable") {
   // Its own executable: run it in the foreground with our flags, forwarding signals.
   const cmd = [...backend.command({ threads: serverThreads }), "--host", args.host as string, "--port", String(args.port), "--mode", args.mode as string, "--max-frame", String(args["max-frame"]), ...injectDelayArgs(injectUs)];
-  const child = Bun.spawn(serverCpus ? ["taskset", "-c", serverCpus.join(","), ...cmd] : cmd, { stdio: ["ignore", "inherit", "inherit"] });
+  // It dies with this process even if this one is killed outright (tokio-echo honours the variable).
+  const child = Bun.spawn(serverCpus ? ["taskset", "-c", serverCpus.join(","), ...cmd] : cmd, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, IOURING_BENCH_PARENT_DEATH: "1" } });
   for (const sig of ["SIGINT", "SIGTERM", "SIGUSR1"] as const) process.on(sig, () => child.kill(sig));
   process.exit(await child.exited);
 }

@@ -515,7 +515,28 @@ async fn serve(o: Options) -> i32 {
     0
 }
 
+/// Started by bench or by `serve` for several backends (IOURING_BENCH_PARENT_DEATH=1, as `serve`
+/// itself honours it): never outlive the parent, even one killed outright. SIGKILL, not SIGTERM:
+/// bench pauses the servers it is not measuring (SIGSTOP), and a stopped process would hold a
+/// SIGTERM pending for ever. False when the parent was already gone.
+fn die_with_parent() -> bool {
+    if std::env::var("IOURING_BENCH_PARENT_DEATH").as_deref() != Ok("1") {
+        return true;
+    }
+    // SAFETY: getppid and prctl(PR_SET_PDEATHSIG) have no memory preconditions.
+    let parent = unsafe { libc::getppid() };
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) } != 0 {
+        eprintln!("tokio-echo: prctl PR_SET_PDEATHSIG: {}", io::Error::last_os_error());
+        return true;
+    }
+    // The parent may have died between our start and prctl: then no signal will come.
+    unsafe { libc::getppid() == parent }
+}
+
 fn main() {
+    if !die_with_parent() {
+        process::exit(0);
+    }
     let o = parse_args();
     let multi = o.multi.unwrap_or(o.threads > 1);
     if !multi && o.threads > 1 {
