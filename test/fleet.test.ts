@@ -40,6 +40,29 @@ describe("ServerFleet", () => {
     expect(alive(pids[pids.length - 1])).toBe(false);
   }, 30000);
 
+  test("priming: each new process of a server written in TypeScript gets its warm-up round trips before anything measures it; C servers and order-mode servers none; at start only when asked", async () => {
+    const fleet = new ServerFleet();
+    fleet.primeWith(500, { atStart: false });
+    await fleet.start("epoll", { backend: "epoll" });
+    await fleet.start("c-epoll", { backend: "c-epoll" });
+    await fleet.start("order", { backend: "epoll", mode: "order" });
+    expect(fleet.primed.processes).toBe(0);
+    expect((await fleet.renew(["epoll", "c-epoll", "order"])).size).toBe(0);
+    expect(fleet.primed.processes).toBe(1);
+    expect(fleet.primed.failures).toEqual([]);
+    // The new epoll process answered the warm-up before anything else reached it.
+    echoOnce("127.0.0.1", fleet.servers.get("epoll")!.port, 10);
+    const done = await fleet.stopAll();
+    expect(Number(done.get("epoll")!.summary!.frames)).toBe(510);
+    expect(Number(done.get("c-epoll")!.summary!.frames)).toBe(0);
+
+    const atStart = new ServerFleet();
+    atStart.primeWith(300);
+    await atStart.start("uring", { backend: "bun" });
+    expect(atStart.primed.processes).toBe(1);
+    expect(Number((await atStart.stopAll()).get("uring")!.summary!.frames)).toBe(300);
+  }, 30000);
+
   test("a server that died is not renewed: the round runner must see it dead", async () => {
     const fleet = new ServerFleet();
     const s = await fleet.start("epoll", { backend: "epoll" });

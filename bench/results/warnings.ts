@@ -19,6 +19,7 @@ export type WarningCode =
   | "scenario-failed"
   | "run-stopped"
   | "server-unclean"
+  | "server-warmup-failed"
   | "sweep-descriptors"
   | "sweep-point-failed"
   | "idle-left-out"
@@ -66,6 +67,7 @@ const REMEDY: Record<WarningCode, string> = {
   "scenario-failed": "Run the scenario alone with --scenarios to see the error, and `bun run serve --backend NAME` for a server's own.",
   "run-stopped": "Re-run; if it stops again, the message above says where.",
   "server-unclean": "Run `bun run serve --backend NAME` and stop it with Ctrl-C to see how it exits.",
+  "server-warmup-failed": "Run `bun run serve --backend NAME` and send it a few thousand echoes to see the error; the round's own measurement reports what it found.",
   "sweep-descriptors": "Raise the limit (ulimit -n 1048576 as root) or sweep fewer connections (--sweep-connections).",
   "sweep-point-failed": "Run the sweep with only that count (--sweep-connections N) to see the error.",
   "idle-left-out": "Raise the descriptor limit (ulimit -n) or lower --idle-connections.",

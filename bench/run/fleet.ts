@@ -11,7 +11,21 @@
 // bakes one draw of that into every round, and the interval misses it; a
 // fresh process per round makes it part of the round-to-round spread the
 // interval is built from (README, "Method").
+//
+// Why prime: a new process of a server whose loop runs in JavaScriptCore
+// answers more slowly until about 14,000 round trips have passed through it
+// (docs/method.md: same-core ping-pong 5.2-5.5 µs for the first 13,000, then
+// 4.8-4.9). A fresh server per round would measure every round in that
+// warm-up; each new process of such a backend is driven through `prime`
+// round trips (in C, 100 B, verified) before anything measures it. Servers
+// in C and Tokio have no such warm-up and are not primed.
+import { NativeBuffer } from "../../ffi/memory.ts";
+import { PingPongClient } from "../clients/ping-pong.ts";
+import { BACKENDS } from "../server/backends.ts";
 import { ServerProcess, type ServerHandle, type ServerSpawnOptions } from "../server/process.ts";
+
+/** Round trips per C call while priming (the latencies are discarded). */
+const PRIME_BATCH = 1000;
 
 export interface InstanceSummary {
   /** Processes this label ran (1 without renewals). */
@@ -45,6 +59,47 @@ export class ServerFleet {
   #extra = new Set<ServerProcess>();
   #done = new Map<string, InstanceSummary>();
   #cpus: readonly number[] | undefined;
+  #prime = 0;
+  #primeNs: NativeBuffer | undefined;
+  /** Processes primed, the time priming took (s), and why any could not be. */
+  readonly primed = { processes: 0, seconds: 0, failures: [] as string[] };
+
+  #primeAtStart = true;
+
+  /**
+   * Round trips to drive through every new process of a backend that warms up
+   * (0: none); `atStart: false` when every round renews the servers anyway
+   * (the first processes are replaced before anything measures them).
+   */
+  primeWith(roundTrips: number, opts: { atStart: boolean } = { atStart: true }): void {
+    this.#prime = Math.max(0, Math.floor(roundTrips));
+    this.#primeAtStart = opts.atStart;
+  }
+
+  /** A new process of a backend that warms up: `#prime` echo round trips before it is measured. */
+  #primeIfNeeded(label: string, s: ServerProcess): void {
+    const o = this.#options.get(label);
+    if (!this.#prime || !o || (o.mode ?? "echo") !== "echo" || !BACKENDS[o.backend]?.warmsUp) return;
+    const t0 = performance.now();
+    this.#primeNs ??= new NativeBuffer(PRIME_BATCH * 8);
+    let c: PingPongClient | undefined;
+    try {
+      c = new PingPongClient(s.host, s.port, 100, 2000, 1);
+      c.setPayload(100);
+      for (let done = 0; done < this.#prime; ) {
+        const got = c.roundTripsInC(Math.min(PRIME_BATCH, this.#prime - done), this.#primeNs);
+        // A wrong or missing answer is the measurement's to find and report: stop priming.
+        if (got <= 0) throw new Error(`priming ${label}: answer ${done + 1} failed (${got})`);
+        done += got;
+      }
+      this.primed.processes++;
+    } catch (e) {
+      this.primed.failures.push((e as Error).message);
+    } finally {
+      c?.close();
+      this.primed.seconds += (performance.now() - t0) / 1000;
+    }
+  }
 
   /** The CPUs new server processes are pinned to (undefined or empty: not pinned). */
   placeOn(cpus: readonly number[] | undefined): void {
@@ -58,6 +113,7 @@ export class ServerFleet {
     this.#local.set(label, s);
     this.servers.set(label, s);
     this.#done.set(label, { instances: 1, summary: null, unclean: [] });
+    if (this.#primeAtStart) this.#primeIfNeeded(label, s);
     return s;
   }
 
@@ -109,10 +165,9 @@ export class ServerFleet {
   async renew(labels: string[]): Promise<Map<string, Error>> {
     const failed = new Map<string, Error>();
     this.focus(undefined);
+    const renewed = labels.filter((l) => this.#local.has(l) && !this.#local.get(l)!.exited);
     await Promise.all(
-      labels
-        .filter((l) => this.#local.has(l) && !this.#local.get(l)!.exited)
-        .map(async (label) => {
+      renewed.map(async (label) => {
           const old = this.#local.get(label)!;
           await this.#retire(label, old);
           try {
@@ -125,6 +180,8 @@ export class ServerFleet {
           }
         }),
     );
+    // One at a time, once every new process is up: priming is CPU work on the servers' CPU.
+    for (const label of renewed) if (!failed.has(label)) this.#primeIfNeeded(label, this.#local.get(label)!);
     return failed;
   }
 

@@ -75,6 +75,8 @@ export interface BenchPlan {
   serverArgs: Map<string, string[]>;
   /** A fresh process for every server in every round (its instance's quirks become part of the spread), or one per run. */
   freshServers: boolean;
+  /** Echo round trips through each new process of a backend that warms up (JavaScriptCore) before it is measured; 0: none. */
+  serverWarmup: number;
   /** Where the results go (the export step, bench/report/export.ts), and whether the exit code is the verdict's. */
   output: { outDir: string; copies: Map<string, string>; updateGuide?: { file: string; full: boolean }; verdictExitCode: boolean };
   argv: string[];
@@ -125,6 +127,7 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
 
   // ---- which backends can run here, and their servers ----
   const fleet = new ServerFleet();
+  fleet.primeWith(plan.serverWarmup, { atStart: !plan.freshServers });
   const servers = fleet.servers;
   const backendInfo: BackendInfoResult[] = plan.backends.map((name) => {
     const a = BACKENDS[name].availability();
@@ -327,6 +330,10 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
       info.instances = r.instances;
       for (const u of r.unclean) warnings.push(warning("server-unclean", `Server ${name} did not stop cleanly (exit ${u.exitCode}${u.killed ? ", killed" : ""}).`, `Run \`bun run serve --backend ${backendOf(name)}\` and stop it with Ctrl-C to see how it exits.`));
     }
+    const p = fleet.primed;
+    if (p.processes || p.failures.length) plan.log(`server warm-up: ${p.processes} new processes primed with ${plan.serverWarmup} round trips each, ${p.seconds.toFixed(1)} s in all`);
+    if (p.failures.length)
+      warnings.push(warning("server-warmup-failed", `${p.failures.length} new server process${p.failures.length > 1 ? "es" : ""} could not be warmed up before being measured (${[...new Set(p.failures)].slice(0, 3).join("; ")}): their first round trips were measured cold.`));
   }
 
   // ---- the core-scaling sweep: servers of its own per core count ----

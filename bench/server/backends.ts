@@ -47,6 +47,13 @@ interface BackendCommon {
    * the tests run it like any other.
    */
   ladderOnly?: boolean;
+  /**
+   * Its loop runs in JavaScriptCore: a new process answers more slowly until
+   * about 14,000 round trips have passed through it (tiers, inline caches and
+   * GC heuristics settling; docs/method.md). The fleet primes each new process
+   * before it is measured (bench --server-warmup).
+   */
+  warmsUp?: boolean;
 }
 
 /** A server this suite runs in a `serve` process: started from its config. */
@@ -155,6 +162,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "Bun.listen: the runtime's own sockets (uSockets over epoll)",
     availability: always,
     kind: "in-process",
+    warmsUp: true,
     start: startBunServer,
   },
   epoll: {
@@ -162,6 +170,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "TypeScript readiness loop over the epoll shim (epoll_wait + read + write)",
     availability: always,
     kind: "in-process",
+    warmsUp: true,
     start: startEpollServer,
   },
   uring: {
@@ -169,6 +178,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "TypeScript completion loop over liburing (one io_uring_enter per step)",
     availability: uring,
     kind: "in-process",
+    warmsUp: true,
     start: (cfg) => startUringServer(cfg),
   },
   "uring-sqpoll": {
@@ -176,6 +186,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "uring with SQPOLL: a kernel thread polls the submission queue (its CPU counts as the server's)",
     availability: probeSqpoll,
     kind: "in-process",
+    warmsUp: true,
     start: (cfg) =>
       startUringServer(cfg, { backend: "uring-sqpoll", ring: { flags: IORING_SETUP_SQPOLL, sqIdleMs: cfg.sqpollIdleMs ?? SQPOLL_IDLE_DEFAULT_MS } }),
     flags: { "sqpoll-idle": sqpollFlag },
@@ -189,6 +200,7 @@ export const BACKENDS: Record<string, Backend> = {
       "DEFER_TASKRUN needs Linux 6.1+",
     ),
     kind: "in-process",
+    warmsUp: true,
     start: (cfg) => startUringServer(cfg, { backend: "uring-defer", ring: { flags: IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN } }),
   },
   "uring-multishot": {
@@ -199,6 +211,7 @@ export const BACKENDS: Record<string, Backend> = {
     // (kernel 6.18 here) a peer that never reads was at times not cut off for overflow: the server
     // stopped reading it for seconds (test/faults.test.ts, about 2 runs in 3). Not yet understood.
     kind: "in-process",
+    warmsUp: true,
     start: (cfg) => startUringServer(cfg, { backend: "uring-multishot", ring: { flags: 0 }, multishot: { buffers: cfg.providedBuffers ?? 1024, bufferSize: 16 * 1024 } }),
     flags: { buffers: buffersFlag },
   },
@@ -208,6 +221,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "ladder step 1: the naive uring loop (ring flags 0, no registered ring fd, waits for one completion: 2 enters per request)",
     availability: uring,
     kind: "in-process",
+    warmsUp: true,
     start: (cfg) => startUringServer(cfg, { backend: "uring-basic", ring: { flags: 0, registerRingFd: false }, oneEnter: false }),
     ladderOnly: true,
   },
@@ -216,6 +230,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "ladder step 2: uring-basic + one enter per request (waits for one completion more than the quick sends)",
     availability: uring,
     kind: "in-process",
+    warmsUp: true,
     start: (cfg) => startUringServer(cfg, { backend: "uring-1enter", ring: { flags: 0, registerRingFd: false } }),
     ladderOnly: true,
   },
@@ -224,6 +239,7 @@ export const BACKENDS: Record<string, Backend> = {
     description: "ladder step 3: uring-1enter + SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN|TASKRUN_FLAG); no registered ring fd",
     availability: uring,
     kind: "in-process",
+    warmsUp: true,
     start: (cfg) => startUringServer(cfg, { backend: "uring-taskrun", ring: { registerRingFd: false } }),
     ladderOnly: true,
   },
