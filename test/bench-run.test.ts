@@ -20,7 +20,7 @@ function bench(args: string[], timeout = 170000) {
 describe("bench", () => {
   test("scenario 1 on every backend: JSON, per-request costs and syscall counts", () => {
     const dir = testDir();
-    const r = bench(["--scenarios", "1", "--rounds", "2", "--iterations", "300", "--warmup", "20", "--micro", "off", "--syscalls", "on", "--control", "off", "--backends", BACKENDS, "--json", join(dir, "r.json"), "--markdown", join(dir, "r.md")]);
+    const r = bench(["--scenarios", "1", "--rounds", "2", "--iterations", "300", "--warmup", "20", "--server-warmup", "1000", "--micro", "off", "--syscalls", "on", "--control", "off", "--backends", BACKENDS, "--json", join(dir, "r.json"), "--markdown", join(dir, "r.md")]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^machine /m);
     expect(r.out).toMatch(/^placement cross-core: server on CPU 0, client on CPU 1/m);
@@ -54,6 +54,11 @@ describe("bench", () => {
     }
     for (const b of json.backends) expect(b.serverSummary.errors).toBe("0");
     expect(readFileSync(join(dir, "r.md"), "utf8")).toContain("| backend | p50 | p95 | p99 | p99.9 | mean | min | max |");
+    // Every backend here runs in JavaScriptCore: each process a round renewed was primed first (the first ones are replaced unprimed).
+    expect(json.config.server_warmup).toBe(1000);
+    const renewed = json.backends.reduce((n: number, b: { instances: number }) => n + b.instances - 1, 0);
+    expect(renewed).toBeGreaterThan(0);
+    expect(r.err).toContain(`server warm-up: ${renewed} new processes primed with 1000 round trips each`);
   }, 180000);
 
   test("all six scenarios in quick mode: well-formed results, a gate, the verdict last, SVG and guide update", () => {

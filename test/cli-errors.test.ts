@@ -131,6 +131,12 @@ describe("help and version", () => {
     expect(v.out).toMatch(/^iouring-bench \d+\.\d+\.\d+( \(git [0-9a-f]+\))?\n$/);
   }, 60_000);
 
+  test("a bad $IOURING_BENCH_SERVER_WARMUP is a usage error too, naming the variable", async () => {
+    const p = Bun.spawn([BUN, MAIN, "--quick"], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, IOURING_BENCH_SERVER_WARMUP: "lots" } });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expectUsageError({ code, out, err }, /^bench: /, /\$IOURING_BENCH_SERVER_WARMUP must be a number of round trips \(0 or more\), not 'lots'/);
+  });
+
   test("the same names for the same things: bench accepts --backend, serve --backends, both --corrupt and --inject-delay", async () => {
     // Parsed: each fails only later, on what its value means, not as an unknown flag.
     const bench = await run([BUN, MAIN, "--backend", "nope"]);
