@@ -25,6 +25,8 @@ const PLACE = "Placement";
 const SERVERS = "Servers and clients";
 /** Round trips that bring a new Bun process past its warm-up (bench/run/fleet.ts, docs/method.md). */
 const SERVER_WARMUP = 15000;
+/** --quick is a smoke run: priming would be a third of it (126 primes, 29 s of 68 here). */
+const SERVER_WARMUP_QUICK = 0;
 const SCENARIO_OPTIONS = "Scenario options";
 /** Each scenario's own flags (Scenario.flags), in the help under their group. */
 const SCENARIO_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
@@ -67,7 +69,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   "stall-bound": { type: "duration", unit: "ms", help: "a unit whose server or client CPU lost more than this (steal time, hiccups) is measured again", default: 5, min: 0, placeholder: "TIME", group: PLACE },
   hiccup: { type: "string", help: "a thread per measured CPU that wakes every 5 ms to catch stalls", choices: ["on", "off"], default: "on", group: PLACE },
   "fresh-servers": { type: "string", help: "a fresh process for every server in every round, so what differs between server instances is inside the intervals (off: one process per run)", choices: ["on", "off"], default: "on", group: SERVERS },
-  "server-warmup": { type: "int", help: `echo round trips through every new process of a server written in TypeScript before it is measured: a new Bun process answers more slowly for about the first 14,000 (0: none; default ${SERVER_WARMUP}, or $IOURING_BENCH_SERVER_WARMUP)`, min: 0, max: 10_000_000, placeholder: "N", group: SERVERS },
+  "server-warmup": { type: "int", help: `echo round trips through every new process of a server written in TypeScript before it is measured: a new Bun process answers more slowly for about the first 14,000 (0: none; default ${SERVER_WARMUP}, --quick ${SERVER_WARMUP_QUICK}, or $IOURING_BENCH_SERVER_WARMUP)`, min: 0, max: 10_000_000, placeholder: "N", group: SERVERS },
   host: { type: "string", help: "address the servers listen on", default: "127.0.0.1", placeholder: "ADDRESS", group: SERVERS },
   client: { type: "string", help: "auto: the C load client for the throughput scenarios 2 and 6, the TypeScript loops elsewhere; ts: TypeScript everywhere; c: C everywhere it exists", choices: ["auto", "ts", "c"], default: "auto", group: SERVERS },
   syscalls: { type: "string", help: "count syscalls per request with perf in an untimed pass (auto: on, off with --quick)", choices: ["auto", "on", "off"], default: "auto", group: SERVERS },
@@ -331,7 +333,7 @@ export function planFromFlags(args: Parsed, argv: string[], log: (m: string) => 
   const budgetS = (args.budget as number | undefined) ?? (quick ? 55 : 225);
   const warmupEnv = process.env.IOURING_BENCH_SERVER_WARMUP;
   if (warmupEnv !== undefined && !/^\d{1,8}$/.test(warmupEnv)) throw new UsageError(`$IOURING_BENCH_SERVER_WARMUP must be a number of round trips (0 or more), not '${warmupEnv}'`);
-  const serverWarmup = (args["server-warmup"] as number | undefined) ?? (warmupEnv !== undefined ? Number(warmupEnv) : SERVER_WARMUP);
+  const serverWarmup = (args["server-warmup"] as number | undefined) ?? (warmupEnv !== undefined ? Number(warmupEnv) : quick ? SERVER_WARMUP_QUICK : SERVER_WARMUP);
   if (looks[0] < 3) warnings.push(warning("few-rounds", `Only ${looks[0]} round(s) before the first look: intervals need at least 3.`));
   const toStdout = OUTPUTS.filter((f) => f.flag && args[f.flag.name] === "-");
   if (toStdout.length > 1) throw new UsageError(`only one output can go to standard output, not ${toStdout.map((f) => `--${f.flag!.name} -`).join(" and ")}`);

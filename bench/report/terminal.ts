@@ -108,7 +108,8 @@ export const TERMINAL: BlockFormat = {
   },
   table: (t) => renderTerminal(t),
   status: (lines) => prose(lines),
-  warnings: (items) => ["warnings:", ...items.map((w) => `  - ${prose([w], 4).replace(/\n/g, "\n  ")}`)].join("\n"),
+  // "  - text", wrapped lines under the text (prose() keeps a line's first columns as its key: not here).
+  warnings: (items) => ["warnings:", ...items.map((w) => wrapText(w, terminalWidth() - 6).map((l, i) => (i ? "      " : "  - ") + l).join("\n"))].join("\n"),
   verdict: (gate, placement) => prose([verdictLine(gate, PLAIN_VERDICT, placement)]),
   text: (lines) => prose(lines),
   image: (alt, src) => `${alt}: ${src}`,

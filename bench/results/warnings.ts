@@ -20,6 +20,7 @@ export type WarningCode =
   | "run-stopped"
   | "server-unclean"
   | "server-warmup-failed"
+  | "servers-cold"
   | "sweep-descriptors"
   | "sweep-point-failed"
   | "idle-left-out"
@@ -68,6 +69,7 @@ const REMEDY: Record<WarningCode, string> = {
   "run-stopped": "Re-run; if it stops again, the message above says where.",
   "server-unclean": "Run `bun run serve --backend NAME` and stop it with Ctrl-C to see how it exits.",
   "server-warmup-failed": "Run `bun run serve --backend NAME` and send it a few thousand echoes to see the error; the round's own measurement reports what it found.",
+  "servers-cold": "Leave --server-warmup at its default (15000) for figures of the TypeScript servers at their steady state.",
   "sweep-descriptors": "Raise the limit (ulimit -n 1048576 as root) or sweep fewer connections (--sweep-connections).",
   "sweep-point-failed": "Run the sweep with only that count (--sweep-connections N) to see the error.",
   "idle-left-out": "Raise the descriptor limit (ulimit -n) or lower --idle-connections.",

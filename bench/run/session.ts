@@ -330,6 +330,9 @@ export async function runBench(plan: BenchPlan): Promise<BenchRun> {
       info.instances = r.instances;
       for (const u of r.unclean) warnings.push(warning("server-unclean", `Server ${name} did not stop cleanly (exit ${u.exitCode}${u.killed ? ", killed" : ""}).`, `Run \`bun run serve --backend ${backendOf(name)}\` and stop it with Ctrl-C to see how it exits.`));
     }
+    const cold = plan.serverWarmup === 0 ? backendInfo.filter((b) => b.available && !plan.targets.some((t) => t.label === b.name) && BACKENDS[backendOf(b.name)]?.warmsUp).map((b) => b.name) : [];
+    if (cold.length)
+      warnings.push(warning("servers-cold", `${cold.join(", ")} ${cold.length > 1 ? "were" : "was"} measured without the warm-up a new Bun process needs (--server-warmup 0${plan.quick ? ", as --quick does" : ""}): ${plan.freshServers ? "with a fresh process every round, " : ""}their per-request figures read a few percent slower than the same code's steady state (docs/method.md, "Warmed-up servers").`));
     const p = fleet.primed;
     if (p.processes || p.failures.length) plan.log(`server warm-up: ${p.processes} new processes primed with ${plan.serverWarmup} round trips each, ${p.seconds.toFixed(1)} s in all`);
     if (p.failures.length)
