@@ -56,3 +56,23 @@ test("wrapText: words in lines of at most the width; a longer word stands alone"
   expect(wrapText("abcdefgh ij", 4)).toEqual(["abcdefgh", "ij"]);
   expect(wrapText("", 10)).toEqual([""]);
 });
+
+test("terminal: too wide with figures and their intervals, each interval goes under its figure; a table that fits is left alone", () => {
+  const ratios: Table = {
+    title: "ratios",
+    columns: [{ name: "backend", align: "left" }, { name: "1 p50" }, { name: "2 msg/s" }, { name: "errors" }],
+    rows: [
+      ["bun", "1.02 [1.01, 1.04]", "0.97 (0.95–0.99)", "0"],
+      ["tokio (baseline)", "9.8", "1.24M", "0"],
+    ],
+  };
+  const narrow = renderTerminal(ratios, { width: 55 }).split("\n");
+  for (const l of narrow) expect(l.length).toBeLessThanOrEqual(55);
+  expect(narrow.slice(3)).toEqual([
+    "bun                       1.02         0.97       0",
+    "                  [1.01, 1.04]  (0.95–0.99)",
+    "tokio (baseline)           9.8        1.24M       0",
+  ]);
+  const wide = renderTerminal(ratios, { width: 120 });
+  expect(wide).toContain("1.02 [1.01, 1.04]");
+});

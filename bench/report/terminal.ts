@@ -27,10 +27,12 @@ export function wrapText(text: string, width: number): string[] {
 }
 
 const GAP = 2;
+/** A figure followed by its interval or range: "1.02 [1.01, 1.04]", "+3.1 (2.9–3.4)". */
+const FIGURE_AND_INTERVAL = /^(\S+) ([[(].+[\])])$/;
+
 /** A wrapped column keeps at least this many characters. */
 const MIN_WRAPPED = 24;
 
-/** A table in aligned columns; `opts` may be anything (the function is passed to Array.map), only a `width` in it is read. */
 /** A table in aligned columns; `opts` may be anything (the function is passed to Array.map), only a `width` in it is read. */
 export function renderTerminal(t: Table, opts?: { width?: number } | number): string {
   const width = (typeof opts === "object" ? opts?.width : undefined) ?? terminalWidth();
@@ -62,12 +64,26 @@ export function renderTerminal(t: Table, opts?: { width?: number } | number): st
   // ...then the widest text columns (left-aligned, not the first) wrap, widest first.
   const wrapped = new Set<number>();
   const candidates = t.columns.map((_, i) => i).filter((i) => i > 0 && t.columns[i].align === "left").sort((a, b) => widths[b] - widths[a]);
-  for (const i of candidates) {
+  // A second pass lets them narrower still (never below a word of their header).
+  for (const least of [MIN_WRAPPED, MIN_WRAPPED / 2])
+    for (const i of candidates) {
+      if (total() <= width) break;
+      const target = Math.max(least, ...heads[i].map((l) => l.length), widths[i] - (total() - width));
+      if (target < widths[i]) {
+        widths[i] = target;
+        wrapped.add(i);
+      }
+    }
+  // ...then figures with their intervals ("1.02 [1.01, 1.04]") put the interval under the figure, widest first.
+  const split = new Set<number>();
+  const parts = (cell: string) => FIGURE_AND_INTERVAL.exec(cell)?.slice(1) ?? [cell];
+  const numeric = t.columns.map((_, i) => i).filter((i) => i > 0 && t.columns[i].align !== "left" && t.rows.some((r) => FIGURE_AND_INTERVAL.test(r[i] ?? "")));
+  for (const i of numeric.sort((a, b) => widths[b] - widths[a])) {
     if (total() <= width) break;
-    const target = Math.max(MIN_WRAPPED, ...heads[i].map((l) => l.length), widths[i] - (total() - width));
-    if (target < widths[i]) {
-      widths[i] = target;
-      wrapped.add(i);
+    const w = Math.max(...heads[i].map((l) => l.length), ...t.rows.flatMap((r) => parts(r[i] ?? "").map((x) => x.length)));
+    if (w < widths[i]) {
+      widths[i] = w;
+      split.add(i);
     }
   }
   const pad = (cell: string, i: number) => (t.columns[i].align === "left" ? cell.padEnd(widths[i]) : cell.padStart(widths[i]));
@@ -79,7 +95,7 @@ export function renderTerminal(t: Table, opts?: { width?: number } | number): st
     return Array.from({ length: height }, (_, k) => fmt(cells.map((c) => at(c, k))));
   };
   const lines = [...wrapText(t.title, width), ...block(heads, true), widths.map((w) => "-".repeat(w)).join(" ".repeat(GAP))];
-  for (const r of t.rows) lines.push(...block(t.columns.map((_, i) => (wrapped.has(i) ? wrapText(r[i] ?? "", widths[i]) : [r[i] ?? ""])), false));
+  for (const r of t.rows) lines.push(...block(t.columns.map((_, i) => (wrapped.has(i) ? wrapText(r[i] ?? "", widths[i]) : split.has(i) ? parts(r[i] ?? "") : [r[i] ?? ""])), false));
   for (const n of t.notes ?? []) lines.push(...wrapText(n, width));
   return lines.join("\n");
 }
