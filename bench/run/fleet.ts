@@ -60,11 +60,10 @@ export class ServerFleet {
   #done = new Map<string, InstanceSummary>();
   #cpus: readonly number[] | undefined;
   #prime = 0;
+  #primeAtStart = true;
   #primeNs: NativeBuffer | undefined;
   /** Processes primed, the time priming took (s), and why any could not be. */
   readonly primed = { processes: 0, seconds: 0, failures: [] as string[] };
-
-  #primeAtStart = true;
 
   /**
    * Round trips to drive through every new process of a backend that warms up
@@ -168,17 +167,16 @@ export class ServerFleet {
     const renewed = labels.filter((l) => this.#local.has(l) && !this.#local.get(l)!.exited);
     await Promise.all(
       renewed.map(async (label) => {
-          const old = this.#local.get(label)!;
-          await this.#retire(label, old);
-          try {
-            const s = await ServerProcess.start({ ...this.#options.get(label)!, cpus: this.#cpus });
-            this.#local.set(label, s);
-            this.servers.set(label, s);
-            this.#done.get(label)!.instances++;
-          } catch (e) {
-            failed.set(label, e as Error);
-          }
-        }),
+        await this.#retire(label, this.#local.get(label)!);
+        try {
+          const s = await ServerProcess.start({ ...this.#options.get(label)!, cpus: this.#cpus });
+          this.#local.set(label, s);
+          this.servers.set(label, s);
+          this.#done.get(label)!.instances++;
+        } catch (e) {
+          failed.set(label, e as Error);
+        }
+      }),
     );
     // One at a time, once every new process is up: priming is CPU work on the servers' CPU.
     for (const label of renewed) if (!failed.has(label)) this.#primeIfNeeded(label, this.#local.get(label)!);
