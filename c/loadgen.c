@@ -58,6 +58,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "affinity.h"
 #include "clock.h"
 #include <unistd.h>
 
@@ -415,20 +416,11 @@ int lg_threads(int h)
 	return handles[h]->nthreads;
 }
 
-static int pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
-}
-
 static void *try_pin(void *arg)
 {
 	int *cpu_and_result = arg;
 
-	cpu_and_result[1] = pin_self(cpu_and_result[0]);
+	cpu_and_result[1] = pin_thread(0, cpu_and_result[0]);
 	return NULL;
 }
 
@@ -825,7 +817,7 @@ static void *worker_main(void *arg)
 	int go;
 
 	if (w->s->cpu >= 0)
-		w->pin_err = pin_self(w->s->cpu);
+		w->pin_err = pin_thread(0, w->s->cpu);
 	pthread_mutex_lock(&gt->mu);
 	gt->ready++;
 	pthread_cond_broadcast(&gt->cv);

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 
+#include "affinity.h"
 #include "loop_common.h"
 
 /*
@@ -421,13 +422,8 @@ static void *cs_mt_main(void *arg)
 	/* Named for top -H and perf: "loop 3" is the fourth loop. */
 	snprintf(name, sizeof(name), "loop %d", t->index);
 	pthread_setname_np(pthread_self(), name);
-	if (t->cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(t->cpu, &set);
-		ret = -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	}
+	if (t->cpu >= 0)
+		ret = pin_thread(0, t->cpu);
 	if (ret == 0)
 		ret = cs_new(t->ops, t->lfd, t->max_frame, t->max_pending, t->inject_delay_us, &s);
 	pthread_mutex_lock(t->group_lock);

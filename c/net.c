@@ -26,6 +26,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "affinity.h"
 #include "clock.h"
 #include <unistd.h>
 
@@ -250,13 +251,7 @@ int net_close(int fd)
  */
 int net_pin_tid(int tid, int cpu)
 {
-	cpu_set_t set;
-
-	if (tid < 0 || cpu < 0 || cpu >= CPU_SETSIZE)
-		return -EINVAL;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity((pid_t)tid, sizeof(set), &set) < 0 ? -errno : 0;
+	return pin_thread((pid_t)tid, cpu);
 }
 
 /* Pins the calling thread only (tid 0), which is the thread running the JS loop. */
