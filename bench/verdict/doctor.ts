@@ -5,7 +5,8 @@
 // machines. fail means the run cannot answer its question (no shims, no
 // io_uring at all, CPUs it may not use); warn means it answers with less.
 import { clientCpusOf, placementText, serverCpusOf, type MachineContext, type Placement } from "../measure/machine.ts";
-import { chargesRingsToMemlock } from "../measure/environment.ts";
+import { chargesRingsToMemlock, formatBytes, type Environment } from "../measure/environment.ts";
+import type { WarningCode } from "../results/warnings.ts";
 import { environmentWarnings } from "./warnings.ts";
 
 export interface FeatureFact {
@@ -122,33 +123,21 @@ export function diagnose(f: PreflightFacts): DoctorItem[] {
       : item("descriptors", "warn", `RLIMIT_NOFILE ${f.nofile.soft} (hard ${f.nofile.hard})`, "the sweep leaves out the connection counts that do not fit", `ulimit -n ${SWEEP_DESCRIPTORS * 2} (as root), or --sweep-connections with fewer`),
   );
 
-  // The settings the report warns about afterwards, said before the run.
+  // The settings the report warns about afterwards, said before the run; each one that is fine says what was found.
   const env = environmentWarnings(f.context, [p]);
-  const settings: [string, string][] = [
-    ["cpufreq-governor", "frequency governor"],
-    ["smt-siblings", "SMT"],
-    ["syscall-mitigations", "mitigations"],
-    ["memlock-low", "RLIMIT_MEMLOCK"],
-    ["seccomp-filter", "seccomp"],
-    ["thp-always", "transparent huge pages"],
+  const settings: [WarningCode, string, ((e: Environment) => string) | undefined][] = [
+    ["cpufreq-governor", "frequency governor", (e) => e.cpufreq.governor],
+    ["smt-siblings", "SMT", (e) => (e.smt.siblings.length ? `no server CPU shares a core with a client CPU (${e.smt.siblings.length} cores run two hardware threads)` : `no core runs two hardware threads (smt/control: ${e.smt.control ?? "absent"})`)],
+    ["syscall-mitigations", "mitigations", undefined],
+    ["memlock-low", "RLIMIT_MEMLOCK", (e) => `soft ${formatBytes(e.memlock.soft)}${e.memlock.ipcLock ? ", CAP_IPC_LOCK" : ""}; ${chargesRingsToMemlock(f.context.kernel) ? "enough for the servers' rings" : "Linux 5.12+ charges io_uring rings to the memory cgroup, not to this limit"}`],
+    ["seccomp-filter", "seccomp", (e) => `${e.seccomp.mode ?? "unknown"}: no filter taxes the system calls`],
+    ["thp-always", "transparent huge pages", (e) => `${e.thp.enabled ?? "absent"}: ${e.thp.enabled === "never" ? "no 2 MiB page faults, no compaction" : "2 MiB pages only where a program asks for them"}`],
   ];
-  for (const [code, check] of settings) {
+  for (const [code, check, fine] of settings) {
     const w = env.find((x) => x.code === code);
     if (w) out.push(item(check, code === "memlock-low" ? "fail" : "warn", w.text, "", w.remedy));
+    else if (fine) out.push(item(check, "ok", f.context.environment ? fine(f.context.environment) : "unknown"));
   }
-  const e = f.context.environment;
-  const fine: Record<string, () => string> = {
-    "cpufreq-governor": () => e?.cpufreq.governor ?? "unknown",
-    "smt-siblings": () =>
-      !e ? "unknown" : e.smt.siblings.length ? `no server CPU shares a core with a client CPU (${e.smt.siblings.length} cores run two hardware threads)` : `no core runs two hardware threads (smt/control: ${e.smt.control ?? "absent"})`,
-    "memlock-low": () =>
-      !e
-        ? "unknown"
-        : `soft ${e.memlock.soft === null ? "unknown" : e.memlock.soft === "unlimited" ? "unlimited" : `${Math.round(e.memlock.soft / 1024)} KiB`}${e.memlock.ipcLock ? ", CAP_IPC_LOCK" : ""}; ${chargesRingsToMemlock(f.context.kernel) ? "enough for the servers' rings" : "Linux 5.12+ charges io_uring rings to the memory cgroup, not to this limit"}`,
-    "seccomp-filter": () => (!e ? "unknown" : `${e.seccomp.mode ?? "unknown"}: no filter taxes the system calls`),
-    "thp-always": () => (!e ? "unknown" : `${e.thp.enabled ?? "absent"}: ${e.thp.enabled === "never" ? "no 2 MiB page faults, no compaction" : "2 MiB pages only where a program asks for them"}`),
-  };
-  for (const [code, check] of settings) if (!env.some((x) => x.code === code) && code !== "syscall-mitigations") out.push(item(check, "ok", fine[code]()));
   return out;
 }
 
