@@ -31,11 +31,11 @@ try {
 }
 const { readPreflight } = await import("../run/preflight.ts");
 const { canRun, diagnose } = await import("../verdict/doctor.ts");
-const { terminalWidth, wrapText } = await import("../report/terminal.ts");
+const { hanging, terminalWidth } = await import("../report/terminal.ts");
 const items = diagnose(readPreflight(placement));
 // One entry per check: its status and what was found, then what it changes and the fix, indented.
 const width = terminalWidth();
-const head = (label: string, text: string, indent: number) => wrapText(text, width - indent).map((l, i) => (i ? " ".repeat(indent) : label.padEnd(indent)) + l);
+const head = (label: string, text: string, indent: number) => hanging(label, text, indent, width);
 const lines = ["Pre-flight check: what a run here can measure", ""];
 const indent = 6 + Math.max(...items.map((i) => i.check.length), "changes:".length) + 2;
 for (const i of items) {

@@ -26,6 +26,11 @@ export function wrapText(text: string, width: number): string[] {
   return out;
 }
 
+/** `text` wrapped under a hanging label: the label padded to `indent` on the first line, `indent` spaces before the others. */
+export function hanging(label: string, text: string, indent: number, width: number): string[] {
+  return wrapText(text, width - indent).map((l, i) => (i ? " ".repeat(indent) : label.padEnd(indent)) + l);
+}
+
 const GAP = 2;
 /** A figure followed by its interval or range: "1.02 [1.01, 1.04]", "+3.1 (2.9–3.4)". */
 const FIGURE_AND_INTERVAL = /^(\S+) ([[(].+[\])])$/;
@@ -44,7 +49,7 @@ export function renderTerminal(t: Table, opts?: { width?: number } | number): st
       const keep = (r: string[]) => r.filter((_, i) => i !== wide);
       const grid = renderTerminal({ ...t, columns: keep(t.columns as never) as unknown as Table["columns"], rows: t.rows.map(keep), notes: [] }, { width });
       const label = Math.max(...t.rows.map((r) => r[0].length)) + 2;
-      const prose = t.rows.filter((r) => r[wide]).flatMap((r) => wrapText(r[wide], width - label).map((l, i) => (i ? " ".repeat(label) : `${r[0]}:`.padEnd(label)) + l));
+      const prose = t.rows.filter((r) => r[wide]).flatMap((r) => hanging(`${r[0]}:`, r[wide], label, width));
       return [grid, ...(prose.length ? [`${t.columns[wide].name}s:`, ...prose] : []), ...(t.notes ?? []).flatMap((n) => wrapText(n, width))].join("\n");
     }
   }
