@@ -31,8 +31,8 @@ export interface OutputFormat {
   flag?: { name: string; help: string; stdout?: boolean };
   /** The files written into the output folder on every run: a key, the file name, and the text (undefined: nothing to write this run). */
   standard(r: BenchResults, stamp: string, samples: Map<string, SampleSource>): { key: string; file: string; text: string | undefined }[];
-  /** The text for a path the flag named. */
-  at(ctx: ExportContext, path: string): string | undefined;
+  /** The text for a path the flag named; absent: the text of its (first) standard file, written once and copied. */
+  at?(ctx: ExportContext, path: string): string | undefined;
 }
 
 const jsonText = (r: BenchResults) => `${JSON.stringify(r, null, 2)}\n`;
@@ -41,7 +41,6 @@ const JSON_FORMAT: OutputFormat = {
   name: "JSON",
   flag: { name: "json", help: "also write the JSON results (the source of truth) here; - for standard output", stdout: true },
   standard: (r, stamp) => [{ key: "json", file: `bench-${stamp}.json`, text: jsonText(r) }],
-  at: (ctx) => jsonText(ctx.results),
 };
 
 const LATENCY_FORMAT: OutputFormat = {
@@ -51,8 +50,6 @@ const LATENCY_FORMAT: OutputFormat = {
     const series = latencySeriesFromSamples(r, samples);
     return [{ key: "latency", file: `bench-${stamp}.svg`, text: series.length ? latencyDistributionSvg(series, { baseline: r.gate?.baseline ?? r.baseline, candidate: r.gate?.candidate }) : undefined }];
   },
-  // The copy is the standard file's text: the samples are gone by then.
-  at: () => undefined,
 };
 
 const FOREST_FORMAT: OutputFormat = {
@@ -62,22 +59,16 @@ const FOREST_FORMAT: OutputFormat = {
     const gates = forestGates(r);
     return [{ key: "gates", file: `bench-${stamp}-gates.svg`, text: gates.length ? gatesForestSvg(gates) : undefined }];
   },
-  at: (ctx) => {
-    const gates = forestGates(ctx.results);
-    return gates.length ? gatesForestSvg(gates) : undefined;
-  },
 };
 
 const SWEEP_FORMAT: OutputFormat = {
   name: "sweep charts (SVG)",
   standard: (r, stamp) => (r.sweep ? sweepChartsSvg(r.sweep).map((c) => ({ key: `sweep-w${c.window}-p${c.payload}`, file: `bench-${stamp}-sweep-w${c.window}-p${c.payload}.svg`, text: c.svg })) : []),
-  at: () => undefined,
 };
 
 const CORES_FORMAT: OutputFormat = {
   name: "core-scaling chart (SVG)",
   standard: (r, stamp) => (r.core_scaling?.points.length ? [{ key: "cores", file: `bench-${stamp}-cores.svg`, text: coreScalingChartSvg(r.core_scaling) }] : []),
-  at: () => undefined,
 };
 
 const MARKDOWN_FORMAT: OutputFormat = {
@@ -160,9 +151,9 @@ export function exportResults(results: BenchResults, samples: Map<string, Sample
   for (const f of OUTPUTS) {
     const path = f.flag && plan.copies.get(f.flag.name);
     if (!path) continue;
-    // A copy of a standard file whose source is gone (the samples) is the standard file's text.
+    // A copy of a standard file is that file's text (for the latency picture the samples are gone by now).
     const key = firstKey.get(f);
-    const text = f.at(ctx, path === "-" ? md : path) ?? (key !== undefined ? texts.get(key) : undefined);
+    const text = f.at ? f.at(ctx, path === "-" ? md : path) : key !== undefined ? texts.get(key) : undefined;
     if (text === undefined) continue;
     if (path === "-") out.stdout.push(text);
     else write(path, text);
