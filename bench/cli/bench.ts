@@ -49,33 +49,9 @@ const { warning } = await import("../results/warnings.ts");
 
 // Where the results go must take them before anything is measured: a run of minutes lost at the end to a typo is the worst answer.
 {
-  const { accessSync, constants, mkdirSync, statSync } = await import("node:fs");
-  const { dirname, resolve } = await import("node:path");
-  const writable = (dir: string) => {
-    try {
-      if (!statSync(dir).isDirectory()) return "is not a folder";
-      accessSync(dir, constants.W_OK);
-      return null;
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be written (${(e as NodeJS.ErrnoException).code})`;
-    }
-  };
-  try {
-    mkdirSync(plan.output.outDir, { recursive: true });
-  } catch (e) {
-    usageExit(PREFIX, cmd, `--out-dir ${plan.output.outDir}: cannot be created (${(e as NodeJS.ErrnoException).code}); give a folder you can write to`);
-  }
-  const outProblem = writable(plan.output.outDir);
-  if (outProblem) usageExit(PREFIX, cmd, `--out-dir ${plan.output.outDir} ${outProblem}; give a folder you can write to`);
-  for (const [flag, path] of plan.output.copies) {
-    if (path === "-") continue;
-    const problem = writable(dirname(resolve(path)));
-    if (problem) usageExit(PREFIX, cmd, `--${flag} ${path}: its folder ${dirname(resolve(path))} ${problem}`);
-  }
-  if (plan.output.updateGuide) {
-    const problem = writable(dirname(resolve(plan.output.updateGuide.file)));
-    if (problem) usageExit(PREFIX, cmd, `--update-guide ${plan.output.updateGuide.file}: its folder ${problem}`);
-  }
+  const { outputProblem } = await import("../report/export.ts");
+  const problem = outputProblem(plan.output);
+  if (problem) usageExit(PREFIX, cmd, problem);
 }
 // Your own servers must answer before anything is measured: say so now, not as errors in every table.
 for (const t of plan.targets) {

@@ -4,7 +4,7 @@
 // flag that asks for a copy elsewhere ("-": standard output, where that makes
 // sense). The CLI never names a file format: adding one is its object here
 // (or in a file of its own) and one line in OUTPUTS; its flag comes with it.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import type { BenchResults } from "../results/schema.ts";
 import { resultsCsv } from "./csv.ts";
@@ -107,6 +107,42 @@ export interface Exported {
   stdout: string[];
   /** Files that could not be written, with why. */
   failed: { path: string; error: string }[];
+}
+
+/** Why a folder cannot take files ("does not exist", ...), or null when it can. */
+function unwritable(dir: string): string | null {
+  try {
+    if (!statSync(dir).isDirectory()) return "is not a folder";
+    accessSync(dir, constants.W_OK);
+    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be written (${(e as NodeJS.ErrnoException).code})`;
+  }
+}
+
+/**
+ * Before anything is measured: the output folder made and writable, and the
+ * folder of every copy and of the guide there. The problem as one line
+ * naming the flag, or undefined.
+ */
+export function outputProblem(plan: Omit<ExportPlan, "finished">): string | undefined {
+  try {
+    mkdirSync(plan.outDir, { recursive: true });
+  } catch (e) {
+    return `--out-dir ${plan.outDir}: cannot be created (${(e as NodeJS.ErrnoException).code}); give a folder you can write to`;
+  }
+  const out = unwritable(plan.outDir);
+  if (out) return `--out-dir ${plan.outDir} ${out}; give a folder you can write to`;
+  for (const [flag, path] of plan.copies) {
+    if (path === "-") continue;
+    const problem = unwritable(dirname(resolve(path)));
+    if (problem) return `--${flag} ${path}: its folder ${dirname(resolve(path))} ${problem}`;
+  }
+  if (plan.updateGuide) {
+    const problem = unwritable(dirname(resolve(plan.updateGuide.file)));
+    if (problem) return `--update-guide ${plan.updateGuide.file}: its folder ${problem}`;
+  }
+  return undefined;
 }
 
 /** Writes every format: the standard files into the output folder, the copies asked for, latest.json, the guide. */
