@@ -133,10 +133,11 @@ const backend = BACKENDS[names[0]];
 const serverCpus = cpuSets[0];
 const serverThreads = backend.threaded ? (threads ?? (serverCpus ?? allowedCpus()).length) : 1;
 if (backend.kind === "executable") {
-  // Its own executable: run it in the foreground with our flags, forwarding signals.
-  const cmd = [...backend.command({ threads: serverThreads }), "--host", args.host as string, "--port", String(args.port), "--mode", args.mode as string, "--max-frame", String(args["max-frame"]), ...injectDelayArgs(injectUs)];
-  // It dies with this process even if this one is killed outright (tokio-echo honours the variable).
-  const child = Bun.spawn(serverCpus ? ["taskset", "-c", serverCpus.join(","), ...cmd] : cmd, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, IOURING_BENCH_PARENT_DEATH: "1" } });
+  // Its own executable: run it in the foreground with our flags, forwarding signals; launched as bench launches it.
+  const { spawnOptionsFor } = await import("../server/backends.ts");
+  const { serverCommand, serverEnv } = await import("../server/process.ts");
+  const spawn = spawnOptionsFor(names[0], { host: args.host as string, mode: args.mode as string, threads: serverThreads, extraArgs: injectDelayArgs(injectUs) });
+  const child = Bun.spawn(serverCommand({ ...spawn, port: args.port as number, maxFrame: args["max-frame"] as number, cpus: serverCpus }), { stdio: ["ignore", "inherit", "inherit"], env: serverEnv() });
   for (const sig of ["SIGINT", "SIGTERM", "SIGUSR1"] as const) process.on(sig, () => child.kill(sig));
   process.exit(await child.exited);
 }

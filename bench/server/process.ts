@@ -195,6 +195,32 @@ export class TargetServer implements ServerHandle {
   resume(): void {}
 }
 
+/**
+ * The command line of a server process, the one way every server is launched
+ * (bench's, serve's children, serve's own executable backend): serve.ts for a
+ * backend of this suite, else its executable, with the same flags, under
+ * taskset when it has CPUs.
+ */
+export function serverCommand(opts: ServerSpawnOptions): string[] {
+  const base = opts.command ?? [process.execPath, join(ROOT, "bench/cli/serve.ts"), "--backend", opts.backend];
+  const args = [...base, "--host", opts.host ?? "127.0.0.1", "--port", String(opts.port ?? 0)];
+  if (!opts.command) {
+    // The backend in this very process: no control channel of its own (the one who started it reads it).
+    args.push("--mode", opts.mode ?? "echo", "--control", "off");
+    if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
+  } else {
+    // An external server (tokio) takes the same --mode; echo is its default.
+    if (opts.mode !== undefined) args.push("--mode", opts.mode);
+    if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
+  }
+  args.push(...(opts.extraArgs ?? []));
+  const set = opts.cpus?.length ? opts.cpus.join(",") : opts.cpu !== undefined ? String(opts.cpu) : undefined;
+  return set !== undefined ? ["taskset", "-c", set, ...args] : args;
+}
+
+/** A server's environment: it dies with the process that started it, even one killed outright (serve and tokio-echo honour the variable). */
+export const serverEnv = (extra?: Record<string, string>): Record<string, string> => ({ ...(process.env as Record<string, string>), IOURING_BENCH_PARENT_DEATH: "1", ...(extra ?? {}) });
+
 export class ServerProcess implements ServerHandle {
   readonly backend: string;
   readonly proc: ReturnType<typeof Bun.spawn>;
@@ -210,25 +236,11 @@ export class ServerProcess implements ServerHandle {
   private constructor(opts: ServerSpawnOptions) {
     this.backend = opts.backend;
     this.host = opts.host ?? "127.0.0.1";
-    const base = opts.command ?? [process.execPath, join(ROOT, "bench/cli/serve.ts"), "--backend", opts.backend];
-    const args = [...base, "--host", this.host, "--port", String(opts.port ?? 0)];
-    if (!opts.command) {
-      // The backend in this very process: no control channel of its own (the one who started it reads it).
-      args.push("--mode", opts.mode ?? "echo", "--control", "off");
-      if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
-    } else {
-      // An external server (tokio) takes the same --mode; echo is its default.
-      if (opts.mode !== undefined) args.push("--mode", opts.mode);
-      if (opts.maxFrame !== undefined) args.push("--max-frame", String(opts.maxFrame));
-    }
-    args.push(...(opts.extraArgs ?? []));
-    const set = opts.cpus?.length ? opts.cpus.join(",") : opts.cpu !== undefined ? String(opts.cpu) : undefined;
-    const cmd = set !== undefined ? ["taskset", "-c", set, ...args] : args;
-    const proc = Bun.spawn(cmd, {
+    const proc = Bun.spawn(serverCommand(opts), {
       stdout: "pipe",
       stderr: "pipe",
       stdin: "ignore",
-      env: { ...process.env, IOURING_BENCH_PARENT_DEATH: "1", ...(opts.env ?? {}) },
+      env: serverEnv(opts.env),
     });
     this.proc = proc;
     this.#out = new LineReader(proc.stdout as ReadableStream<Uint8Array>);
