@@ -540,6 +540,11 @@ describe("the A/A control: an equivalence test per criterion", () => {
     const c1 = evaluateGatePairs(withControl({ c1: noisy, tp: twin(baseTp) }), PAIRS, { ...OPTS, maxRounds: 6 })[1].criteria[0];
     expect(c1.control).toBe("uninformative");
     expect(c1.note).toMatch(/too noisy for this machine to confirm within ±2\.5% \(about \d+ rounds would be needed\)/);
+    // A spread so wide that even 1000 rounds would not do, around an estimate of zero: still noise, not an estimate at the margin.
+    const wild = base1.map((x, i) => x * Math.exp(i % 2 ? 0.9 : -0.9));
+    const w1 = evaluateGatePairs(withControl({ c1: wild, tp: twin(baseTp) }), PAIRS, { ...OPTS, maxRounds: 6 })[1].criteria[0];
+    expect(w1.control).toBe("uninformative");
+    expect(w1.note).toMatch(/too noisy for this machine to confirm within ±2\.5% \(more than 1000 rounds would be needed\)/);
   });
 
   test("C3 checks p95 and p99 both: a drift in either drifts the criterion", () => {

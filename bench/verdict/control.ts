@@ -33,11 +33,12 @@ function partText(p: PartResult, state: Equivalence, margin: number, confidence:
   if (state === "drifted") return `${shown}, beyond ±${margin}%`;
   const n = roundsToEquivalence(p.d, margin, confidence, higherIsBetter);
   // Rounds far beyond what a run allows are not advice: say the machine is too noisy for this margin.
+  // (Infinite: the estimate itself is at or past the margin; a huge count is a wide spread, not an estimate near it.)
   const reach = (maxRounds ?? DEFAULT_MAX_ROUNDS) * 5;
-  const more = !Number.isFinite(n) || n > 1000
-    ? "its estimate sits near the margin: more rounds are unlikely to settle it"
+  const more = !Number.isFinite(n)
+    ? "its estimate sits at the margin: more rounds are unlikely to settle it"
     : n > reach
-      ? `too noisy for this machine to confirm within ±${margin}% (about ${n} rounds would be needed)`
+      ? `too noisy for this machine to confirm within ±${margin}% (${n > 1000 ? "more than 1000" : `about ${n}`} rounds would be needed)`
       : `about ${n} rounds would likely settle it`;
   return `${shown} reaches past ±${margin}%; ${more}`;
 }
