@@ -2,13 +2,13 @@
 // first page's truth about idle CPUs, and `bun run doctor` for real, as root
 // and as a user without privileges.
 import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
 import { shortContext } from "../bench/report/document.ts";
 import type { BenchResults } from "../bench/results/schema.ts";
 import { canRun, diagnose, preflightLines, SWEEP_DESCRIPTORS, type PreflightFacts } from "../bench/verdict/doctor.ts";
 import { SYNTHETIC_CONTEXT } from "./fixtures.ts";
+import { asNobodySkipReason, SETPRIV } from "./helpers.ts";
 
 const good: PreflightFacts = {
   root: true,
@@ -109,8 +109,9 @@ describe("bun run doctor, for real", () => {
     expect(r.exitCode === 0).toBe(out.includes("A run can go"));
   }, 60_000);
 
-  test.skipIf(!root || !existsSync("/usr/bin/setpriv"))("as a user without privileges: PM QoS cannot be held, and why; a run can still go", () => {
-    const r = Bun.spawnSync(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, DOCTOR], { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: 60_000, env: { ...(process.env as Record<string, string>), HOME: "/tmp" } });
+  const asNobody = asNobodySkipReason(ROOT);
+  test.skipIf(asNobody !== "")(`as a user without privileges: PM QoS cannot be held, and why; a run can still go${asNobody ? ` (skipped: ${asNobody})` : ""}`, () => {
+    const r = Bun.spawnSync([SETPRIV!, "--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, DOCTOR], { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: 60_000, env: { ...(process.env as Record<string, string>), HOME: "/tmp" } });
     const out = r.stdout.toString();
     expect(out).toMatch(/^warn\s+privileges\s+not root$/m);
     expect(out).toMatch(/^warn\s+idle CPUs\s+cannot be kept polling: .*EACCES/m);

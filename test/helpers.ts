@@ -2,7 +2,7 @@
 // implementation independent of the servers' own socket code).
 import type { Socket } from "bun";
 import { afterAll, beforeAll } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeFrame, FrameDecoder } from "../bench/protocol/frame.ts";
@@ -11,6 +11,21 @@ import { uringStatus } from "../ffi/uring.ts";
 
 export const URING = uringStatus();
 export const URING_SKIP_REASON = URING.available ? "" : `io_uring unavailable: ${URING.reason}`;
+
+/** setpriv, which runs a child as another user (util-linux); undefined when absent. */
+export const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+
+/**
+ * Why a test cannot run a child of this checkout as `nobody`, or "": not
+ * root, no setpriv, or a checkout nobody may read (a clone under a 0700 home
+ * or a mktemp -d folder).
+ */
+export function asNobodySkipReason(root: string): string {
+  if (process.getuid?.() !== 0) return "needs root (to become nobody)";
+  if (!SETPRIV) return "needs setpriv (util-linux)";
+  const r = Bun.spawnSync([SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups", "test", "-r", join(root, "ffi/net.ts")]);
+  return r.exitCode === 0 ? "" : `nobody cannot read this checkout (${root}); clone it where other users may read it to run this test`;
+}
 
 const madeDirs: string[] = [];
 

@@ -11,11 +11,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../ffi/build.ts";
 import * as net from "../ffi/net.ts";
+import { asNobodySkipReason, SETPRIV } from "./helpers.ts";
 
 const BUN = process.execPath;
 const NET = JSON.stringify(join(ROOT, "ffi/net.ts"));
 const IS_ROOT = process.getuid?.() === 0;
-const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+// As root, the non-root cases run the child as nobody, who must be able to read this checkout.
+const AS_NOBODY = IS_ROOT ? asNobodySkipReason(ROOT) : "";
 const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => existsSync(p));
 const NR_OPEN = Number(readFileSync("/proc/sys/fs/nr_open", "utf8").trim());
 /** CAP_SYS_RESOURCE (bit 24) in this process's effective set: it may raise its hard limit. */
@@ -87,7 +89,7 @@ describe("raiseNoFile", () => {
     expect(r.result.short).toContain(`below the ${hard + 1} descriptors wanted`);
   });
 
-  test.skipIf(!IS_ROOT && !SETPRIV)("as non-root, a want above the hard limit reports short, with the remedy", () => {
+  test.skipIf((!IS_ROOT && !SETPRIV) || AS_NOBODY !== "")(`as non-root, a want above the hard limit reports short, with the remedy${AS_NOBODY ? ` (skipped: ${AS_NOBODY})` : ""}`, () => {
     // As root, become nobody for the child: a non-root user may not raise a hard limit.
     const prefix = IS_ROOT ? [SETPRIV!, "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
     const r = raiseInChild(hard + 1, { prefix });
@@ -106,7 +108,7 @@ describe("raiseNoFile", () => {
     expect(r.result.short).toContain(`--ulimit nofile=${hard + 1}:${hard + 1}`);
   });
 
-  test.skipIf((!IS_ROOT && !SETPRIV) || !(NR_OPEN > 0))("a want above fs.nr_open names that sysctl", () => {
+  test.skipIf((!IS_ROOT && !SETPRIV) || !(NR_OPEN > 0) || AS_NOBODY !== "")(`a want above fs.nr_open names that sysctl${AS_NOBODY ? ` (skipped: ${AS_NOBODY})` : ""}`, () => {
     const prefix = IS_ROOT ? [SETPRIV!, "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
     const r = raiseInChild(NR_OPEN + 1, { prefix });
     expect(r.result.soft).toBeLessThan(NR_OPEN + 1);
