@@ -547,6 +547,17 @@ describe("the A/A control: an equivalence test per criterion", () => {
     expect(w1.note).toMatch(/too noisy for this machine to confirm within ±2\.5% \(more than 1000 rounds would be needed\)/);
   });
 
+  test("C3 uninformative because a few wild rounds pull the mean past the margin while the median sits inside it: called noise, not an estimate at the margin", () => {
+    // Most rounds within 1% of the first instance, one at 2.5x: the sign test's median stays near 0, the mean does not.
+    const wildTail = baseP99.map((x, i) => x * (i % 7 === 3 ? 2.5 : i % 2 ? 1.01 : 0.99));
+    const r = results([s4({ bun: { p95: baseP95, p99: baseP99 }, "bun#2": { p95: twin(baseP95), p99: wildTail } })], [info("bun"), info("bun#2")]);
+    const c3 = byId(evaluateControl(r, pair("bun", "bun#2", "control"), OPTS), "C3");
+    expect(c3.control).toBe("uninformative");
+    expect(Math.abs(c3.parts![1].improvement_pct!)).toBeLessThan(3.75);
+    expect(c3.note).toMatch(/p99 [^;]+ reaches past ±3\.75%; too noisy for this machine to confirm within ±3\.75% \(more than 1000 rounds would be needed\)/);
+    expect(c3.note).not.toContain("at the margin");
+  });
+
   test("C3 checks p95 and p99 both: a drift in either drifts the criterion", () => {
     const r = results([s4({ bun: { p95: baseP95, p99: baseP99 }, "bun#2": { p95: twin(baseP95), p99: baseP99.map((x) => x * 0.9) } })], [info("bun"), info("bun#2")]);
     const c3 = byId(evaluateControl(r, pair("bun", "bun#2", "control"), OPTS), "C3");

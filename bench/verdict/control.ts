@@ -33,12 +33,13 @@ function partText(p: PartResult, state: Equivalence, margin: number, confidence:
   if (state === "drifted") return `${shown}, beyond ±${margin}%`;
   const n = roundsToEquivalence(p.d, margin, confidence, higherIsBetter);
   // Rounds far beyond what a run allows are not advice: say the machine is too noisy for this margin.
-  // (Infinite: the estimate itself is at or past the margin; a huge count is a wide spread, not an estimate near it.)
+  // Only an estimate at or past the margin is "at the margin"; otherwise a count that never settles is the
+  // spread's doing (C3: a sign-test median inside the margin while a few wild rounds pull the mean outside it).
   const reach = (maxRounds ?? DEFAULT_MAX_ROUNDS) * 5;
-  const more = !Number.isFinite(n)
+  const more = !Number.isFinite(n) && Math.abs(i.estimatePct) >= margin
     ? "its estimate sits at the margin: more rounds are unlikely to settle it"
-    : n > reach
-      ? `too noisy for this machine to confirm within ±${margin}% (${n > 1000 ? "more than 1000" : `about ${n}`} rounds would be needed)`
+    : !Number.isFinite(n) || n > reach
+      ? `too noisy for this machine to confirm within ±${margin}% (${!Number.isFinite(n) || n > 1000 ? "more than 1000" : `about ${n}`} rounds would be needed)`
       : `about ${n} rounds would likely settle it`;
   return `${shown} reaches past ±${margin}%; ${more}`;
 }
